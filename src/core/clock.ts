@@ -1,0 +1,91 @@
+/** A timer handle returned by a {@link Clock}. */
+export type TimerHandle = object | number;
+
+/**
+ * Time as the engine sees it: the current time and timers. Inject a {@link SimulatedClock} to test
+ * retry backoff and timeouts without sleeping.
+ */
+export interface Clock {
+  /** Milliseconds since the epoch (may be fractional). */
+  now(): number;
+  setTimeout(callback: () => void, delayMs: number): TimerHandle;
+  clearTimeout(handle: TimerHandle): void;
+}
+
+const origin = performance.timeOrigin;
+
+/** The real clock: high-resolution epoch time and Node timers. */
+export const systemClock: Clock = {
+  now: () => origin + performance.now(),
+  setTimeout: (callback, delayMs) => setTimeout(callback, delayMs),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
+interface SimulatedTimer {
+  id: number;
+  at: number;
+  callback: () => void;
+}
+
+/**
+ * A clock that moves only when told to. Timers fire, in time order, during {@link SimulatedClock.advance}.
+ *
+ * @example
+ * ```ts
+ * const clock = new SimulatedClock();
+ * const flow = new Flow({ clock });
+ * // ... a retry waits 100 ms:
+ * await clock.advance(100);
+ * ```
+ */
+export class SimulatedClock implements Clock {
+  #now: number;
+  #nextId = 1;
+  #timers: SimulatedTimer[] = [];
+
+  constructor(startMs = Date.UTC(2025, 0, 1)) {
+    this.#now = startMs;
+  }
+
+  now(): number {
+    return this.#now;
+  }
+
+  setTimeout(callback: () => void, delayMs: number): TimerHandle {
+    const timer = { id: this.#nextId++, at: this.#now + Math.max(0, delayMs), callback };
+    this.#timers.push(timer);
+    return timer.id;
+  }
+
+  clearTimeout(handle: TimerHandle): void {
+    this.#timers = this.#timers.filter((t) => t.id !== handle);
+  }
+
+  /** Timers not yet fired. */
+  get pendingTimers(): number {
+    return this.#timers.length;
+  }
+
+  /**
+   * Moves time forward by `ms`, firing every timer that falls due, in order, and letting the
+   * engine run what they release (microtasks and one macrotask turn after each) before the next.
+   */
+  async advance(ms: number): Promise<void> {
+    const target = this.#now + ms;
+    for (;;) {
+      await settle();
+      let next: SimulatedTimer | undefined;
+      for (const t of this.#timers) if (t.at <= target && (next === undefined || t.at < next.at)) next = t;
+      if (next === undefined) break;
+      this.#timers = this.#timers.filter((t) => t !== next);
+      this.#now = Math.max(this.#now, next.at);
+      next.callback();
+    }
+    this.#now = target;
+    await settle();
+  }
+}
+
+function settle(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

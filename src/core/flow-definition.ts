@@ -1,0 +1,207 @@
+import { randomUUID } from "node:crypto";
+import { Connection } from "./connection.js";
+import { ErrorHandler } from "./error-handler.js";
+import { FlowDefinitionError, listChoices, showValue } from "./errors.js";
+import { Routine } from "./routine.js";
+
+/** "sequential" runs one handler at a time; "concurrent" up to `maxWorkers`. */
+export type ExecutionStrategy = "sequential" | "concurrent";
+
+const DEFAULT_WORKERS: Record<ExecutionStrategy, number> = { sequential: 1, concurrent: 5 };
+
+/** Options of a flow's definition (the runtime adds its own). */
+export interface FlowDefinitionOptions {
+  /** Default: a UUID. */
+  flowId?: string;
+  /** Default "sequential". */
+  executionStrategy?: ExecutionStrategy;
+  /** At most this many handlers run at once across all jobs. Default 1 sequential, 5 concurrent. */
+  maxWorkers?: number;
+  /** A job running longer is failed. Default: none. */
+  executionTimeoutMs?: number;
+  /** The flow-level error handler; a routine's own handler wins. */
+  errorHandler?: ErrorHandler;
+}
+
+function checkStrategy(strategy: unknown): ExecutionStrategy {
+  if (strategy !== "sequential" && strategy !== "concurrent") {
+    throw new FlowDefinitionError(
+      `Expected \`executionStrategy\` to be "sequential" or "concurrent", got \`${String(strategy)}\` (${typeof strategy})`,
+    );
+  }
+  return strategy;
+}
+
+function checkWorkers(value: unknown): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
+    throw new FlowDefinitionError(`Expected \`maxWorkers\` to be an integer from 1 and up, got ${showValue(value)} (${typeof value})`);
+  }
+  return value;
+}
+
+/** Checks a timeout option: undefined, or milliseconds above 0. @internal */
+export function checkTimeout(value: unknown, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "number" || Number.isNaN(value) || value <= 0) {
+    throw new FlowDefinitionError(`Expected \`${name}\` to be a number of milliseconds above 0, got ${showValue(value)} (${typeof value})`);
+  }
+  return value;
+}
+
+/**
+ * The static part of a flow: routines, connections, strategy, error handler. Holds no job state.
+ * `Flow` adds execution on top of it.
+ */
+export class FlowDefinition {
+  readonly flowId: string;
+  readonly #routines = new Map<string, Routine>();
+  readonly #ids = new Map<Routine, string>();
+  readonly #connections: Connection[] = [];
+  /** routineId -> event -> connections, for O(1) fan-out lookup on emit. */
+  readonly #outgoing = new Map<string, Map<string, Connection[]>>();
+  #strategy: ExecutionStrategy;
+  #maxWorkers: number;
+  #errorHandler: ErrorHandler | undefined;
+  readonly executionTimeoutMs: number | undefined;
+
+  constructor(options: FlowDefinitionOptions = {}) {
+    if (options.flowId !== undefined && (typeof options.flowId !== "string" || options.flowId.length === 0)) {
+      throw new FlowDefinitionError(`Expected \`flowId\` to be a non-empty string, got \`${String(options.flowId)}\``);
+    }
+    this.flowId = options.flowId ?? randomUUID();
+    this.#strategy = checkStrategy(options.executionStrategy ?? "sequential");
+    this.#maxWorkers = options.maxWorkers === undefined ? DEFAULT_WORKERS[this.#strategy] : checkWorkers(options.maxWorkers);
+    this.executionTimeoutMs = checkTimeout(options.executionTimeoutMs, "executionTimeoutMs");
+    this.setErrorHandler(options.errorHandler);
+  }
+
+  get routines(): ReadonlyMap<string, Routine> {
+    return this.#routines;
+  }
+
+  get connections(): readonly Connection[] {
+    return this.#connections;
+  }
+
+  get executionStrategy(): ExecutionStrategy {
+    return this.#strategy;
+  }
+
+  get maxWorkers(): number {
+    return this.#maxWorkers;
+  }
+
+  get errorHandler(): ErrorHandler | undefined {
+    return this.#errorHandler;
+  }
+
+  /** Adds a routine under `routineId` (default: `routine.id`) and returns the id. A duplicate id throws. */
+  addRoutine(routine: Routine, routineId?: string): string {
+    if (!(routine instanceof Routine)) {
+      throw new FlowDefinitionError(`addRoutine expects a Routine instance, got ${routine === null ? "null" : typeof routine}`);
+    }
+    const id = routineId ?? routine.id;
+    if (typeof id !== "string" || id.length === 0) {
+      throw new FlowDefinitionError(`Expected a non-empty routine id, got \`${String(id)}\``);
+    }
+    if (this.#routines.has(id)) {
+      throw new FlowDefinitionError(`Routine id '${id}' is already used in flow '${this.flowId}'; routine ids are unique per flow`);
+    }
+    this.#routines.set(id, routine);
+    if (!this.#ids.has(routine)) this.#ids.set(routine, id);
+    return id;
+  }
+
+  getRoutine(routineId: string): Routine | undefined {
+    return this.#routines.get(routineId);
+  }
+
+  /** The id under which a routine object was first added to this flow. */
+  routineIdOf(routine: Routine): string | undefined {
+    return this.#ids.get(routine);
+  }
+
+  /**
+   * Wires an event of one routine to a slot of another. `paramMapping` renames event parameters
+   * to slot parameters (`{a: "x"}` turns `{a: 1, b: 2}` into `{x: 1, b: 2}`).
+   */
+  connect(
+    sourceRoutineId: string,
+    sourceEvent: string,
+    targetRoutineId: string,
+    targetSlot: string,
+    paramMapping?: Record<string, string>,
+  ): Connection {
+    const source = this.requireRoutine(sourceRoutineId, "source");
+    const target = this.requireRoutine(targetRoutineId, "target");
+    if (source.getEvent(sourceEvent) === undefined) {
+      throw new FlowDefinitionError(
+        `Event '${sourceEvent}' not found on routine '${sourceRoutineId}'; its events are: ${listChoices(sourceEvent, source.events.keys())}`,
+      );
+    }
+    if (target.getSlot(targetSlot) === undefined) {
+      throw new FlowDefinitionError(
+        `Slot '${targetSlot}' not found on routine '${targetRoutineId}'; its slots are: ${listChoices(targetSlot, target.slots.keys())}`,
+      );
+    }
+    if (paramMapping !== undefined) {
+      if (typeof paramMapping !== "object" || paramMapping === null || Array.isArray(paramMapping)) {
+        throw new FlowDefinitionError(`Expected \`paramMapping\` to be an object of strings, got ${typeof paramMapping}`);
+      }
+      for (const [from, to] of Object.entries(paramMapping)) {
+        if (typeof to !== "string" || to.length === 0) {
+          throw new FlowDefinitionError(`paramMapping['${from}'] must be a non-empty string, got \`${String(to)}\``);
+        }
+      }
+    }
+    const connection = new Connection(sourceRoutineId, sourceEvent, targetRoutineId, targetSlot, paramMapping);
+    let byEvent = this.#outgoing.get(sourceRoutineId);
+    if (byEvent === undefined) {
+      byEvent = new Map();
+      this.#outgoing.set(sourceRoutineId, byEvent);
+    }
+    const list = byEvent.get(sourceEvent) ?? [];
+    if (list.some((c) => c.id === connection.id)) {
+      throw new FlowDefinitionError(`Event '${sourceRoutineId}.${sourceEvent}' is already connected to slot '${targetRoutineId}.${targetSlot}'`);
+    }
+    list.push(connection);
+    byEvent.set(sourceEvent, list);
+    this.#connections.push(connection);
+    return connection;
+  }
+
+  /** The connections of one event, in the order they were made. @internal */
+  outgoing(routineId: string, eventName: string): readonly Connection[] | undefined {
+    return this.#outgoing.get(routineId)?.get(eventName);
+  }
+
+  /** Changes the strategy; `maxWorkers` defaults to 1 sequential, 5 concurrent. */
+  setExecutionStrategy(strategy: ExecutionStrategy, maxWorkers?: number): void {
+    const checked = checkStrategy(strategy);
+    const workers = maxWorkers === undefined ? DEFAULT_WORKERS[checked] : checkWorkers(maxWorkers);
+    this.#strategy = checked;
+    this.#maxWorkers = workers;
+    this.workersChanged(workers);
+  }
+
+  setErrorHandler(handler: ErrorHandler | undefined): void {
+    if (handler !== undefined && !(handler instanceof ErrorHandler)) {
+      throw new FlowDefinitionError(`Expected \`errorHandler\` to be an ErrorHandler, got ${typeof handler}`);
+    }
+    this.#errorHandler = handler;
+  }
+
+  /** The routine with this id; throws a FlowDefinitionError listing the valid ids otherwise. @internal */
+  requireRoutine(routineId: string, role: string): Routine {
+    const routine = this.#routines.get(routineId);
+    if (routine === undefined) {
+      throw new FlowDefinitionError(
+        `Unknown ${role} routine id '${routineId}' in flow '${this.flowId}'; its routines are: ${listChoices(routineId, this.#routines.keys())}`,
+      );
+    }
+    return routine;
+  }
+
+  /** Called when the worker count changes. @internal */
+  protected workersChanged(_maxWorkers: number): void {}
+}

@@ -1,0 +1,183 @@
+import { randomUUID } from "node:crypto";
+import { currentContext, type ActiveContext, type ExecutionContext } from "./context.js";
+import { ErrorHandler, ErrorStrategy } from "./error-handler.js";
+import { FlowDefinitionError, RoutiluxError, listChoices } from "./errors.js";
+import { Event, Slot, type MergeStrategy, type Payload, type SlotHandler } from "./slot.js";
+
+const EMPTY: Payload = Object.freeze({});
+
+/**
+ * A node of a flow: input slots with handlers, output events, static configuration. A routine
+ * holds no per-job data, so one routine object serves any number of concurrent jobs.
+ *
+ * @example
+ * ```ts
+ * class Greeter extends Routine {
+ *   constructor() {
+ *     super();
+ *     this.defineSlot("trigger", this.greet);
+ *     this.defineEvent("greeted", ["text"]);
+ *   }
+ *   greet(data: Record<string, unknown>) {
+ *     this.emit("greeted", { text: `hello ${String(data.name)}` });
+ *   }
+ * }
+ * ```
+ */
+export class Routine {
+  /** Unique per instance. Its id within a flow is the one given to `flow.addRoutine`. */
+  readonly id: string = randomUUID();
+  readonly #slots = new Map<string, Slot>();
+  readonly #events = new Map<string, Event>();
+  #config: Record<string, unknown> = {};
+  #errorHandler: ErrorHandler | undefined;
+
+  /** Defines an input slot; the handler runs once per activation, with `this` bound to the routine. */
+  defineSlot(name: string, handler?: SlotHandler, options?: { mergeStrategy?: MergeStrategy }): Slot {
+    checkName("slot", name, this);
+    if (this.#slots.has(name)) {
+      throw new FlowDefinitionError(`Slot '${name}' is already defined on ${describe(this)}; slot names are unique per routine`);
+    }
+    if (handler !== undefined && typeof handler !== "function") {
+      throw new FlowDefinitionError(`The handler of slot '${name}' on ${describe(this)} must be a function, got ${typeof handler}`);
+    }
+    const strategy = options?.mergeStrategy ?? "override";
+    if (strategy !== "override" && strategy !== "append" && typeof strategy !== "function") {
+      throw new FlowDefinitionError(
+        `Expected \`mergeStrategy\` of slot '${name}' to be "override", "append" or a function, got \`${String(strategy)}\``,
+      );
+    }
+    const slot = new Slot(this, name, handler, strategy);
+    this.#slots.set(name, slot);
+    return slot;
+  }
+
+  /** Defines an output event; `outputParams` documents the keys of its data. */
+  defineEvent(name: string, outputParams: string[] = []): Event {
+    checkName("event", name, this);
+    if (this.#events.has(name)) {
+      throw new FlowDefinitionError(`Event '${name}' is already defined on ${describe(this)}; event names are unique per routine`);
+    }
+    const event = new Event(this, name, Object.freeze([...outputParams]));
+    this.#events.set(name, event);
+    return event;
+  }
+
+  getSlot(name: string): Slot | undefined {
+    return this.#slots.get(name);
+  }
+
+  getEvent(name: string): Event | undefined {
+    return this.#events.get(name);
+  }
+
+  /** The routine's slots, by name. */
+  get slots(): ReadonlyMap<string, Slot> {
+    return this.#slots;
+  }
+
+  /** The routine's events, by name. */
+  get events(): ReadonlyMap<string, Event> {
+    return this.#events;
+  }
+
+  /**
+   * Emits an event of this routine in the current job: one task per connected slot is queued.
+   * Never blocks. Throws outside a job, or for an event this routine does not define.
+   */
+  emit(eventName: string, data: Payload = EMPTY): void {
+    const ctx = this.#active("emit");
+    if (!this.#events.has(eventName)) throw this.#unknownEvent(eventName);
+    ctx.emit(this.#idIn(ctx), eventName, data);
+  }
+
+  /** Sends execution-specific output to the current job's output handler and output log. */
+  sendOutput(outputType: string, data: Payload = EMPTY): void {
+    const ctx = this.#active("sendOutput");
+    ctx.sendOutput(this.#idIn(ctx), outputType, data);
+  }
+
+  /** Stores an event in the current job; it is emitted when the job is resumed. */
+  emitDeferredEvent(eventName: string, data: Payload = EMPTY): void {
+    const ctx = this.#active("emitDeferredEvent");
+    if (!this.#events.has(eventName)) throw this.#unknownEvent(eventName);
+    ctx.emitDeferred(this.#idIn(ctx), eventName, data);
+  }
+
+  /** The current job's context (flow, jobState, routineId), or undefined outside a job. */
+  getExecutionContext(): ExecutionContext | undefined {
+    return currentContext();
+  }
+
+  /** Merges `values` into the routine's static configuration. */
+  setConfig(values: Record<string, unknown>): void {
+    this.#config = { ...this.#config, ...values };
+  }
+
+  /** A configuration value, or `defaultValue` when it is not set. */
+  getConfig<T = unknown>(key: string, defaultValue?: T): T {
+    return (Object.hasOwn(this.#config, key) ? this.#config[key] : defaultValue) as T;
+  }
+
+  /** The static configuration (a frozen copy). */
+  get config(): Readonly<Record<string, unknown>> {
+    return Object.freeze({ ...this.#config });
+  }
+
+  setErrorHandler(handler: ErrorHandler | undefined): void {
+    if (handler !== undefined && !(handler instanceof ErrorHandler)) {
+      throw new RoutiluxError(`Expected an ErrorHandler or undefined for ${describe(this)}, got ${typeof handler}`);
+    }
+    this.#errorHandler = handler;
+  }
+
+  getErrorHandler(): ErrorHandler | undefined {
+    return this.#errorHandler;
+  }
+
+  /** A failure of this routine does not fail the job: "continue" (default) or "skip". */
+  setAsOptional(strategy: "continue" | "skip" = ErrorStrategy.CONTINUE): void {
+    if (strategy !== ErrorStrategy.CONTINUE && strategy !== ErrorStrategy.SKIP) {
+      throw new RoutiluxError(`Expected \`strategy\` of setAsOptional to be "continue" or "skip", got \`${String(strategy)}\``);
+    }
+    this.#errorHandler = new ErrorHandler({ strategy });
+  }
+
+  /** Retries this routine on failure; when the retries are exhausted the job fails. */
+  setAsCritical(options: { maxRetries?: number; retryDelayMs?: number; retryBackoff?: number } = {}): void {
+    this.#errorHandler = new ErrorHandler({ ...options, strategy: ErrorStrategy.RETRY, isCritical: true });
+  }
+
+  #active(operation: string): ActiveContext {
+    const ctx = currentContext();
+    if (ctx === undefined) {
+      throw new RoutiluxError(
+        `${operation}() was called on ${describe(this)} outside a job; it works only inside a slot handler run by flow.execute()`,
+      );
+    }
+    return ctx;
+  }
+
+  #idIn(ctx: ActiveContext): string {
+    if (ctx.routine === this) return ctx.routineId;
+    const id = ctx.routineIdOf(this);
+    if (id === undefined) {
+      throw new RoutiluxError(`${describe(this)} is not part of flow '${ctx.flow.flowId}', so it cannot emit in its jobs`);
+    }
+    return id;
+  }
+
+  #unknownEvent(eventName: string): RoutiluxError {
+    return new RoutiluxError(`Event '${eventName}' is not defined on ${describe(this)}; its events are: ${listChoices(eventName, this.#events.keys())}`);
+  }
+}
+
+function describe(routine: Routine): string {
+  return `routine ${routine.constructor.name} (${routine.id})`;
+}
+
+function checkName(kind: string, name: unknown, routine: Routine): void {
+  if (typeof name !== "string" || name.length === 0) {
+    throw new FlowDefinitionError(`Expected a non-empty ${kind} name on ${describe(routine)}, got \`${String(name)}\``);
+  }
+}

@@ -1,0 +1,38 @@
+// The public API of routilux. Everything a user imports comes from here; nothing else is public.
+
+// Definition: routines, slots, events, connections
+export { Routine } from "./core/routine.js";
+export { Slot, Event } from "./core/slot.js";
+export type { SlotHandler, MergeStrategy, Payload } from "./core/slot.js";
+export { Connection } from "./core/connection.js";
+export type { ExecutionContext } from "./core/context.js";
+export type { ExecutionStrategy } from "./core/flow-definition.js";
+
+// Execution: flows and their jobs
+export { Flow } from "./runtime/flow.js";
+export type { FlowOptions, ExecuteOptions } from "./runtime/flow.js";
+export { JobState } from "./state/job-state.js";
+export type { JobStatus } from "./state/job-snapshot.js";
+export type { ExecutionRecord, OutputRecord, DeferredEvent, PausePoint } from "./state/records.js";
+export type { PendingTask } from "./state/task.js";
+
+// Errors and their handling
+export { ErrorHandler, ErrorStrategy } from "./core/error-handler.js";
+export type { ErrorHandlerOptions, RetryablePredicate } from "./core/error-handler.js";
+export { RoutiluxError, FlowDefinitionError, SerializationError, JobStateError, StoreError } from "./core/errors.js";
+
+// Time
+export { SimulatedClock, systemClock } from "./core/clock.js";
+export type { Clock, TimerHandle } from "./core/clock.js";
+
+// Outputs
+export { QueueOutputHandler, CallbackOutputHandler, NullOutputHandler } from "./state/output-handlers.js";
+export type { OutputHandler } from "./state/output-handlers.js";
+
+// Metrics
+export { ExecutionTracker } from "./runtime/execution-tracker.js";
+export type { RoutinePerformance, FlowPerformance } from "./runtime/execution-tracker.js";
+
+// Documents
+export type { JobStateDocument } from "./serialization/job-document.js";
+export { JOB_DOCUMENT_VERSION } from "./serialization/job-document.js";

@@ -1,0 +1,86 @@
+import type { ActiveContext } from "../core/context.js";
+import type { TimerHandle } from "../core/clock.js";
+import type { Routine } from "../core/routine.js";
+import type { Payload } from "../core/slot.js";
+import type { JobData, JobState } from "../state/job-state.js";
+import type { PendingTask } from "../state/task.js";
+import type { Engine } from "./engine.js";
+import type { Flow } from "./flow.js";
+
+/**
+ * A job attached to an engine in this process: the transient bookkeeping that is not state
+ * (handlers in flight, timers, scheduling flags). Everything that is state stays in the JobState.
+ * @internal
+ */
+export class JobRun {
+  readonly engine: Engine;
+  readonly job: JobState;
+  readonly data: JobData;
+  inFlight = 0;
+  /** In the scheduler's ready ring. */
+  queued = false;
+  /** Counted in the flow's job figures. */
+  counted = false;
+  retryTimers: Map<number, TimerHandle> | undefined;
+  timeoutTimer: TimerHandle | undefined;
+  runningSince = 0;
+  idleWaiters: Array<{ threshold: number; resolve: () => void }> | undefined;
+
+  constructor(engine: Engine, job: JobState, data: JobData) {
+    this.engine = engine;
+    this.job = job;
+    this.data = data;
+  }
+}
+
+/**
+ * The context of one slot activation: what the handler's `emit`, `sendOutput` and
+ * `emitDeferredEvent` reach through the async context. Its emits are held until the handler
+ * settles: delivered if it succeeds, discarded if it fails (so a retry never delivers twice).
+ * @internal
+ */
+export class TaskContext implements ActiveContext {
+  readonly flow: Flow;
+  readonly jobState: JobState;
+  readonly routineId: string;
+  readonly routine: Routine;
+  readonly run: JobRun;
+  readonly task: PendingTask;
+  readonly startedAt: number;
+  /** The handler has settled; later emits (from a detached continuation) apply at once. */
+  done = false;
+  /** Tasks emitted by the handler, delivered when it succeeds. */
+  emitted: PendingTask[] | undefined;
+  /** The slot buffer before this activation merged into it, restored if it fails. */
+  previousBuffer: Payload | undefined;
+  /** Persistence: the changes this activation made, for its commit. */
+  journal: object | undefined;
+
+  constructor(run: JobRun, routine: Routine, task: PendingTask, startedAt: number) {
+    this.run = run;
+    this.flow = run.engine.flow;
+    this.jobState = run.job;
+    this.routine = routine;
+    this.routineId = task.routineId;
+    this.task = task;
+    this.startedAt = startedAt;
+  }
+
+  emit(routineId: string, eventName: string, data: Payload): void {
+    this.run.engine.emit(this, routineId, eventName, data);
+  }
+
+  sendOutput(routineId: string, outputType: string, data: Payload): void {
+    const status = this.jobState.status;
+    if (status === "running" || status === "paused") this.jobState.sendOutput(routineId, outputType, data);
+  }
+
+  emitDeferred(routineId: string, eventName: string, data: Payload): void {
+    const status = this.jobState.status;
+    if (status === "running" || status === "paused") this.jobState.addDeferredEvent(routineId, eventName, data);
+  }
+
+  routineIdOf(routine: Routine): string | undefined {
+    return this.flow.routineIdOf(routine);
+  }
+}

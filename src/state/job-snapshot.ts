@@ -1,0 +1,39 @@
+import type { Payload } from "../core/slot.js";
+import type { DeferredEvent } from "./records.js";
+import type { PendingTask } from "./task.js";
+
+/** The status of a job. */
+export type JobStatus = "pending" | "running" | "completed" | "failed" | "paused" | "cancelled";
+
+/** Every job status, in a stable order. */
+export const JOB_STATUSES: readonly JobStatus[] = ["pending", "running", "completed", "failed", "paused", "cancelled"];
+
+/**
+ * Everything a job holds, as plain data with epoch-millisecond times: what serialization writes
+ * and reads, and what a store's snapshot holds.
+ * @internal
+ */
+export interface JobSnapshot {
+  jobId: string;
+  flowId: string;
+  status: JobStatus;
+  createdAt: number;
+  updatedAt: number;
+  currentRoutineId: string | undefined;
+  metadata: Payload;
+  checkpoint: Payload | undefined;
+  history: Array<{ routineId: string; eventName: string; data: Payload; timestamp: number }>;
+  routineStates: Record<string, Payload>;
+  pausePoints: Array<{ timestamp: number; reason: string; checkpoint?: Payload | undefined }>;
+  deferredEvents: DeferredEvent[];
+  /** Queued tasks and retries waiting for their time, in taskId order. */
+  pendingTasks: PendingTask[];
+  slotBuffers: Array<{ routineId: string; slotName: string; data: Payload }>;
+  sharedData: Payload;
+  sharedLog: unknown[];
+  outputLog: Array<{ routineId: string; outputType: string; data: Payload; timestamp: number }>;
+  nextTaskId: number;
+  /** The job's time limit, if any, and how long it has run so far (paused time excluded). */
+  timeoutMs: number | undefined;
+  runningMs: number;
+}

@@ -1,0 +1,399 @@
+import { randomUUID } from "node:crypto";
+import { readFile, rename, writeFile } from "node:fs/promises";
+import { systemClock, type Clock } from "../core/clock.js";
+import { RoutiluxError, SerializationError, describeError } from "../core/errors.js";
+import type { Payload } from "../core/slot.js";
+import type { Flow } from "../runtime/flow.js";
+import { decodeJobDocument, encodeJobDocument, type JobStateDocument } from "../serialization/job-document.js";
+import { Deque } from "./deque.js";
+import type { JobSnapshot, JobStatus } from "./job-snapshot.js";
+import type { OutputHandler } from "./output-handlers.js";
+import { HistoryEntry, OutputEntry, PauseEntry, type DeferredEvent, type ExecutionRecord, type OutputRecord, type PausePoint } from "./records.js";
+import type { PendingTask } from "./task.js";
+
+const EMPTY: Payload = Object.freeze({});
+
+/**
+ * Told of every change of a job that is not an append (appends are found by length): what a
+ * store needs to commit a task's changes.
+ * @internal
+ */
+export interface ChangeTracker {
+  routineState(routineId: string): void;
+  sharedData(key: string): void;
+  slotBuffer(key: string): void;
+  deferred(): void;
+}
+
+/**
+ * The engine-facing parts of a job that are state, not API: its task queue, retries waiting for
+ * their time, slot merge buffers and timing. They live in the JobState, so a paused job's
+ * queue is simply its queue, and serialization sees everything.
+ * @internal
+ */
+export class JobData {
+  readonly queue = new Deque<PendingTask>();
+  /** Retries waiting for their `notBefore`, by taskId. */
+  delayed: Map<number, PendingTask> | undefined;
+  /** Per-job merged data of slots with an "append" or custom strategy, keyed `routineId\0slot`. */
+  slotBuffers: Map<string, Payload> | undefined;
+  nextTaskId = 1;
+  clock: Clock = systemClock;
+  tracker: ChangeTracker | undefined;
+  outputHandler: OutputHandler | undefined;
+  timeoutMs: number | undefined;
+  runningMs = 0;
+  createdAtMs: number;
+  updatedAtMs: number;
+  /** Transient: the engine run the job is attached to in this process (never serialized). */
+  run: unknown;
+  /** Transient: callers of waitForCompletion, told when the job comes to rest. */
+  waiters: Array<(rested: boolean) => void> | undefined;
+
+  constructor(nowMs: number) {
+    this.createdAtMs = nowMs;
+    this.updatedAtMs = nowMs;
+  }
+
+  /** Queued tasks and waiting retries, in taskId order. */
+  pendingTasks(): PendingTask[] {
+    const queued = this.queue.toArray();
+    if (this.delayed === undefined || this.delayed.size === 0) return queued;
+    return [...queued, ...this.delayed.values()].sort((a, b) => a.taskId - b.taskId);
+  }
+}
+
+/** Key of a slot buffer. @internal */
+export function slotKey(routineId: string, slotName: string): string {
+  return `${routineId}\u0000${slotName}`;
+}
+
+/** @internal */
+export const kJobData: unique symbol = Symbol("routilux.jobData");
+
+/**
+ * Everything that changes during one execution of a flow: status, history, routine states,
+ * shared data and log, outputs, deferred events, and the job's queued tasks. Returned by
+ * `flow.execute()`; serializable at any time and resumable on any host.
+ *
+ * @example
+ * ```ts
+ * const job = flow.execute("source", { entryParams: { value: "A" } });
+ * await JobState.waitForCompletion(flow, job);
+ * console.log(job.status, job.executionHistory.length, job.getSharedData("count"));
+ * ```
+ */
+export class JobState {
+  #jobId: string;
+  flowId: string;
+  status: JobStatus = "pending";
+  currentRoutineId: string | undefined;
+  metadata: Record<string, unknown> = {};
+  checkpoint: Record<string, unknown> | undefined;
+  #history: HistoryEntry[] = [];
+  #routineStates: Record<string, Payload> = {};
+  #pausePoints: PauseEntry[] = [];
+  #deferred: DeferredEvent[] = [];
+  #sharedData: Payload = {};
+  #sharedLog: unknown[] = [];
+  #outputLog: OutputEntry[] = [];
+  /** @internal */
+  readonly [kJobData]: JobData;
+
+  /** A new job in status "pending" with a fresh UUID `jobId`. Usually made by `flow.execute()`. */
+  constructor(flowId = "") {
+    this.#jobId = randomUUID();
+    this.flowId = flowId;
+    this[kJobData] = new JobData(systemClock.now());
+  }
+
+  get jobId(): string {
+    return this.#jobId;
+  }
+
+  get createdAt(): Date {
+    return new Date(this[kJobData].createdAtMs);
+  }
+
+  get updatedAt(): Date {
+    return new Date(this[kJobData].updatedAtMs);
+  }
+
+  set updatedAt(value: Date) {
+    this[kJobData].updatedAtMs = value.getTime();
+  }
+
+  /** The chronological log of the job: start, emits, errors, retries, pauses, resumes, the end. */
+  get executionHistory(): readonly ExecutionRecord[] {
+    return this.#history;
+  }
+
+  /** Per routine that ran: `status` ("running", "completed", "failed", "error_continued", "skipped") and what handlers added. */
+  get routineStates(): Readonly<Record<string, Record<string, unknown>>> {
+    return this.#routineStates;
+  }
+
+  get pausePoints(): readonly PausePoint[] {
+    return this.#pausePoints;
+  }
+
+  get deferredEvents(): readonly DeferredEvent[] {
+    return this.#deferred;
+  }
+
+  /** The job's queued tasks and waiting retries: what runs next, and what a paused job resumes with. */
+  get pendingTasks(): readonly PendingTask[] {
+    return this[kJobData].pendingTasks();
+  }
+
+  get sharedData(): Readonly<Record<string, unknown>> {
+    return this.#sharedData;
+  }
+
+  get sharedLog(): readonly unknown[] {
+    return this.#sharedLog;
+  }
+
+  get outputLog(): readonly OutputRecord[] {
+    return this.#outputLog;
+  }
+
+  /** The history, or only the records of one routine. */
+  getExecutionHistory(routineId?: string): ExecutionRecord[] {
+    return routineId === undefined ? [...this.#history] : this.#history.filter((r) => r.routineId === routineId);
+  }
+
+  /** Appends a record to the history. */
+  recordExecution(routineId: string, eventName: string, data: Record<string, unknown> = EMPTY): void {
+    const now = this[kJobData].clock.now();
+    this.#history.push(new HistoryEntry(routineId, eventName, data, now));
+    this[kJobData].updatedAtMs = now;
+  }
+
+  /** A copy of a routine's state, or undefined if it has none. */
+  getRoutineState(routineId: string): Record<string, unknown> | undefined {
+    const state = this.#routineStates[routineId];
+    return state === undefined ? undefined : { ...state };
+  }
+
+  /** Replaces a routine's state. */
+  updateRoutineState(routineId: string, state: Record<string, unknown>): void {
+    this.#routineStates[routineId] = { ...state };
+    this.#changedRoutineState(routineId);
+  }
+
+  updateSharedData(key: string, value: unknown): void {
+    this.#sharedData[key] = value;
+    const data = this[kJobData];
+    data.updatedAtMs = data.clock.now();
+    data.tracker?.sharedData(key);
+  }
+
+  getSharedData<T = unknown>(key: string, defaultValue?: T): T {
+    return (Object.hasOwn(this.#sharedData, key) ? this.#sharedData[key] : defaultValue) as T;
+  }
+
+  appendToSharedLog(entry: unknown): void {
+    this.#sharedLog.push(entry);
+    const data = this[kJobData];
+    data.updatedAtMs = data.clock.now();
+  }
+
+  /** A copy of the shared log. */
+  getSharedLog(): unknown[] {
+    return [...this.#sharedLog];
+  }
+
+  setOutputHandler(handler: OutputHandler | undefined): void {
+    if (handler !== undefined && typeof handler.handle !== "function") {
+      throw new RoutiluxError(`Expected an output handler with a handle() method for job '${this.#jobId}', got ${typeof handler}`);
+    }
+    this[kJobData].outputHandler = handler;
+  }
+
+  /** The job's output handler, if any. */
+  getOutputHandler(): OutputHandler | undefined {
+    return this[kJobData].outputHandler;
+  }
+
+  /**
+   * Appends an output to `outputLog` and passes it to the output handler. A handler that throws
+   * is recorded as `(routineId, "output_error", ...)` and does not fail the job.
+   */
+  sendOutput(routineId: string, outputType: string, data: Record<string, unknown> = EMPTY): void {
+    const jobData = this[kJobData];
+    const now = jobData.clock.now();
+    const entry = new OutputEntry(routineId, outputType, data, now);
+    this.#outputLog.push(entry);
+    jobData.updatedAtMs = now;
+    const handler = jobData.outputHandler;
+    if (handler === undefined) return;
+    try {
+      handler.handle(routineId, outputType, data, entry.timestamp);
+    } catch (error) {
+      const { message, type } = describeError(error);
+      this.recordExecution(routineId, "output_error", { outputType, error: message, errorType: type });
+    }
+  }
+
+  /** Stores an event to emit when the job is resumed. */
+  addDeferredEvent(routineId: string, eventName: string, data: Record<string, unknown> = EMPTY): void {
+    this.#deferred.push({ routineId, eventName, data });
+    this[kJobData].tracker?.deferred();
+  }
+
+  /** Writes the whole job as a versioned plain-JSON document. */
+  serialize(): JobStateDocument {
+    return encodeJobDocument(this.toSnapshot());
+  }
+
+  /**
+   * Replaces this job's state with a document's. The document is validated first: a malformed
+   * one throws a {@link SerializationError} naming the first bad field, and this job is unchanged.
+   */
+  deserialize(doc: unknown): void {
+    this.restoreSnapshot(decodeJobDocument(doc));
+  }
+
+  /** A new JobState from a document (see {@link JobState.deserialize}). */
+  static fromDocument(doc: unknown): JobState {
+    const job = new JobState();
+    job.deserialize(doc);
+    return job;
+  }
+
+  /** Writes the document to a file (atomically: a temporary file, then a rename). */
+  async save(path: string): Promise<void> {
+    const text = JSON.stringify(this.serialize(), null, 2);
+    const temporary = `${path}.${process.pid}.${randomUUID()}.tmp`;
+    await writeFile(temporary, text, "utf8");
+    await rename(temporary, path);
+  }
+
+  /** Reads a JobState from a file written by {@link JobState.save}. */
+  static async load(path: string): Promise<JobState> {
+    const text = await readFile(path, "utf8");
+    let doc: unknown;
+    try {
+      doc = JSON.parse(text);
+    } catch (error) {
+      throw new SerializationError(`File '${path}' is not a JSON document: ${describeError(error).message}`, { cause: error });
+    }
+    return JobState.fromDocument(doc);
+  }
+
+  /**
+   * Waits until the job is completed, failed, cancelled or paused (`true`), or until `timeoutMs`
+   * passes (`false`). Resolves at once when the job already rests; never polls.
+   */
+  static waitForCompletion(flow: Flow, jobState: JobState, options?: { timeoutMs?: number }): Promise<boolean> {
+    return flow.waitForJob(jobState, options);
+  }
+
+  /** @internal Engine: appends a history record without the public method's checks. */
+  pushRecord(routineId: string, eventName: string, data: Payload, nowMs: number): void {
+    this.#history.push(new HistoryEntry(routineId, eventName, data, nowMs));
+  }
+
+  /** @internal Engine: the live state object of a routine, created on first use. */
+  liveRoutineState(routineId: string): Payload {
+    let state = this.#routineStates[routineId];
+    if (state === undefined) {
+      state = {};
+      this.#routineStates[routineId] = state;
+    }
+    return state;
+  }
+
+  /** @internal Engine: note a change made to a live routine state. */
+  changedRoutineState(routineId: string): void {
+    this.#changedRoutineState(routineId);
+  }
+
+  /** @internal Engine: records a pause point. */
+  addPausePoint(nowMs: number, reason: string, checkpoint: Payload | undefined): void {
+    this.#pausePoints.push(new PauseEntry(nowMs, reason, checkpoint));
+  }
+
+  /** @internal Engine: takes the deferred events, leaving none. */
+  takeDeferredEvents(): DeferredEvent[] {
+    const events = this.#deferred;
+    if (events.length > 0) {
+      this.#deferred = [];
+      this[kJobData].tracker?.deferred();
+    }
+    return events;
+  }
+
+  /** @internal Every part of the job as plain data. */
+  toSnapshot(): JobSnapshot {
+    const data = this[kJobData];
+    const slotBuffers: JobSnapshot["slotBuffers"] = [];
+    for (const [key, value] of data.slotBuffers ?? []) {
+      const split = key.indexOf("\u0000");
+      slotBuffers.push({ routineId: key.slice(0, split), slotName: key.slice(split + 1), data: value });
+    }
+    return {
+      jobId: this.#jobId,
+      flowId: this.flowId,
+      status: this.status,
+      createdAt: data.createdAtMs,
+      updatedAt: data.updatedAtMs,
+      currentRoutineId: this.currentRoutineId,
+      metadata: this.metadata,
+      checkpoint: this.checkpoint,
+      history: this.#history.map((r) => ({ routineId: r.routineId, eventName: r.eventName, data: r.data, timestamp: r.timeMs })),
+      routineStates: this.#routineStates,
+      pausePoints: this.#pausePoints.map((p) => ({ timestamp: p.timeMs, reason: p.reason, checkpoint: p.checkpoint })),
+      deferredEvents: this.#deferred,
+      pendingTasks: data.pendingTasks(),
+      slotBuffers,
+      sharedData: this.#sharedData,
+      sharedLog: this.#sharedLog,
+      outputLog: this.#outputLog.map((o) => ({ routineId: o.routineId, outputType: o.outputType, data: o.data, timestamp: o.timeMs })),
+      nextTaskId: data.nextTaskId,
+      timeoutMs: data.timeoutMs,
+      runningMs: data.runningMs,
+    };
+  }
+
+  /**
+   * @internal Replaces every part of the job with a snapshot's. The snapshot must already be
+   * validated; it is used as is (not copied), so callers pass a fresh one.
+   */
+  restoreSnapshot(s: JobSnapshot): void {
+    const data = this[kJobData];
+    this.#jobId = s.jobId;
+    this.flowId = s.flowId;
+    this.status = s.status;
+    data.createdAtMs = s.createdAt;
+    data.updatedAtMs = s.updatedAt;
+    this.currentRoutineId = s.currentRoutineId;
+    this.metadata = s.metadata;
+    this.checkpoint = s.checkpoint;
+    this.#history = s.history.map((r) => new HistoryEntry(r.routineId, r.eventName, r.data, r.timestamp));
+    this.#routineStates = s.routineStates;
+    this.#pausePoints = s.pausePoints.map((p) => new PauseEntry(p.timestamp, p.reason, p.checkpoint));
+    this.#deferred = s.deferredEvents;
+    this.#sharedData = s.sharedData;
+    this.#sharedLog = s.sharedLog;
+    this.#outputLog = s.outputLog.map((o) => new OutputEntry(o.routineId, o.outputType, o.data, o.timestamp));
+    data.queue.clear();
+    data.delayed = undefined;
+    for (const task of s.pendingTasks) {
+      if (task.notBefore !== undefined) (data.delayed ??= new Map()).set(task.taskId, task);
+      else data.queue.push(task);
+    }
+    data.slotBuffers = undefined;
+    for (const b of s.slotBuffers) (data.slotBuffers ??= new Map()).set(slotKey(b.routineId, b.slotName), b.data);
+    data.nextTaskId = s.nextTaskId;
+    data.timeoutMs = s.timeoutMs;
+    data.runningMs = s.runningMs;
+  }
+
+  #changedRoutineState(routineId: string): void {
+    const data = this[kJobData];
+    data.updatedAtMs = data.clock.now();
+    data.tracker?.routineState(routineId);
+  }
+}

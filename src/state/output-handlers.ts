@@ -1,0 +1,87 @@
+import { OutputEntry, type OutputRecord } from "./records.js";
+
+/** Receives a job's outputs (`sendOutput`). A handler that throws never fails the job. */
+export interface OutputHandler {
+  handle(routineId: string, outputType: string, data: Record<string, unknown>, timestamp: Date): void;
+}
+
+/**
+ * Collects outputs in a queue: read `items`, `shift()` them, or iterate with `for await`
+ * (the iteration ends after {@link QueueOutputHandler.close}).
+ *
+ * @example
+ * ```ts
+ * const outputs = new QueueOutputHandler();
+ * const job = flow.execute("source", { outputHandler: outputs });
+ * await JobState.waitForCompletion(flow, job);
+ * outputs.close();
+ * for await (const output of outputs) console.log(output.outputType, output.data);
+ * ```
+ */
+export class QueueOutputHandler implements OutputHandler, AsyncIterable<OutputRecord> {
+  readonly items: OutputRecord[] = [];
+  #closed = false;
+  #wake: (() => void) | undefined;
+
+  handle(routineId: string, outputType: string, data: Record<string, unknown>, timestamp: Date): void {
+    if (this.#closed) return;
+    this.items.push(new OutputEntry(routineId, outputType, data, timestamp.getTime()));
+    this.#notify();
+  }
+
+  /** Takes the oldest output, or undefined when there is none. */
+  shift(): OutputRecord | undefined {
+    return this.items.shift();
+  }
+
+  /** Ends async iteration once the queued items are read; later outputs are ignored. */
+  close(): void {
+    this.#closed = true;
+    this.#notify();
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<OutputRecord> {
+    for (;;) {
+      const item = this.items.shift();
+      if (item !== undefined) {
+        yield item;
+        continue;
+      }
+      if (this.#closed) return;
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve;
+      });
+    }
+  }
+
+  #notify(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+}
+
+/** Calls a function for each output. */
+export class CallbackOutputHandler implements OutputHandler {
+  readonly #callback: OutputHandler["handle"];
+
+  constructor(callback: OutputHandler["handle"]) {
+    if (typeof callback !== "function") {
+      throw new TypeError(`Expected a callback function for CallbackOutputHandler, got ${typeof callback}`);
+    }
+    this.#callback = callback;
+  }
+
+  handle(routineId: string, outputType: string, data: Record<string, unknown>, timestamp: Date): void {
+    this.#callback(routineId, outputType, data, timestamp);
+  }
+}
+
+/** Discards outputs (they still go to the job's `outputLog`). */
+export class NullOutputHandler implements OutputHandler {
+  handle(): void {}
+}

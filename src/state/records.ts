@@ -1,0 +1,102 @@
+import type { Payload } from "../core/slot.js";
+
+/** One entry of a job's execution history. */
+export interface ExecutionRecord {
+  readonly routineId: string;
+  readonly eventName: string;
+  readonly data: Record<string, unknown>;
+  readonly timestamp: Date;
+}
+
+/** One output sent by a routine (`sendOutput`). */
+export interface OutputRecord {
+  readonly routineId: string;
+  readonly outputType: string;
+  readonly data: Record<string, unknown>;
+  readonly timestamp: Date;
+}
+
+/** An event stored by `emitDeferredEvent`, emitted when the job is resumed. */
+export interface DeferredEvent {
+  readonly routineId: string;
+  readonly eventName: string;
+  readonly data: Record<string, unknown>;
+}
+
+/** A pause of the job: when, why, and the checkpoint given. */
+export interface PausePoint {
+  readonly timestamp: Date;
+  readonly reason: string;
+  readonly checkpoint?: Record<string, unknown>;
+}
+
+/**
+ * A history entry. The time is kept as epoch milliseconds; `timestamp` makes the `Date` on read.
+ * @internal
+ */
+export class HistoryEntry implements ExecutionRecord {
+  readonly routineId: string;
+  readonly eventName: string;
+  readonly data: Payload;
+  /** Epoch milliseconds. */
+  readonly timeMs: number;
+
+  constructor(routineId: string, eventName: string, data: Payload, timeMs: number) {
+    this.routineId = routineId;
+    this.eventName = eventName;
+    this.data = data;
+    this.timeMs = timeMs;
+  }
+
+  get timestamp(): Date {
+    return new Date(this.timeMs);
+  }
+
+  toJSON(): object {
+    return { routineId: this.routineId, eventName: this.eventName, data: this.data, timestamp: this.timestamp.toISOString() };
+  }
+}
+
+/** An output entry; the time is kept as epoch milliseconds. @internal */
+export class OutputEntry implements OutputRecord {
+  readonly routineId: string;
+  readonly outputType: string;
+  readonly data: Payload;
+  readonly timeMs: number;
+
+  constructor(routineId: string, outputType: string, data: Payload, timeMs: number) {
+    this.routineId = routineId;
+    this.outputType = outputType;
+    this.data = data;
+    this.timeMs = timeMs;
+  }
+
+  get timestamp(): Date {
+    return new Date(this.timeMs);
+  }
+
+  toJSON(): object {
+    return { routineId: this.routineId, outputType: this.outputType, data: this.data, timestamp: this.timestamp.toISOString() };
+  }
+}
+
+/** A pause point; the time is kept as epoch milliseconds. @internal */
+export class PauseEntry implements PausePoint {
+  readonly reason: string;
+  readonly checkpoint?: Record<string, unknown>;
+  readonly timeMs: number;
+
+  constructor(timeMs: number, reason: string, checkpoint: Record<string, unknown> | undefined) {
+    this.timeMs = timeMs;
+    this.reason = reason;
+    if (checkpoint !== undefined) this.checkpoint = checkpoint;
+  }
+
+  get timestamp(): Date {
+    return new Date(this.timeMs);
+  }
+
+  toJSON(): object {
+    return { timestamp: this.timestamp.toISOString(), reason: this.reason, checkpoint: this.checkpoint };
+  }
+}

@@ -1,0 +1,19 @@
+import type { Payload } from "../core/slot.js";
+
+/**
+ * A queued slot activation: plain data, no closures or object references, so a job serializes
+ * at any task boundary and another host can run it knowing only the flow definition.
+ */
+export interface PendingTask {
+  /** Unique within the job, increasing in enqueue order. */
+  readonly taskId: number;
+  readonly routineId: string;
+  readonly slotName: string;
+  readonly data: Payload;
+  /** The connection that delivered it; absent for the entry trigger. */
+  readonly connectionId?: string;
+  /** 1 for the first attempt, 2 for the first retry, ... */
+  readonly attempt: number;
+  /** Epoch milliseconds before which a retry must not run. */
+  readonly notBefore?: number;
+}
