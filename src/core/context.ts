@@ -8,6 +8,8 @@ export interface ExecutionContext {
   readonly flow: Flow;
   readonly jobState: JobState;
   readonly routineId: string;
+  /** 1 for the first attempt of this activation, 2 for its first retry, ... */
+  readonly attempt: number;
 }
 
 /**

@@ -106,6 +106,7 @@ export function describeError(error: unknown): { message: string; type: string }
  */
 export function showValue(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "number") return String(value);
   if (typeof value === "function") return `a function ${value.name}`.trimEnd();
   if (typeof value === "bigint" || typeof value === "symbol" || value === undefined) return String(value);
   try {

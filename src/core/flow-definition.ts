@@ -15,7 +15,7 @@ export interface FlowDefinitionOptions {
   flowId?: string;
   /** Default "sequential". */
   executionStrategy?: ExecutionStrategy;
-  /** At most this many handlers run at once across all jobs. Default 1 sequential, 5 concurrent. */
+  /** At most this many handlers run at once across all jobs ("concurrent" only; default 5). "sequential" runs one. */
   maxWorkers?: number;
   /** A job running longer is failed. Default: none. */
   executionTimeoutMs?: number;
@@ -37,6 +37,12 @@ function checkWorkers(value: unknown): number {
     throw new FlowDefinitionError(`Expected \`maxWorkers\` to be an integer from 1 and up, got ${showValue(value)} (${typeof value})`);
   }
   return value;
+}
+
+/** The worker count: a given `maxWorkers` is checked; "sequential" always runs one handler at a time. */
+function workersFor(strategy: ExecutionStrategy, maxWorkers: unknown): number {
+  const workers = maxWorkers === undefined ? DEFAULT_WORKERS[strategy] : checkWorkers(maxWorkers);
+  return strategy === "sequential" ? 1 : workers;
 }
 
 /** Checks a timeout option: undefined, or milliseconds above 0. @internal */
@@ -70,7 +76,7 @@ export class FlowDefinition {
     }
     this.flowId = options.flowId ?? randomUUID();
     this.#strategy = checkStrategy(options.executionStrategy ?? "sequential");
-    this.#maxWorkers = options.maxWorkers === undefined ? DEFAULT_WORKERS[this.#strategy] : checkWorkers(options.maxWorkers);
+    this.#maxWorkers = workersFor(this.#strategy, options.maxWorkers);
     this.executionTimeoutMs = checkTimeout(options.executionTimeoutMs, "executionTimeoutMs");
     this.setErrorHandler(options.errorHandler);
   }
@@ -178,7 +184,7 @@ export class FlowDefinition {
   /** Changes the strategy; `maxWorkers` defaults to 1 sequential, 5 concurrent. */
   setExecutionStrategy(strategy: ExecutionStrategy, maxWorkers?: number): void {
     const checked = checkStrategy(strategy);
-    const workers = maxWorkers === undefined ? DEFAULT_WORKERS[checked] : checkWorkers(maxWorkers);
+    const workers = workersFor(checked, maxWorkers);
     this.#strategy = checked;
     this.#maxWorkers = workers;
     this.workersChanged(workers);

@@ -66,6 +66,10 @@ export class TaskContext implements ActiveContext {
     this.startedAt = startedAt;
   }
 
+  get attempt(): number {
+    return this.task.attempt;
+  }
+
   emit(routineId: string, eventName: string, data: Payload): void {
     this.run.engine.emit(this, routineId, eventName, data);
   }
