@@ -93,11 +93,19 @@ export function listChoices(received: string, valid: Iterable<string>): string {
  * @internal
  */
 export function describeError(error: unknown): { message: string; type: string } {
-  if (error instanceof Error) return { message: error.message, type: error.name || error.constructor.name };
-  if (error === undefined) return { message: "undefined was thrown", type: "undefined" };
-  if (error === null) return { message: "null was thrown", type: "null" };
-  if (typeof error === "string") return { message: error, type: "string" };
-  return { message: showValue(error), type: typeof error };
+  try {
+    if (error instanceof Error) {
+      // A subclass that does not set `name` is still named by its class.
+      const type = error.name === "Error" || error.name === "" ? error.constructor.name || "Error" : error.name;
+      return { message: error.message === "" ? `${type} (no message)` : error.message, type };
+    }
+    if (error === undefined) return { message: "undefined was thrown", type: "undefined" };
+    if (error === null) return { message: "null was thrown", type: "null" };
+    if (typeof error === "string") return { message: error, type: "string" };
+    return { message: showValue(error), type: typeof error };
+  } catch {
+    return { message: "a value that cannot be inspected was thrown", type: "unknown" };
+  }
 }
 
 /**
