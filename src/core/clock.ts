@@ -8,7 +8,9 @@ export type TimerHandle = object | number;
 export interface Clock {
   /** Milliseconds since the epoch (may be fractional). */
   now(): number;
+  /** Calls `callback` once after `delayMs` milliseconds; returns a handle for {@link Clock.clearTimeout}. */
   setTimeout(callback: () => void, delayMs: number): TimerHandle;
+  /** Cancels a timer that has not fired yet; unknown or fired handles are ignored. */
   clearTimeout(handle: TimerHandle): void;
 }
 
@@ -47,16 +49,19 @@ export class SimulatedClock implements Clock {
     this.#now = startMs;
   }
 
+  /** The simulated time, in epoch milliseconds. */
   now(): number {
     return this.#now;
   }
 
+  /** Schedules `callback` at `now() + delayMs`; it fires during {@link SimulatedClock.advance}. */
   setTimeout(callback: () => void, delayMs: number): TimerHandle {
     const timer = { id: this.#nextId++, at: this.#now + Math.max(0, delayMs), callback };
     this.#timers.push(timer);
     return timer.id;
   }
 
+  /** Cancels a timer that has not fired yet. */
   clearTimeout(handle: TimerHandle): void {
     this.#timers = this.#timers.filter((t) => t.id !== handle);
   }

@@ -2,10 +2,15 @@
 export class Connection {
   /** Stable within the flow: `source.event->target.slot`. */
   readonly id: string;
+  /** The routine whose event it carries. */
   readonly sourceRoutineId: string;
+  /** The event it carries. */
   readonly sourceEvent: string;
+  /** The routine it delivers to. */
   readonly targetRoutineId: string;
+  /** The slot of the target routine it delivers to. */
   readonly targetSlot: string;
+  /** Event parameter name to slot parameter name; unmapped names pass through. */
   readonly paramMapping: Readonly<Record<string, string>> | undefined;
 
   /** @internal Use `flow.connect`. */

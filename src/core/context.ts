@@ -5,8 +5,11 @@ import type { Routine } from "./routine.js";
 
 /** Where a slot handler runs: its flow, its job and its routine's id in the flow. */
 export interface ExecutionContext {
+  /** The flow running the job. */
   readonly flow: Flow;
+  /** The job the handler runs in. */
   readonly jobState: JobState;
+  /** The id of the handler's routine in the flow. */
   readonly routineId: string;
   /** 1 for the first attempt of this activation, 2 for its first retry, ... */
   readonly attempt: number;

@@ -58,10 +58,15 @@ function checkNumber(name: string, value: unknown, min: number, integer: boolean
  * ```
  */
 export class ErrorHandler {
+  /** What a failure leads to; see {@link ErrorStrategy}. */
   readonly strategy: ErrorStrategy;
+  /** Retries after the first attempt (RETRY only). */
   readonly maxRetries: number;
+  /** The delay before the first retry, in milliseconds. */
   readonly retryDelayMs: number;
+  /** The factor by which each further retry's delay grows. */
   readonly retryBackoff: number;
+  /** Whether the routine is critical: its failure after the retries fails the job. */
   readonly isCritical: boolean;
   readonly #retryable: RetryablePredicate | undefined;
 
@@ -84,6 +89,12 @@ export class ErrorHandler {
       );
     }
     this.#retryable = retryable;
+  }
+
+  /** What was given as `retryable` (a copy of a list), or undefined: every error is retryable. */
+  get retryable(): RetryablePredicate | undefined {
+    const retryable = this.#retryable;
+    return Array.isArray(retryable) ? [...retryable] : retryable;
   }
 
   /** The error classes given as `retryable`, if it was a list (for serialization). */

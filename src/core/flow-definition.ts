@@ -59,6 +59,7 @@ export function checkTimeout(value: unknown, name: string): number | undefined {
  * `Flow` adds execution on top of it.
  */
 export class FlowDefinition {
+  /** The flow's id: jobs carry it, and a job resumes only on a flow with the same id. */
   readonly flowId: string;
   readonly #routines = new Map<string, Routine>();
   readonly #ids = new Map<Routine, string>();
@@ -68,6 +69,7 @@ export class FlowDefinition {
   #strategy: ExecutionStrategy;
   #maxWorkers: number;
   #errorHandler: ErrorHandler | undefined;
+  /** A job running longer than this is failed (per-job `timeoutMs` overrides it); `undefined`: no limit. */
   readonly executionTimeoutMs: number | undefined;
 
   constructor(options: FlowDefinitionOptions = {}) {
@@ -81,22 +83,27 @@ export class FlowDefinition {
     this.setErrorHandler(options.errorHandler);
   }
 
+  /** The routines of the flow, by routine id. */
   get routines(): ReadonlyMap<string, Routine> {
     return this.#routines;
   }
 
+  /** The connections of the flow, in the order they were made. */
   get connections(): readonly Connection[] {
     return this.#connections;
   }
 
+  /** "sequential" (one handler at a time) or "concurrent" (up to `maxWorkers`); change it with `setExecutionStrategy`. */
   get executionStrategy(): ExecutionStrategy {
     return this.#strategy;
   }
 
+  /** At most this many handlers run at once, across all jobs of the flow. */
   get maxWorkers(): number {
     return this.#maxWorkers;
   }
 
+  /** The flow-level error handler, used for routines without their own. */
   get errorHandler(): ErrorHandler | undefined {
     return this.#errorHandler;
   }
@@ -118,6 +125,7 @@ export class FlowDefinition {
     return id;
   }
 
+  /** The routine with this id, or `undefined`. */
   getRoutine(routineId: string): Routine | undefined {
     return this.#routines.get(routineId);
   }
@@ -130,6 +138,10 @@ export class FlowDefinition {
   /**
    * Wires an event of one routine to a slot of another. `paramMapping` renames event parameters
    * to slot parameters (`{a: "x"}` turns `{a: 1, b: 2}` into `{x: 1, b: 2}`).
+   *
+   * @returns the new connection
+   * @throws FlowDefinitionError for an unknown routine id, event or slot (naming the valid ones),
+   * a bad mapping, or the same event connected to the same slot twice
    */
   connect(
     sourceRoutineId: string,
@@ -190,6 +202,10 @@ export class FlowDefinition {
     this.workersChanged(workers);
   }
 
+  /**
+   * Sets the flow-level error handler, used for every routine that has none of its own;
+   * `undefined` removes it (a failure then stops the job).
+   */
   setErrorHandler(handler: ErrorHandler | undefined): void {
     if (handler !== undefined && !(handler instanceof ErrorHandler)) {
       throw new FlowDefinitionError(`Expected \`errorHandler\` to be an ErrorHandler, got ${typeof handler}`);

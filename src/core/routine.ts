@@ -32,7 +32,14 @@ export class Routine {
   #config: Record<string, unknown> = {};
   #errorHandler: ErrorHandler | undefined;
 
-  /** Defines an input slot; the handler runs once per activation, with `this` bound to the routine. */
+  /**
+   * Defines an input slot; the handler runs once per activation, with `this` bound to the routine.
+   *
+   * @param name - unique within the routine; an entry routine needs a slot named "trigger"
+   * @param handler - called with the (merged) data and the {@link ExecutionContext}; may be async
+   * @param options - `mergeStrategy`: how data received within one job combines (default "override")
+   * @returns the new slot
+   */
   defineSlot(name: string, handler?: SlotHandler, options?: { mergeStrategy?: MergeStrategy }): Slot {
     checkName("slot", name, this);
     if (this.#slots.has(name)) {
@@ -63,10 +70,12 @@ export class Routine {
     return event;
   }
 
+  /** The slot named `name`, or `undefined` if this routine has none. */
   getSlot(name: string): Slot | undefined {
     return this.#slots.get(name);
   }
 
+  /** The event named `name`, or `undefined` if this routine has none. */
   getEvent(name: string): Event | undefined {
     return this.#events.get(name);
   }
@@ -124,6 +133,10 @@ export class Routine {
     return Object.freeze({ ...this.#config });
   }
 
+  /**
+   * Sets what happens when one of this routine's handlers throws; it wins over the flow's
+   * handler. `undefined` removes it, so the flow's (else STOP) applies.
+   */
   setErrorHandler(handler: ErrorHandler | undefined): void {
     if (handler !== undefined && !(handler instanceof ErrorHandler)) {
       throw new RoutiluxError(`Expected an ErrorHandler or undefined for ${describe(this)}, got ${typeof handler}`);
@@ -131,6 +144,7 @@ export class Routine {
     this.#errorHandler = handler;
   }
 
+  /** This routine's own error handler, if one is set (the flow's is not consulted). */
   getErrorHandler(): ErrorHandler | undefined {
     return this.#errorHandler;
   }

@@ -16,9 +16,13 @@ export type MergeStrategy = "override" | "append" | ((previous: Payload, incomin
 
 /** An input of a routine: a name, an optional handler and a merge strategy. */
 export class Slot {
+  /** The slot's name, unique within its routine. */
   readonly name: string;
+  /** The routine that defines it. */
   readonly routine: Routine;
+  /** Runs once per activation; without one, an activation only merges its data. */
   readonly handler: SlotHandler | undefined;
+  /** How data received within one job is combined; see {@link MergeStrategy}. */
   readonly mergeStrategy: MergeStrategy;
 
   /** @internal Use `routine.defineSlot`. */
@@ -32,8 +36,11 @@ export class Slot {
 
 /** An output of a routine: a name and the parameters it documents. */
 export class Event {
+  /** The event's name, unique within its routine. */
   readonly name: string;
+  /** The routine that defines it. */
   readonly routine: Routine;
+  /** The keys its data is documented to have (not enforced). */
   readonly outputParams: readonly string[];
 
   /** @internal Use `routine.defineEvent`. */

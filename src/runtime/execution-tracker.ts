@@ -2,19 +2,29 @@ import type { JobStatus } from "../state/job-snapshot.js";
 
 /** Figures of one routine over all jobs of a flow. Durations are in milliseconds. */
 export interface RoutinePerformance {
+  /** Handler runs, retries included. */
   activations: number;
+  /** Runs that returned (or resolved) without error. */
   succeeded: number;
+  /** Runs that threw (or rejected), whatever the error strategy made of it. */
   failed: number;
+  /** Retries scheduled. */
   retried: number;
+  /** Time spent in the handler over all runs. */
   totalMs: number;
+  /** `totalMs / activations` (0 before the first run). */
   avgMs: number;
+  /** The shortest run (0 before the first run). */
   minMs: number;
+  /** The longest run. */
   maxMs: number;
 }
 
 /** Figures of a flow: per routine, and its jobs by status. */
 export interface FlowPerformance {
+  /** Figures of every routine that ran, by routine id. */
   routines: Record<string, RoutinePerformance>;
+  /** How many of the flow's jobs are in each status now, and how many were started in all. */
   jobs: Record<JobStatus, number> & { total: number };
 }
 

@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { SerializationError } from "../core/errors.js";
 import { JOB_STATUSES, type JobSnapshot } from "../state/job-snapshot.js";
-import { assertJsonSafe, formatPath } from "./json-check.js";
+import { checkPlainJson, checkVersion, documentError } from "./document-error.js";
+import { assertJsonSafe } from "./json-check.js";
 
 /** The version of JobStateDocument this release writes. */
 export const JOB_DOCUMENT_VERSION = 1;
@@ -102,25 +102,13 @@ export function encodeJobDocument(s: JobSnapshot): JobStateDocument {
  * the first bad field; never returns partial data.
  */
 export function decodeJobDocument(input: unknown): JobSnapshot {
-  if (typeof input === "object" && input !== null && "version" in input) {
-    const version = (input).version;
-    if (typeof version === "number" && version > JOB_DOCUMENT_VERSION) {
-      throw new SerializationError(
-        `JobStateDocument version ${version} is newer than this routilux reads (${JOB_DOCUMENT_VERSION}); upgrade routilux`,
-        { path: "version" },
-      );
-    }
-  }
+  checkVersion("JobStateDocument", input, JOB_DOCUMENT_VERSION);
   const result = jobDocumentSchema.safeParse(input);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    const path = issue === undefined ? "" : formatPath(issue.path);
-    throw new SerializationError(
-      `Invalid JobStateDocument at '${path === "" ? "(document)" : path}': ${issue?.message ?? "invalid"}`,
-      { path, cause: result.error },
-    );
-  }
-  const d = structuredClone(result.data);
+  if (!result.success) throw documentError("JobStateDocument", input, result.error);
+  checkPlainJson("JobStateDocument", input);
+  // The validated input itself, copied: zod's output would drop keys such as "__proto__" that
+  // JSON.parse makes own properties (the schema has no transforms, so the shapes are the same).
+  const d = structuredClone(input as typeof result.data);
   return {
     jobId: d.jobId,
     flowId: d.flowId,

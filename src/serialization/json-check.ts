@@ -10,59 +10,74 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
+/** Where a value stops being JSON, and what is there. @internal */
+export interface NonJson {
+  path: PropertyKey[];
+  what: string;
+}
+
 /**
- * Throws a {@link SerializationError} naming the path of the first value that JSON cannot hold
- * as it is: a cycle, a function, a symbol, a BigInt, a non-finite number, a class instance
- * without `toJSON`. `undefined` object members are allowed (JSON drops them).
+ * The first value that JSON cannot hold as it is, depth first: a cycle, a function, a symbol, a
+ * BigInt, a non-finite number, `undefined` in an array, a class instance without `toJSON`.
+ * `undefined` object members are allowed (JSON drops them). Undefined when there is none.
+ * @param strict - also refuse instances that have `toJSON` (a `Date`): for documents being read,
+ *   which must be exactly what `JSON.parse` gives
  * @internal
  */
-export function assertJsonSafe(value: unknown, where: string): void {
+export function findNonJson(value: unknown, strict = false): NonJson | undefined {
   const seen = new Set<object>();
-  const walk = (v: unknown, path: PropertyKey[]): void => {
+  const walk = (v: unknown, path: PropertyKey[]): NonJson | undefined => {
     switch (typeof v) {
       case "string":
       case "boolean":
-        return;
+        return undefined;
       case "number":
-        if (!Number.isFinite(v)) fail(path, `the number ${String(v)}, which JSON cannot hold`);
-        return;
+        return Number.isFinite(v) ? undefined : { path, what: `the number ${String(v)}, which JSON cannot hold` };
       case "undefined":
-        if (path.length > 0 && typeof path[path.length - 1] === "number") fail(path, "undefined in an array");
-        return;
+        return path.length > 0 && typeof path[path.length - 1] === "number" ? { path, what: "undefined in an array" } : undefined;
       case "bigint":
-        fail(path, `the BigInt ${String(v)}n; convert it to a string or number first`);
-        return;
+        return { path, what: `the BigInt ${String(v)}n; convert it to a string or number first` };
       case "function":
-        fail(path, "a function");
-        return;
+        return { path, what: "a function" };
       case "symbol":
-        fail(path, "a symbol");
-        return;
+        return { path, what: "a symbol" };
       case "object": {
-        if (v === null) return;
-        if (seen.has(v)) fail(path, "a cycle: this object contains itself");
+        if (v === null) return undefined;
+        if (seen.has(v)) return { path, what: "a cycle: this object contains itself" };
+        let found: NonJson | undefined;
         if (Array.isArray(v)) {
           seen.add(v);
-          for (let i = 0; i < v.length; i++) walk(v[i], [...path, i]);
+          for (let i = 0; i < v.length && found === undefined; i++) found = walk(v[i], [...path, i]);
           seen.delete(v);
-          return;
+          return found;
         }
         const proto = Object.getPrototypeOf(v) as unknown;
         if (proto !== Object.prototype && proto !== null) {
-          if (typeof (v as { toJSON?: unknown }).toJSON === "function") return;
-          fail(path, `an instance of ${(v).constructor?.name ?? "a class"}, which JSON does not round-trip; use a plain object`);
+          if (!strict && typeof (v as { toJSON?: unknown }).toJSON === "function") return undefined;
+          return { path, what: `an instance of ${(v).constructor?.name ?? "a class"}, which JSON does not round-trip; use a plain object` };
         }
         seen.add(v);
-        for (const key of Object.keys(v)) walk((v as Record<string, unknown>)[key], [...path, key]);
+        for (const key of Object.keys(v)) {
+          found = walk((v as Record<string, unknown>)[key], [...path, key]);
+          if (found !== undefined) break;
+        }
         seen.delete(v);
+        return found;
       }
     }
+    return undefined;
   };
-  const fail = (path: PropertyKey[], what: string): never => {
-    const at = formatPath(path);
-    throw new SerializationError(`Cannot serialize ${where}: ${at === "" ? "the value" : `'${at}'`} is ${what}`, {
-      path: at,
-    });
-  };
-  walk(value, []);
+  return walk(value, []);
+}
+
+/**
+ * Throws a {@link SerializationError} naming the path of the first value that JSON cannot hold
+ * as it is (see {@link findNonJson}).
+ * @internal
+ */
+export function assertJsonSafe(value: unknown, where: string): void {
+  const found = findNonJson(value);
+  if (found === undefined) return;
+  const at = formatPath(found.path);
+  throw new SerializationError(`Cannot serialize ${where}: ${at === "" ? "the value" : `'${at}'`} is ${found.what}`, { path: at });
 }

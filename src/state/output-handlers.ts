@@ -2,6 +2,14 @@ import { OutputEntry, type OutputRecord } from "./records.js";
 
 /** Receives a job's outputs (`sendOutput`). A handler that throws never fails the job. */
 export interface OutputHandler {
+  /**
+   * Receives one output of a job.
+   *
+   * @param routineId - the id of the routine that sent it
+   * @param outputType - the kind of output, as given to `sendOutput`
+   * @param data - the output's data
+   * @param timestamp - when it was sent
+   */
   handle(routineId: string, outputType: string, data: Record<string, unknown>, timestamp: Date): void;
 }
 
@@ -19,10 +27,12 @@ export interface OutputHandler {
  * ```
  */
 export class QueueOutputHandler implements OutputHandler, AsyncIterable<OutputRecord> {
+  /** The outputs received and not yet taken, oldest first. */
   readonly items: OutputRecord[] = [];
   #closed = false;
   #wake: (() => void) | undefined;
 
+  /** Queues the output (ignored once closed). */
   handle(routineId: string, outputType: string, data: Record<string, unknown>, timestamp: Date): void {
     if (this.#closed) return;
     this.items.push(new OutputEntry(routineId, outputType, data, timestamp.getTime()));
@@ -40,10 +50,12 @@ export class QueueOutputHandler implements OutputHandler, AsyncIterable<OutputRe
     this.#notify();
   }
 
+  /** Whether {@link QueueOutputHandler.close} was called. */
   get closed(): boolean {
     return this.#closed;
   }
 
+  /** Yields the queued outputs, then each new one as it arrives, until the handler is closed. */
   async *[Symbol.asyncIterator](): AsyncIterator<OutputRecord> {
     for (;;) {
       const item = this.items.shift();
@@ -76,6 +88,7 @@ export class CallbackOutputHandler implements OutputHandler {
     this.#callback = callback;
   }
 
+  /** Calls the callback with the output. */
   handle(routineId: string, outputType: string, data: Record<string, unknown>, timestamp: Date): void {
     this.#callback(routineId, outputType, data, timestamp);
   }
@@ -83,5 +96,6 @@ export class CallbackOutputHandler implements OutputHandler {
 
 /** Discards outputs (they still go to the job's `outputLog`). */
 export class NullOutputHandler implements OutputHandler {
+  /** Does nothing. */
   handle(): void {}
 }

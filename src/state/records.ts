@@ -2,31 +2,45 @@ import type { Payload } from "../core/slot.js";
 
 /** One entry of a job's execution history. */
 export interface ExecutionRecord {
+  /** The routine it is about; the flow's id for records of the job itself (completed, paused, ...). */
   readonly routineId: string;
+  /** An event name, or what happened: "start", "error", "retry", "skipped", "paused", "resumed", "cancelled", "completed", "failed", "timeout". */
   readonly eventName: string;
+  /** The event's data, or the details of what happened. */
   readonly data: Record<string, unknown>;
+  /** When it happened. */
   readonly timestamp: Date;
 }
 
 /** One output sent by a routine (`sendOutput`). */
 export interface OutputRecord {
+  /** The routine that sent it. */
   readonly routineId: string;
+  /** The kind of output, as given to `sendOutput`. */
   readonly outputType: string;
+  /** The output's data. */
   readonly data: Record<string, unknown>;
+  /** When it was sent. */
   readonly timestamp: Date;
 }
 
 /** An event stored by `emitDeferredEvent`, emitted when the job is resumed. */
 export interface DeferredEvent {
+  /** The routine that will emit it. */
   readonly routineId: string;
+  /** The event to emit, one of that routine's events. */
   readonly eventName: string;
+  /** The data to emit it with. */
   readonly data: Record<string, unknown>;
 }
 
 /** A pause of the job: when, why, and the checkpoint given. */
 export interface PausePoint {
+  /** When the job was paused. */
   readonly timestamp: Date;
+  /** The reason given to `flow.pause` (empty if none). */
   readonly reason: string;
+  /** The checkpoint given to `flow.pause`, if any. */
   readonly checkpoint?: Record<string, unknown>;
 }
 

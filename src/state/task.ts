@@ -7,8 +7,11 @@ import type { Payload } from "../core/slot.js";
 export interface PendingTask {
   /** Unique within the job, increasing in enqueue order. */
   readonly taskId: number;
+  /** The routine to activate. */
   readonly routineId: string;
+  /** The slot of that routine to activate. */
   readonly slotName: string;
+  /** The data delivered to the slot (after the connection's parameter mapping). */
   readonly data: Payload;
   /** The connection that delivered it; absent for the entry trigger. */
   readonly connectionId?: string;
