@@ -16,6 +16,13 @@ export type { JobStatus } from "./state/job-snapshot.js";
 export type { ExecutionRecord, OutputRecord, DeferredEvent, PausePoint } from "./state/records.js";
 export type { PendingTask } from "./state/task.js";
 
+// Persistence: job stores and recovery
+export type { JobStore, JobSummary, JobFilter } from "./persistence/job-store.js";
+export type { StoredJob, StoredCommit, JobWrite, CommitBatch, CommitResult, ClaimRequest } from "./persistence/job-store.js";
+export { MemoryJobStore } from "./persistence/memory-store.js";
+export { SqliteJobStore } from "./persistence/sqlite-store.js";
+export type { SqliteJobStoreOptions } from "./persistence/sqlite-store.js";
+
 // Errors and their handling
 export { ErrorHandler, ErrorStrategy } from "./core/error-handler.js";
 export type { ErrorHandlerOptions, RetryablePredicate } from "./core/error-handler.js";
@@ -36,3 +43,8 @@ export type { RoutinePerformance, FlowPerformance } from "./runtime/execution-tr
 // Documents
 export type { JobStateDocument } from "./serialization/job-document.js";
 export { JOB_DOCUMENT_VERSION } from "./serialization/job-document.js";
+export type { FlowDocument, ErrorHandlerDocument } from "./serialization/flow-document.js";
+export { FLOW_DOCUMENT_VERSION } from "./serialization/flow-document.js";
+export { RoutineRegistry, defaultRegistry } from "./serialization/registry.js";
+export type { RoutineConstructor, ErrorClass } from "./serialization/registry.js";
+export type { FlowRuntimeOptions } from "./runtime/flow.js";

@@ -1,5 +1,5 @@
 import type { Clock, TimerHandle } from "../core/clock.js";
-import { contextStorage, currentContext } from "../core/context.js";
+import { contextStorage, currentContext, type ActiveContext } from "../core/context.js";
 import { ErrorHandler, ErrorStrategy } from "../core/error-handler.js";
 import { FlowDefinitionError, JobStateError, RoutiluxError, describeError, listChoices } from "../core/errors.js";
 import type { Routine } from "../core/routine.js";
@@ -14,6 +14,8 @@ import { JobRun, TaskContext } from "./job-run.js";
 import type { Journal } from "./journal.js";
 
 const STOP = new ErrorHandler();
+/** The async context of code that runs for no handler. */
+const NO_CONTEXT = undefined as unknown as ActiveContext;
 /** A synchronous drain yields to the event loop after this long, so timers and I/O are served. */
 const SLICE_MS = 10;
 
@@ -46,7 +48,13 @@ export class Engine {
   #draining = false;
   #closed = false;
   #idleWaiters: Array<() => void> = [];
-  readonly #drainCallback = (): void => this.#drain();
+  readonly #drainNow = (): void => this.#drain();
+  /**
+   * Drains outside any handler's async context (a drain kicked from a handler would otherwise run,
+   * and settle other tasks, inside it): what the scheduler does is no handler's doing, and a store
+   * attributes changes by it. `run(undefined)` rather than `exit()`, which toggles async hooks.
+   */
+  readonly #drainCallback = (): void => contextStorage.run(NO_CONTEXT, this.#drainNow);
 
   constructor(flow: Flow, clock: Clock, maxWorkers: number, tracker: ExecutionTracker) {
     this.flow = flow;
@@ -100,10 +108,10 @@ export class Engine {
     if (existing !== undefined && existing.inFlight > 0) {
       throw new JobStateError(`Job '${job.jobId}' still has handlers running on another Flow instance; wait for them before moving it`);
     }
+    this.journal?.attach(job);
     const run = new JobRun(this, job, data);
     data.run = run;
     data.clock = this.clock;
-    this.journal?.attach(job);
     return run;
   }
 
@@ -127,7 +135,7 @@ export class Engine {
     if (this.#draining || this.#closed) return;
     this.#draining = true;
     const ready = this.#ready;
-    const sliceEnd = performance.now() + SLICE_MS;
+    let sliceEnd = 0;
     let count = 0;
     try {
       while (this.#running < this.#maxWorkers) {
@@ -142,7 +150,8 @@ export class Engine {
           ready.push(run);
         }
         this.#dispatch(run, task);
-        if ((++count & 127) === 0 && performance.now() > sliceEnd) {
+        // The time slice starts counting after the first 128 tasks: most drains are shorter.
+        if ((++count & 127) === 0 && (sliceEnd === 0 ? ((sliceEnd = performance.now() + SLICE_MS), false) : performance.now() > sliceEnd)) {
           if (ready.length > 0) {
             this.#scheduled = true;
             setImmediate(this.#drainCallback);
@@ -169,9 +178,9 @@ export class Engine {
     }
     this.#running++;
     run.inFlight++;
+    run.data.inFlight.push(task);
     job.currentRoutineId = task.routineId;
-    job.liveRoutineState(task.routineId).status = "running";
-    job.changedRoutineState(task.routineId);
+    job.setRoutineStatus(task.routineId, "running");
     const ctx = new TaskContext(run, routine, task, now);
     let input = task.data;
     const strategy = slot.mergeStrategy;
@@ -186,7 +195,7 @@ export class Engine {
         return;
       }
       buffers.set(key, input);
-      run.data.tracker?.slotBuffer(key);
+      run.data.tracker?.slotBuffer(key, task);
     }
     const handler = slot.handler;
     if (handler === undefined) {
@@ -211,7 +220,14 @@ export class Engine {
   }
 
   #settleAsync(ctx: TaskContext, error: unknown, ok: boolean): void {
-    this.#settle(ctx, error, ok);
+    // Settling may queue tasks; the drain below runs them, so no microtask need be kicked.
+    const wasDraining = this.#draining;
+    this.#draining = true;
+    try {
+      this.#settle(ctx, error, ok);
+    } finally {
+      this.#draining = wasDraining;
+    }
     this.#drain();
   }
 
@@ -224,6 +240,12 @@ export class Engine {
     ctx.done = true;
     this.#running--;
     run.inFlight--;
+    const inFlight = data.inFlight;
+    const at = inFlight.lastIndexOf(ctx.task);
+    if (at >= 0) {
+      inFlight[at] = inFlight[inFlight.length - 1]!;
+      inFlight.pop();
+    }
     const now = this.clock.now();
     this.tracker.activation(routineId, now - ctx.startedAt, ok);
     data.updatedAtMs = now;
@@ -231,13 +253,27 @@ export class Engine {
     if (status === "running" || status === "paused") {
       let added: readonly PendingTask[] = ctx.emitted ?? [];
       if (ok) {
-        job.liveRoutineState(routineId).status = "completed";
-        job.changedRoutineState(routineId);
-        for (const task of added) this.#enqueue(run, task);
+        job.setRoutineStatus(routineId, "completed");
+        for (let i = 0; i < added.length; i++) this.#enqueue(run, added[i]!);
       } else {
         added = this.#onFailure(ctx, error, now);
       }
       this.journal?.taskSettled(job, ctx, added);
+    } else {
+      // The job ended while this handler ran: no policy, no emits, but its outcome is recorded.
+      const state = job.liveRoutineState(routineId);
+      if (ok) {
+        state.status = "completed";
+      } else {
+        const { message, type } = describeError(error);
+        state.status = "failed";
+        state.error = message;
+        state.errorType = type;
+        const record = { slot: ctx.task.slotName, error: message, errorType: type, attempt: ctx.task.attempt, afterEnd: true };
+        job.pushRecord(routineId, "error", record, now);
+      }
+      job.changedRoutineState(routineId);
+      this.journal?.jobChanged(job);
     }
     this.#afterSettle(run);
   }
@@ -252,6 +288,8 @@ export class Engine {
     const data = run.data;
     if (run.job.status === "running" && run.inFlight === 0 && data.queue.length === 0 && (data.delayed?.size ?? 0) === 0) {
       this.#complete(run);
+    } else if (run.job.status === "paused" && run.inFlight === 0 && data.waiters !== undefined) {
+      this.#notify(run);
     }
   }
 
@@ -275,7 +313,7 @@ export class Engine {
       const key = slotKey(routineId, task.slotName);
       if (ctx.previousBuffer === undefined) run.data.slotBuffers?.delete(key);
       else run.data.slotBuffers?.set(key, ctx.previousBuffer);
-      run.data.tracker?.slotBuffer(key);
+      run.data.tracker?.slotBuffer(key, task);
     }
     const handler = ctx.routine.getErrorHandler() ?? this.flow.errorHandler ?? STOP;
     const { message, type } = describeError(error);
@@ -373,6 +411,8 @@ export class Engine {
       if (ctx.done) this.#enqueue(run, task);
       else (ctx.emitted ??= []).push(task);
     }
+    // After its handler settled (a detached continuation): the tasks are queued now, so commit them now.
+    if (ctx.done) this.journal?.jobChanged(job);
   }
 
   /** An emit outside any handler (a deferred event on resume): recorded and queued at once. */
@@ -406,15 +446,16 @@ export class Engine {
 
   #complete(run: JobRun): void {
     const job = run.job;
-    let status: JobStatus = "completed";
-    const failed: string[] = [];
-    for (const [id, state] of Object.entries(job.routineStates)) {
-      if (state.status === "failed" || state.status === "error") failed.push(id);
+    let failed: string[] | undefined;
+    const states = job.routineStates;
+    for (const id in states) {
+      const routineStatus = states[id]!.status;
+      if (routineStatus === "failed" || routineStatus === "error") (failed ??= []).push(id);
     }
-    if (failed.length > 0) status = "failed";
+    const status: JobStatus = failed === undefined ? "completed" : "failed";
     this.#stopTimeout(run);
     this.#setStatus(run, status);
-    job.pushRecord(this.flow.flowId, status, failed.length > 0 ? { failedRoutines: failed } : {}, this.clock.now());
+    job.pushRecord(this.flow.flowId, status, failed === undefined ? {} : { failedRoutines: failed }, this.clock.now());
     this.journal?.jobChanged(job);
     this.#notify(run);
   }
@@ -529,7 +570,8 @@ export class Engine {
     job.pushRecord(self === 1 ? (currentContext()?.routineId ?? this.flow.flowId) : this.flow.flowId, "paused", { reason }, now);
     this.journal?.jobChanged(job);
     await this.#waitIdle(run, self);
-    this.#notify(run);
+    // Paused from one of its own handlers: the job rests (and its waiters wake) when that handler settles.
+    if (run.inFlight === 0) this.#notify(run);
     if (this.journal !== undefined) await this.journal.flush();
   }
 
@@ -556,6 +598,35 @@ export class Engine {
       queueMicrotask(() => this.#afterSettle(run));
     }
     return job;
+  }
+
+  /**
+   * Carries on jobs that a store held as "running" when their process died (`Flow.recover`): each
+   * is attached as last committed, records "recovered", and its pending tasks (those that were
+   * in flight at the crash included) run again. Deferred events wait for a resume, as before.
+   * Every job is checked before any is attached.
+   */
+  adopt(jobs: readonly JobState[]): void {
+    this.#checkOpen("recover");
+    for (const jobState of jobs) {
+      const job = this.#checkJob(jobState, "recover");
+      if (job.status !== "running") {
+        throw new JobStateError(`Cannot recover job '${job.jobId}': it is ${job.status}; only a running job is recovered (resume a paused one)`);
+      }
+      if (job[kJobData].run !== undefined) throw new JobStateError(`Cannot recover job '${job.jobId}': it is already attached to a flow here`);
+      this.#checkRunnable(job);
+    }
+    for (const job of jobs) {
+      const run = this.#attach(job);
+      const data = run.data;
+      this.#setStatus(run, "running");
+      job.pushRecord(this.flow.flowId, "recovered", { pendingTasks: data.queue.length + (data.delayed?.size ?? 0) }, this.clock.now());
+      for (const task of data.delayed?.values() ?? []) this.#armRetry(run, task);
+      this.journal?.jobChanged(job);
+      this.#armTimeout(run);
+      this.#schedule(run);
+      if (data.queue.length === 0 && (data.delayed?.size ?? 0) === 0) queueMicrotask(() => this.#afterSettle(run));
+    }
   }
 
   /** A job from elsewhere must name only routines, slots and events this flow has. */
@@ -609,7 +680,8 @@ export class Engine {
       throw new RoutiluxError(`Expected \`timeoutMs\` to be a number from 0 and up, got \`${String(timeoutMs)}\``);
     }
     const status = job.status;
-    if (status === "completed" || status === "failed" || status === "cancelled" || status === "paused") {
+    const settling = status === "paused" && ((job[kJobData].run as JobRun | undefined)?.inFlight ?? 0) > 0;
+    if (status === "completed" || status === "failed" || status === "cancelled" || (status === "paused" && !settling)) {
       const journal = this.journal;
       return journal === undefined ? Promise.resolve(true) : journal.flush().then(() => true, () => true);
     }

@@ -1,14 +1,19 @@
 /**
- * A FIFO on a growable ring buffer: O(1) push and shift, no `Array.shift` on long arrays.
+ * A FIFO on a growable ring buffer: O(1) push and shift, no `Array.shift` on long arrays. The
+ * capacity is a power of two, so wrapping is a mask.
  * @internal
  */
 export class Deque<T> {
   #items: (T | undefined)[];
+  #mask: number;
   #head = 0;
   #size = 0;
 
   constructor(capacity = 4) {
-    this.#items = new Array<T | undefined>(capacity);
+    let size = 4;
+    while (size < capacity) size *= 2;
+    this.#items = new Array<T | undefined>(size);
+    this.#mask = size - 1;
   }
 
   get length(): number {
@@ -16,9 +21,8 @@ export class Deque<T> {
   }
 
   push(item: T): void {
-    const items = this.#items;
-    if (this.#size === items.length) this.#grow();
-    this.#items[(this.#head + this.#size) % this.#items.length] = item;
+    if (this.#size > this.#mask) this.#grow();
+    this.#items[(this.#head + this.#size) & this.#mask] = item;
     this.#size++;
   }
 
@@ -27,7 +31,7 @@ export class Deque<T> {
     const items = this.#items;
     const item = items[this.#head];
     items[this.#head] = undefined;
-    this.#head = (this.#head + 1) % items.length;
+    this.#head = (this.#head + 1) & this.#mask;
     this.#size--;
     return item;
   }
@@ -38,6 +42,7 @@ export class Deque<T> {
 
   clear(): void {
     this.#items = new Array<T | undefined>(4);
+    this.#mask = 3;
     this.#head = 0;
     this.#size = 0;
   }
@@ -46,15 +51,16 @@ export class Deque<T> {
   toArray(): T[] {
     const out = new Array<T>(this.#size);
     const items = this.#items;
-    for (let i = 0; i < this.#size; i++) out[i] = items[(this.#head + i) % items.length] as T;
+    for (let i = 0; i < this.#size; i++) out[i] = items[(this.#head + i) & this.#mask] as T;
     return out;
   }
 
   #grow(): void {
     const old = this.#items;
-    const next = new Array<T | undefined>(Math.max(4, old.length * 2));
-    for (let i = 0; i < this.#size; i++) next[i] = old[(this.#head + i) % old.length];
+    const next = new Array<T | undefined>(old.length * 2);
+    for (let i = 0; i < this.#size; i++) next[i] = old[(this.#head + i) & this.#mask];
     this.#items = next;
+    this.#mask = next.length - 1;
     this.#head = 0;
   }
 }

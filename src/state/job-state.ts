@@ -14,15 +14,19 @@ import type { PendingTask } from "./task.js";
 const EMPTY: Payload = Object.freeze({});
 
 /**
- * Told of every change of a job that is not an append (appends are found by length): what a
- * store needs to commit a task's changes.
+ * Told of every change of a job, as it happens: what a store needs to commit a task's changes.
+ * Appends pass the entry, so a store can attribute each one to the activation that made it.
  * @internal
  */
 export interface ChangeTracker {
   routineState(routineId: string): void;
   sharedData(key: string): void;
-  slotBuffer(key: string): void;
+  /** A slot buffer changed, merging or restoring for `task` (the engine makes these changes outside any handler). */
+  slotBuffer(key: string, task?: PendingTask): void;
   deferred(): void;
+  history(entry: HistoryEntry): void;
+  sharedLog(entry: unknown): void;
+  output(entry: OutputEntry): void;
 }
 
 /**
@@ -35,6 +39,11 @@ export class JobData {
   readonly queue = new Deque<PendingTask>();
   /** Retries waiting for their `notBefore`, by taskId. */
   delayed: Map<number, PendingTask> | undefined;
+  /**
+   * Tasks whose handlers are running (a handful at most: bounded by the flow's workers): a document
+   * written now lists them as pending, to run again.
+   */
+  readonly inFlight: PendingTask[] = [];
   /** Per-job merged data of slots with an "append" or custom strategy, keyed `routineId\0slot`. */
   slotBuffers: Map<string, Payload> | undefined;
   nextTaskId = 1;
@@ -55,11 +64,15 @@ export class JobData {
     this.updatedAtMs = nowMs;
   }
 
-  /** Queued tasks and waiting retries, in taskId order. */
-  pendingTasks(): PendingTask[] {
+  /** Queued tasks and waiting retries (and, with `withInFlight`, running ones), in taskId order. */
+  pendingTasks(withInFlight = false): PendingTask[] {
     const queued = this.queue.toArray();
-    if (this.delayed === undefined || this.delayed.size === 0) return queued;
-    return [...queued, ...this.delayed.values()].sort((a, b) => a.taskId - b.taskId);
+    const delayed = this.delayed?.size ?? 0;
+    const running = withInFlight ? this.inFlight.length : 0;
+    if (delayed === 0 && running === 0) return queued;
+    const all = [...queued, ...(this.delayed?.values() ?? [])];
+    if (running > 0) all.push(...this.inFlight);
+    return all.sort((a, b) => a.taskId - b.taskId);
   }
 }
 
@@ -85,10 +98,15 @@ export const kJobData: unique symbol = Symbol("routilux.jobData");
  */
 export class JobState {
   #jobId: string;
+  /** The id of the flow the job belongs to; it resumes only on a flow with this id. */
   flowId: string;
+  /** Where the job is: "pending", "running", "completed", "failed", "paused" or "cancelled". */
   status: JobStatus = "pending";
+  /** The routine whose handler started last, if any. */
   currentRoutineId: string | undefined;
+  /** Custom data about the job (given to `execute`); serialized with it. */
   metadata: Record<string, unknown> = {};
+  /** The checkpoint given to the last `flow.pause`, if any. */
   checkpoint: Record<string, unknown> | undefined;
   #history: HistoryEntry[] = [];
   #routineStates: Record<string, Payload> = {};
@@ -102,23 +120,30 @@ export class JobState {
 
   /** A new job in status "pending" with a fresh UUID `jobId`. Usually made by `flow.execute()`. */
   constructor(flowId = "") {
-    this.#jobId = randomUUID();
+    // Node returns a rope string here; flattening it once saves about 400 bytes per job.
+    const id = randomUUID();
+    id.charCodeAt(0);
+    this.#jobId = id;
     this.flowId = flowId;
     this[kJobData] = new JobData(systemClock.now());
   }
 
+  /** The job's unique id (a UUID), kept across serialization and resume. */
   get jobId(): string {
     return this.#jobId;
   }
 
+  /** When the job was created. */
   get createdAt(): Date {
     return new Date(this[kJobData].createdAtMs);
   }
 
+  /** When the job last changed. */
   get updatedAt(): Date {
     return new Date(this[kJobData].updatedAtMs);
   }
 
+  /** Sets the time of the last change. */
   set updatedAt(value: Date) {
     this[kJobData].updatedAtMs = value.getTime();
   }
@@ -133,10 +158,12 @@ export class JobState {
     return this.#routineStates;
   }
 
+  /** Every pause of the job, oldest first. */
   get pausePoints(): readonly PausePoint[] {
     return this.#pausePoints;
   }
 
+  /** Events stored by `emitDeferredEvent`, to be emitted (and cleared) when the job is resumed. */
   get deferredEvents(): readonly DeferredEvent[] {
     return this.#deferred;
   }
@@ -146,14 +173,17 @@ export class JobState {
     return this[kJobData].pendingTasks();
   }
 
+  /** The job's business data, read and written by its routines; see {@link JobState.updateSharedData}. */
   get sharedData(): Readonly<Record<string, unknown>> {
     return this.#sharedData;
   }
 
+  /** The job's append-only business log; see {@link JobState.appendToSharedLog}. */
   get sharedLog(): readonly unknown[] {
     return this.#sharedLog;
   }
 
+  /** Every output sent in the job (`sendOutput`), oldest first, whatever its output handler did. */
   get outputLog(): readonly OutputRecord[] {
     return this.#outputLog;
   }
@@ -166,8 +196,10 @@ export class JobState {
   /** Appends a record to the history. */
   recordExecution(routineId: string, eventName: string, data: Record<string, unknown> = EMPTY): void {
     const now = this[kJobData].clock.now();
-    this.#history.push(new HistoryEntry(routineId, eventName, data, now));
+    const entry = new HistoryEntry(routineId, eventName, data, now);
+    this.#history.push(entry);
     this[kJobData].updatedAtMs = now;
+    this[kJobData].tracker?.history(entry);
   }
 
   /** A copy of a routine's state, or undefined if it has none. */
@@ -182,21 +214,28 @@ export class JobState {
     this.#changedRoutineState(routineId);
   }
 
+  /** Sets one key of the job's shared data. */
   updateSharedData(key: string, value: unknown): void {
+    if (key === "__proto__") {
+      throw new RoutiluxError(`Shared data key '__proto__' of job '${this.#jobId}' is reserved: it would replace the object's prototype; use another key`);
+    }
     this.#sharedData[key] = value;
     const data = this[kJobData];
     data.updatedAtMs = data.clock.now();
     data.tracker?.sharedData(key);
   }
 
+  /** One key of the job's shared data, or `defaultValue` when it is not set. */
   getSharedData<T = unknown>(key: string, defaultValue?: T): T {
     return (Object.hasOwn(this.#sharedData, key) ? this.#sharedData[key] : defaultValue) as T;
   }
 
+  /** Appends an entry (a JSON value) to the job's shared log. */
   appendToSharedLog(entry: unknown): void {
     this.#sharedLog.push(entry);
     const data = this[kJobData];
     data.updatedAtMs = data.clock.now();
+    data.tracker?.sharedLog(entry);
   }
 
   /** A copy of the shared log. */
@@ -204,6 +243,10 @@ export class JobState {
     return [...this.#sharedLog];
   }
 
+  /**
+   * Sets where the job's outputs go (they are always in `outputLog` too); `undefined` removes it.
+   * The handler is not serialized: set it again on a loaded job.
+   */
   setOutputHandler(handler: OutputHandler | undefined): void {
     if (handler !== undefined && typeof handler.handle !== "function") {
       throw new RoutiluxError(`Expected an output handler with a handle() method for job '${this.#jobId}', got ${typeof handler}`);
@@ -226,6 +269,7 @@ export class JobState {
     const entry = new OutputEntry(routineId, outputType, data, now);
     this.#outputLog.push(entry);
     jobData.updatedAtMs = now;
+    jobData.tracker?.output(entry);
     const handler = jobData.outputHandler;
     if (handler === undefined) return;
     try {
@@ -285,6 +329,10 @@ export class JobState {
   /**
    * Waits until the job is completed, failed, cancelled or paused (`true`), or until `timeoutMs`
    * passes (`false`). Resolves at once when the job already rests; never polls.
+   *
+   * @param flow - the flow running the job
+   * @param options - `timeoutMs` bounds the wait, not the job: on timeout the job runs on
+   * @returns `true` once the job rests, `false` if `timeoutMs` passed first
    */
   static waitForCompletion(flow: Flow, jobState: JobState, options?: { timeoutMs?: number }): Promise<boolean> {
     return flow.waitForJob(jobState, options);
@@ -292,7 +340,9 @@ export class JobState {
 
   /** @internal Engine: appends a history record without the public method's checks. */
   pushRecord(routineId: string, eventName: string, data: Payload, nowMs: number): void {
-    this.#history.push(new HistoryEntry(routineId, eventName, data, nowMs));
+    const entry = new HistoryEntry(routineId, eventName, data, nowMs);
+    this.#history.push(entry);
+    this[kJobData].tracker?.history(entry);
   }
 
   /** @internal Engine: the live state object of a routine, created on first use. */
@@ -308,6 +358,19 @@ export class JobState {
   /** @internal Engine: note a change made to a live routine state. */
   changedRoutineState(routineId: string): void {
     this.#changedRoutineState(routineId);
+  }
+
+  /** @internal Engine hot path: sets a routine's status (the engine stamps `updatedAt` itself). */
+  setRoutineStatus(routineId: string, status: string): Payload {
+    let state = this.#routineStates[routineId];
+    if (state === undefined) {
+      state = { status };
+      this.#routineStates[routineId] = state;
+    } else {
+      state.status = status;
+    }
+    this[kJobData].tracker?.routineState(routineId);
+    return state;
   }
 
   /** @internal Engine: records a pause point. */
@@ -346,7 +409,7 @@ export class JobState {
       routineStates: this.#routineStates,
       pausePoints: this.#pausePoints.map((p) => ({ timestamp: p.timeMs, reason: p.reason, checkpoint: p.checkpoint })),
       deferredEvents: this.#deferred,
-      pendingTasks: data.pendingTasks(),
+      pendingTasks: data.pendingTasks(true),
       slotBuffers,
       sharedData: this.#sharedData,
       sharedLog: this.#sharedLog,

@@ -1,0 +1,34 @@
+import type { JobState } from "../state/job-state.js";
+import { restoreStoredJob } from "./commit-format.js";
+import type { JobStore } from "./job-store.js";
+import { isOwnerGone } from "./lease.js";
+import { writerFor } from "./store-writer.js";
+
+/**
+ * Leases the jobs of `flowId` that `store` holds as "running" and that no live process runs
+ * (their lease is free, expired, or held by a process of this host that has exited), rebuilds
+ * each at its last committed task, and hands them to `adopt`, which carries them on. If any job
+ * cannot be rebuilt or adopted, none is, their leases are released, and the error is thrown.
+ * @internal
+ */
+export async function recoverJobs(store: JobStore, flowId: string, adopt: (jobs: readonly JobState[]) => void): Promise<JobState[]> {
+  const writer = writerFor(store);
+  const nowMs = Date.now();
+  const stored = await store.claimJobs({
+    flowId,
+    owner: writer.owner,
+    nowMs,
+    leaseUntilMs: nowMs + store.leaseMs,
+    exclude: writer.runningJobIds(),
+    isOwnerGone,
+  });
+  if (stored.length === 0) return [];
+  try {
+    const jobs = stored.map((s) => restoreStoredJob(s, String(store)));
+    adopt(jobs);
+    return jobs;
+  } catch (error) {
+    await store.releaseLeases(writer.owner, stored.map((s) => s.jobId)).catch(() => undefined);
+    throw error;
+  }
+}

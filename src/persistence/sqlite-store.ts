@@ -1,0 +1,392 @@
+import { mkdirSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import Database from "better-sqlite3";
+import { RoutiluxError, StoreError, describeError, showValue } from "../core/errors.js";
+import type { JobStatus } from "../state/job-snapshot.js";
+import type { JobState } from "../state/job-state.js";
+import { restoreStoredJob } from "./commit-format.js";
+import { Checkpointer } from "./sqlite-checkpointer.js";
+import {
+  DEFAULT_LEASE_MS,
+  type ClaimRequest,
+  type CommitBatch,
+  type CommitResult,
+  type JobFilter,
+  type JobStore,
+  type JobSummary,
+  type JobWrite,
+  type StoredCommit,
+  type StoredJob,
+} from "./job-store.js";
+import { closeWriter, settleWrites } from "./store-writer.js";
+
+/** Options of a {@link SqliteJobStore}. */
+export interface SqliteJobStoreOptions {
+  /** The database file; its folder is created when missing. Default `./.routilux/jobs.db`. */
+  path?: string;
+  /** How long a lease on a running job lasts without renewal. Default 15,000 ms. */
+  leaseMs?: number;
+  /** How long to wait for another connection's lock before failing with a StoreError. Default 5,000 ms. */
+  busyTimeoutMs?: number;
+  /**
+   * `"normal"` (default) survives the process being killed at any point (even SIGKILL); `"full"`
+   * also survives the machine losing power, at the cost of an fsync per group commit.
+   */
+  synchronous?: "normal" | "full";
+}
+
+/** The schema this release writes, kept in `PRAGMA user_version`. */
+const SCHEMA_VERSION = 1;
+const DEFAULT_PATH = "./.routilux/jobs.db";
+
+const SCHEMA = `
+CREATE TABLE jobs (
+  job_id       TEXT PRIMARY KEY,
+  flow_id      TEXT NOT NULL,
+  status       TEXT NOT NULL,
+  created_at   REAL NOT NULL,
+  updated_at   REAL NOT NULL,
+  snapshot     TEXT NOT NULL,
+  snapshot_seq INTEGER NOT NULL,
+  last_seq     INTEGER NOT NULL,
+  lease_owner  TEXT,
+  lease_until  REAL
+);
+CREATE INDEX jobs_by_flow_status ON jobs (flow_id, status);
+CREATE INDEX jobs_by_lease_owner ON jobs (lease_owner) WHERE lease_owner IS NOT NULL;
+CREATE TABLE job_log (
+  job_id TEXT NOT NULL,
+  seq    INTEGER NOT NULL,
+  data   TEXT NOT NULL,
+  PRIMARY KEY (job_id, seq)
+) WITHOUT ROWID;
+`;
+
+/** A write may touch a job only if it has not ended and no other owner holds a live lease on it. */
+const WRITABLE = "jobs.status NOT IN ('completed', 'failed', 'cancelled') AND " +
+  "(jobs.lease_owner IS NULL OR jobs.lease_owner = @me OR jobs.lease_until < @now)";
+
+interface JobRow {
+  job_id: string;
+  flow_id: string;
+  status: JobStatus;
+  created_at: number;
+  updated_at: number;
+  snapshot: string;
+  snapshot_seq: number;
+  last_seq: number;
+  lease_owner: string | null;
+  lease_until: number | null;
+}
+
+function checkMs(value: unknown, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
+    throw new RoutiluxError(`Expected \`${name}\` to be a number of milliseconds above 0, got ${showValue(value)} (${typeof value})`);
+  }
+  return value;
+}
+
+/**
+ * The embedded job store: one SQLite file (better-sqlite3, WAL mode) holding each job's latest
+ * snapshot in table `jobs` and its write-ahead log in table `job_log` (one JSON row per commit,
+ * keyed by job id and sequence number). Group commits are single transactions, so a process
+ * killed at any point (even by SIGKILL) loses no committed work.
+ *
+ * A database that is corrupt, locked by another connection for longer than `busyTimeoutMs`, not
+ * a routilux store, or written by a newer routilux fails with a {@link StoreError} naming the
+ * file: the store never starts over silently.
+ *
+ * @example
+ * ```ts
+ * const store = new SqliteJobStore({ path: "/var/lib/app/jobs.db" });
+ * const flow = new Flow({ flowId: "ingest", store });
+ * // ... in a new process after a crash, with the same flow definition:
+ * const jobs = await flow.recover();
+ * ```
+ */
+export class SqliteJobStore implements JobStore {
+  readonly leaseMs: number;
+  /** The database file, as an absolute path. */
+  readonly path: string;
+  readonly #db: Database.Database;
+  readonly #busyTimeoutMs: number;
+  #closed = false;
+  readonly #commit: (batch: CommitBatch) => CommitResult;
+  readonly #claim: (request: ClaimRequest) => StoredJob[];
+  readonly #read: (jobId: string) => StoredJob | undefined;
+  readonly #delete: (jobId: string) => void;
+  readonly #statements: ReturnType<typeof prepare>;
+  readonly #checkpointer: Checkpointer;
+
+  /** Opens (or creates) the store; throws a StoreError naming the file if it cannot be used. */
+  constructor(options: SqliteJobStoreOptions = {}) {
+    if (typeof options !== "object" || options === null) {
+      throw new RoutiluxError(`Expected SqliteJobStore options to be an object, got ${showValue(options)}`);
+    }
+    if (options.path !== undefined && (typeof options.path !== "string" || options.path.length === 0)) {
+      throw new RoutiluxError(`Expected \`path\` to be a non-empty string, got ${showValue(options.path)} (${typeof options.path})`);
+    }
+    const synchronous = options.synchronous ?? "normal";
+    if (synchronous !== "normal" && synchronous !== "full") {
+      throw new RoutiluxError(`Expected \`synchronous\` to be "normal" or "full", got ${showValue(synchronous)}`);
+    }
+    this.leaseMs = checkMs(options.leaseMs, "leaseMs", DEFAULT_LEASE_MS);
+    this.#busyTimeoutMs = checkMs(options.busyTimeoutMs, "busyTimeoutMs", 5000);
+    this.path = resolve(options.path ?? DEFAULT_PATH);
+    try {
+      mkdirSync(dirname(this.path), { recursive: true });
+    } catch (error) {
+      throw new StoreError(`Cannot create the folder of ${String(this)}: ${describeError(error).message}`, { cause: error });
+    }
+    let db: Database.Database;
+    try {
+      db = new Database(this.path, { timeout: this.#busyTimeoutMs });
+    } catch (error) {
+      throw this.#failure("open", error);
+    }
+    try {
+      openSchema(db, synchronous, String(this));
+      this.#statements = prepare(db);
+    } catch (error) {
+      db.close();
+      throw this.#failure("open", error);
+    }
+    this.#db = db;
+    this.#checkpointer = new Checkpointer(db, this.path, this.#busyTimeoutMs);
+    this.#commit = db.transaction((batch: CommitBatch) => this.#commitNow(batch)).immediate;
+    this.#claim = db.transaction((request: ClaimRequest) => this.#claimNow(request)).immediate;
+    this.#read = db.transaction((jobId: string) => this.#readNow(jobId)).deferred;
+    this.#delete = db.transaction((jobId: string) => {
+      this.#statements.deleteLog.run(jobId);
+      this.#statements.deleteJob.run(jobId);
+    }).immediate;
+  }
+
+  /** Names the store in messages: `SQLite job store '/abs/path/jobs.db'`. */
+  toString(): string {
+    return `SQLite job store '${this.path}'`;
+  }
+
+  // ---------------------------------------------------------------- user methods
+
+  async loadJob(jobId: string): Promise<JobState | undefined> {
+    await settleWrites(this);
+    const stored = await this.readJob(jobId);
+    return stored === undefined ? undefined : restoreStoredJob(stored, String(this));
+  }
+
+  listJobs(filter: JobFilter = {}): Promise<JobSummary[]> {
+    return this.#run("list jobs", () => {
+      const rows = this.#statements.list.all({ flowId: filter.flowId ?? null, status: filter.status ?? null }) as JobRow[];
+      return rows.map((row) => ({
+        jobId: row.job_id,
+        flowId: row.flow_id,
+        status: row.status,
+        createdAt: new Date(row.created_at),
+        updatedAt: new Date(row.updated_at),
+      }));
+    });
+  }
+
+  deleteJob(jobId: string): Promise<void> {
+    return this.#run(`delete job '${jobId}'`, () => this.#delete(jobId));
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    try {
+      await closeWriter(this);
+    } finally {
+      this.#closed = true;
+      await this.#checkpointer.stop();
+      this.#db.close();
+    }
+  }
+
+  // ---------------------------------------------------------------- engine methods
+
+  commit(batch: CommitBatch): Promise<CommitResult> {
+    this.#checkpointer.start();
+    return this.#run("write a group commit", () => this.#commit(batch));
+  }
+
+  readJob(jobId: string): Promise<StoredJob | undefined> {
+    return this.#run(`read job '${jobId}'`, () => this.#read(jobId));
+  }
+
+  claimJobs(request: ClaimRequest): Promise<StoredJob[]> {
+    return this.#run(`claim the running jobs of flow '${request.flowId}'`, () => this.#claim(request));
+  }
+
+  renewLeases(owner: string, leaseUntilMs: number): Promise<void> {
+    return this.#run("renew leases", () => void this.#statements.renew.run(leaseUntilMs, owner));
+  }
+
+  releaseLeases(owner: string, jobIds?: readonly string[]): Promise<void> {
+    return this.#run("release leases", () => {
+      if (jobIds === undefined) this.#statements.releaseAll.run(owner);
+      else this.#db.transaction(() => jobIds.forEach((jobId) => this.#statements.releaseOne.run(owner, jobId))).immediate();
+    });
+  }
+
+  // ---------------------------------------------------------------- inside transactions
+
+  #commitNow(batch: CommitBatch): CommitResult {
+    const fenced: string[] = [];
+    for (const write of batch.jobs) {
+      if (!this.#writeJob(batch, write)) fenced.push(write.jobId);
+    }
+    return { fenced };
+  }
+
+  /** One job's part of a group commit; false when it is fenced off. */
+  #writeJob(batch: CommitBatch, write: JobWrite): boolean {
+    const s = this.#statements;
+    const snapshot = write.snapshot;
+    const commits = write.commits;
+    const last = commits.length > 0 ? commits[commits.length - 1]!.seq : snapshot?.seq;
+    if (last === undefined) return true;
+    const running = write.status === "running";
+    const params = {
+      jobId: write.jobId,
+      flowId: write.flowId,
+      status: write.status,
+      createdAt: write.createdAtMs,
+      updatedAt: write.updatedAtMs,
+      lastSeq: last,
+      owner: running ? batch.owner : null,
+      until: running ? batch.leaseUntilMs : null,
+      me: batch.owner,
+      now: batch.nowMs,
+    };
+    if (snapshot !== undefined) {
+      if (s.upsert.run({ ...params, snapshot: snapshot.data, snapshotSeq: snapshot.seq }).changes === 0) return false;
+      if (write.dropsLog !== false) s.deleteLog.run(write.jobId);
+    } else if (s.update.run({ ...params, previousSeq: commits[0]!.seq - 1 }).changes === 0) {
+      return false;
+    }
+    for (const commit of commits) s.insertLog.run(write.jobId, commit.seq, commit.data);
+    return true;
+  }
+
+  #claimNow(request: ClaimRequest): StoredJob[] {
+    const s = this.#statements;
+    const rows = s.running.all(request.flowId) as Array<Pick<JobRow, "job_id" | "lease_owner" | "lease_until">>;
+    const claimed: StoredJob[] = [];
+    for (const row of rows) {
+      if (request.exclude?.has(row.job_id) === true) continue;
+      const owner = row.lease_owner;
+      const free = owner === null || owner === request.owner || row.lease_until === null || row.lease_until < request.nowMs ||
+        request.isOwnerGone?.(owner) === true;
+      if (!free) continue;
+      s.lease.run(request.owner, request.leaseUntilMs, row.job_id);
+      const stored = this.#readNow(row.job_id);
+      if (stored !== undefined) claimed.push(stored);
+    }
+    return claimed;
+  }
+
+  #readNow(jobId: string): StoredJob | undefined {
+    const s = this.#statements;
+    const row = s.job.get(jobId) as JobRow | undefined;
+    if (row === undefined) return undefined;
+    const commits = s.log.all(jobId, row.snapshot_seq) as StoredCommit[];
+    const last = commits.length > 0 ? commits[commits.length - 1]!.seq : row.snapshot_seq;
+    if (last !== row.last_seq) {
+      throw new StoreError(`${String(this)}: job '${jobId}' should have commits up to seq ${row.last_seq} but its log ends at ${last}; the store is corrupt`);
+    }
+    return { jobId, flowId: row.flow_id, status: row.status, snapshot: row.snapshot, snapshotSeq: row.snapshot_seq, commits };
+  }
+
+  // ---------------------------------------------------------------- errors
+
+  #run<T>(operation: string, fn: () => T): Promise<T> {
+    if (this.#closed) return Promise.reject(new StoreError(`${String(this)} is closed; cannot ${operation}`));
+    try {
+      return Promise.resolve(fn());
+    } catch (error) {
+      return Promise.reject(this.#failure(operation, error));
+    }
+  }
+
+  /** A database error as a StoreError that names the file and says what to do. */
+  #failure(operation: string, error: unknown): StoreError {
+    if (error instanceof StoreError) return error;
+    const code = (error as { code?: unknown }).code;
+    const detail = `${typeof code === "string" ? `${code}: ` : ""}${describeError(error).message}`;
+    if (typeof code === "string" && (code.startsWith("SQLITE_NOTADB") || code.startsWith("SQLITE_CORRUPT"))) {
+      return new StoreError(
+        `${String(this)} is corrupt or not a SQLite database (${detail}); routilux never starts over an unreadable store: ` +
+        "restore the file from a backup, or move it aside to start with an empty store",
+        { cause: error },
+      );
+    }
+    if (typeof code === "string" && (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED"))) {
+      return new StoreError(
+        `${String(this)} is locked by another connection (${detail}); waited ${this.#busyTimeoutMs} ms (busyTimeoutMs) to ${operation}`,
+        { cause: error },
+      );
+    }
+    return new StoreError(`${String(this)} failed to ${operation}: ${detail}`, { cause: error });
+  }
+}
+
+/** Checks the file's schema version, switches to WAL and creates the tables of a new store. */
+function openSchema(db: Database.Database, synchronous: "normal" | "full", where: string): void {
+  const version = db.pragma("user_version", { simple: true }) as number;
+  if (version > SCHEMA_VERSION) {
+    throw new StoreError(
+      `${where} has schema version ${version}, newer than this routilux reads (${SCHEMA_VERSION}); upgrade routilux, ` +
+      "or give the store another path",
+    );
+  }
+  db.pragma("journal_mode = WAL");
+  db.pragma(`synchronous = ${synchronous === "full" ? "FULL" : "NORMAL"}`);
+  // Also the write probe: a store another connection keeps locked fails here, not at the first commit.
+  db.transaction(() => {
+    const current = db.pragma("user_version", { simple: true }) as number;
+    if (current > SCHEMA_VERSION) {
+      throw new StoreError(`${where} has schema version ${current}, newer than this routilux reads (${SCHEMA_VERSION}); upgrade routilux`);
+    }
+    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all() as string[];
+    if (current === 0) {
+      if (tables.length > 0) {
+        throw new StoreError(`${where} is a SQLite database with other tables (${tables.join(", ")}), not a routilux job store; give the store another path`);
+      }
+      db.exec(SCHEMA);
+      db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    } else if (!tables.includes("jobs") || !tables.includes("job_log")) {
+      throw new StoreError(`${where} has schema version ${current} but lacks its tables (it has: ${tables.join(", ") || "none"}); the store is corrupt`);
+    }
+  }).immediate();
+}
+
+function prepare(db: Database.Database) {
+  return {
+    upsert: db.prepare(`
+      INSERT INTO jobs (job_id, flow_id, status, created_at, updated_at, snapshot, snapshot_seq, last_seq, lease_owner, lease_until)
+      VALUES (@jobId, @flowId, @status, @createdAt, @updatedAt, @snapshot, @snapshotSeq, @lastSeq, @owner, @until)
+      ON CONFLICT (job_id) DO UPDATE SET flow_id = excluded.flow_id, status = excluded.status, created_at = excluded.created_at,
+        updated_at = excluded.updated_at, snapshot = excluded.snapshot, snapshot_seq = excluded.snapshot_seq, last_seq = excluded.last_seq,
+        lease_owner = excluded.lease_owner, lease_until = excluded.lease_until
+      WHERE ${WRITABLE}`),
+    update: db.prepare(`
+      UPDATE jobs SET flow_id = @flowId, status = @status, updated_at = @updatedAt, last_seq = @lastSeq, lease_owner = @owner, lease_until = @until
+      WHERE job_id = @jobId AND last_seq = @previousSeq AND ${WRITABLE}`),
+    insertLog: db.prepare("INSERT INTO job_log (job_id, seq, data) VALUES (?, ?, ?)"),
+    deleteLog: db.prepare("DELETE FROM job_log WHERE job_id = ?"),
+    deleteJob: db.prepare("DELETE FROM jobs WHERE job_id = ?"),
+    job: db.prepare("SELECT * FROM jobs WHERE job_id = ?"),
+    log: db.prepare("SELECT seq, data FROM job_log WHERE job_id = ? AND seq > ? ORDER BY seq"),
+    list: db.prepare(`
+      SELECT job_id, flow_id, status, created_at, updated_at FROM jobs
+      WHERE (@flowId IS NULL OR flow_id = @flowId) AND (@status IS NULL OR status = @status)
+      ORDER BY created_at, job_id`),
+    running: db.prepare("SELECT job_id, lease_owner, lease_until FROM jobs WHERE flow_id = ? AND status = 'running' ORDER BY created_at, job_id"),
+    lease: db.prepare("UPDATE jobs SET lease_owner = ?, lease_until = ? WHERE job_id = ?"),
+    renew: db.prepare("UPDATE jobs SET lease_until = ? WHERE lease_owner = ? AND status = 'running'"),
+    releaseAll: db.prepare("UPDATE jobs SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?"),
+    releaseOne: db.prepare("UPDATE jobs SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ? AND job_id = ?"),
+  };
+}
