@@ -1,0 +1,134 @@
+// `npm run bench [-- --only=NAME[,NAME...]]`: runs the workloads through the public API and prints
+// one JSON line per workload. Each workload runs once untimed (warm-up; `--warmup=N` for more),
+// then three timed runs; the median is reported. `floor` always runs first: every `of_floor` is relative to it.
+// See bench/README.md for the fields.
+import { loadavg } from "node:os";
+import type { Workload, WorkloadResult } from "./workload.js";
+import floor from "./workloads/floor.js";
+import chain10XJobs from "./workloads/chain10-x-jobs.js";
+import fanoutTasks from "./workloads/fanout-tasks.js";
+import fanoutScaling from "./workloads/fanout-scaling.js";
+import ioConcurrent from "./workloads/io-concurrent.js";
+import durableChain from "./workloads/durable-chain.js";
+import idleJobsMemory from "./workloads/idle-jobs-memory.js";
+
+/**
+ * Every workload, in the order they run. To add one: one import above, one entry here.
+ * `floor` stays first (the reference of `of_floor`); idle_jobs_memory forces full GCs, so it stays last.
+ */
+const WORKLOADS: readonly Workload[] = [
+  floor,
+  chain10XJobs,
+  fanoutTasks,
+  fanoutScaling,
+  ioConcurrent,
+  durableChain,
+  idleJobsMemory,
+];
+
+const TIMED_RUNS = 3;
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function round(value: number, digits: number): number {
+  const scale = 10 ** digits;
+  return Math.round(value * scale) / scale;
+}
+
+/** Rounds a number for printing: integers stay; from 1000 up to an integer; from 1 up to 3 decimals; below 1 to 6. */
+function tidy(value: number): number {
+  if (Number.isInteger(value)) return value;
+  return Math.abs(value) >= 1000 ? Math.round(value) : round(value, Math.abs(value) >= 1 ? 3 : 6);
+}
+
+interface Options {
+  only: Set<string> | undefined;
+  warmups: number;
+}
+
+const USAGE = "usage: npm run bench [-- --only=NAME[,NAME...]] [--warmup=N]";
+
+/** A bad command line: reported as one line, without a stack. */
+class UsageError extends Error {}
+
+function parseArgs(argv: readonly string[]): Options {
+  let only: Set<string> | undefined;
+  let warmups = 1;
+  for (const arg of argv) {
+    if (arg.startsWith("--warmup=")) {
+      warmups = Number(arg.slice("--warmup=".length));
+      if (!Number.isInteger(warmups) || warmups < 0) throw new UsageError(`Expected --warmup=N with N an integer from 0 and up, got '${arg}'`);
+    } else if (arg.startsWith("--only=")) {
+      only = new Set(arg.slice("--only=".length).split(",").map((s) => s.trim()).filter((s) => s.length > 0));
+    } else if (arg === "--help" || arg === "-h") {
+      console.log(`${USAGE}\nworkloads: ${WORKLOADS.map((w) => w.name).join(", ")}`);
+      process.exit(0);
+    } else {
+      throw new UsageError(`Unknown argument '${arg}'; ${USAGE}`);
+    }
+  }
+  if (only !== undefined) {
+    const known = new Set(WORKLOADS.map((w) => w.name));
+    const unknown = [...only].filter((name) => !known.has(name));
+    if (unknown.length > 0 || only.size === 0) {
+      throw new UsageError(`Unknown workload '${unknown.join("', '")}'; the workloads are: ${[...known].join(", ")}`);
+    }
+  }
+  return { only, warmups };
+}
+
+/**
+ * Warm-up, then the timed runs; the median of `seconds` and of every numeric extra field.
+ * No forced GC between runs: a forced full GC makes V8 throw away the engine's optimized code
+ * ("weak objects" deopts), so every run would measure cold code. Only idle_jobs_memory forces GC.
+ */
+async function measure(workload: Workload, warmups: number): Promise<{ result: WorkloadResult; runs: number[] }> {
+  for (let i = 0; i < warmups; i++) await workload.run();
+  const results: WorkloadResult[] = [];
+  for (let i = 0; i < TIMED_RUNS; i++) results.push(await workload.run());
+  const runs = results.map((r) => r.seconds);
+  const seconds = median(runs);
+  const base = results.find((r) => r.seconds === seconds) ?? results[0]!;
+  const result: WorkloadResult = { ...base, seconds };
+  for (const key of Object.keys(base)) {
+    if (key === "tasks" || key === "seconds") continue;
+    const values = results.map((r) => r[key]);
+    if (values.every((v): v is number => typeof v === "number")) result[key] = median(values);
+  }
+  return { result, runs };
+}
+
+async function main(): Promise<void> {
+  const { only, warmups } = parseArgs(process.argv.slice(2));
+  const selected = WORKLOADS.filter((w) => w.name === floor.name || only === undefined || only.has(w.name));
+  let floorRate: number | undefined;
+  for (const workload of selected) {
+    const { result, runs } = await measure(workload, warmups);
+    const { tasks, seconds, ...extra } = result;
+    const tasksPerS = tasks / seconds;
+    if (workload === floor) floorRate = tasksPerS;
+    const line: Record<string, unknown> = {
+      workload: workload.name,
+      tasks,
+      seconds: tidy(seconds),
+      tasks_per_s: Math.round(tasksPerS),
+      of_floor: floorRate === undefined ? null : round(tasksPerS / floorRate, 4),
+    };
+    for (const [key, value] of Object.entries(extra)) line[key] = typeof value === "number" ? tidy(value) : value;
+    line.runs_s = runs.map((s) => tidy(s));
+    line.load1 = round(loadavg()[0]!, 2);
+    console.log(JSON.stringify(line));
+  }
+}
+
+try {
+  await main();
+} catch (error) {
+  if (!(error instanceof UsageError)) throw error;
+  console.error(error.message);
+  process.exitCode = 2;
+}
