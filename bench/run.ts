@@ -1,6 +1,8 @@
 // `npm run bench [-- --only=NAME[,NAME...]]`: runs the workloads through the public API and prints
 // one JSON line per workload. Each workload runs once untimed (warm-up; `--warmup=N` for more),
-// then three timed runs; the median is reported. `floor` always runs first: every `of_floor` is relative to it.
+// then three timed runs; the median is reported. The warm-ups of all workloads run first, so each is
+// timed on a warm engine, as in a long-running service; each line also shows its cold warm-up
+// figure (`warmup_tasks_per_s`). `floor` always runs first: every `of_floor` is relative to it.
 // See bench/README.md for the fields.
 import { loadavg } from "node:os";
 import type { Workload, WorkloadResult } from "./workload.js";
@@ -86,8 +88,7 @@ function parseArgs(argv: readonly string[]): Options {
  * No forced GC between runs: a forced full GC makes V8 throw away the engine's optimized code
  * ("weak objects" deopts), so every run would measure cold code. Only idle_jobs_memory forces GC.
  */
-async function measure(workload: Workload, warmups: number): Promise<{ result: WorkloadResult; runs: number[] }> {
-  for (let i = 0; i < warmups; i++) await workload.run();
+async function measure(workload: Workload): Promise<{ result: WorkloadResult; runs: number[] }> {
   const results: WorkloadResult[] = [];
   for (let i = 0; i < TIMED_RUNS; i++) results.push(await workload.run());
   const runs = results.map((r) => r.seconds);
@@ -105,9 +106,22 @@ async function measure(workload: Workload, warmups: number): Promise<{ result: W
 async function main(): Promise<void> {
   const { only, warmups } = parseArgs(process.argv.slice(2));
   const selected = WORKLOADS.filter((w) => w.name === floor.name || only === undefined || only.has(w.name));
+  // Warm-ups first; idle_jobs_memory forces full GCs (which drop optimized code), so it warms up last.
+  const warmupRates = new Map<Workload, number>();
+  const warmUp = async (workload: Workload): Promise<void> => {
+    for (let i = 0; i < warmups; i++) {
+      const run = await workload.run();
+      if (i === 0) warmupRates.set(workload, run.tasks / run.seconds);
+    }
+  };
+  // floor is warmed and timed before anything else loads the heap, as the reference of `of_floor`.
+  await warmUp(floor);
+  const floorRuns = await measure(floor);
+  for (const workload of selected) if (workload !== idleJobsMemory && workload !== floor) await warmUp(workload);
   let floorRate: number | undefined;
   for (const workload of selected) {
-    const { result, runs } = await measure(workload, warmups);
+    if (workload === idleJobsMemory) await warmUp(workload);
+    const { result, runs } = workload === floor ? floorRuns : await measure(workload);
     const { tasks, seconds, ...extra } = result;
     const tasksPerS = tasks / seconds;
     if (workload === floor) floorRate = tasksPerS;
@@ -119,6 +133,8 @@ async function main(): Promise<void> {
       of_floor: floorRate === undefined ? null : round(tasksPerS / floorRate, 4),
     };
     for (const [key, value] of Object.entries(extra)) line[key] = typeof value === "number" ? tidy(value) : value;
+    const coldRate = warmupRates.get(workload);
+    if (coldRate !== undefined) line.warmup_tasks_per_s = Math.round(coldRate);
     line.runs_s = runs.map((s) => tidy(s));
     line.load1 = round(loadavg()[0]!, 2);
     console.log(JSON.stringify(line));

@@ -40,9 +40,7 @@ export class JobRun {
  * @internal
  */
 export class TaskContext implements ActiveContext {
-  readonly flow: Flow;
-  readonly jobState: JobState;
-  readonly routineId: string;
+  // One is made per activation: fields are kept to what cannot be derived.
   readonly routine: Routine;
   readonly run: JobRun;
   readonly task: PendingTask;
@@ -53,17 +51,24 @@ export class TaskContext implements ActiveContext {
   emitted: PendingTask[] | undefined;
   /** The slot buffer before this activation merged into it, restored if it fails. */
   previousBuffer: Payload | undefined;
-  /** Persistence: the changes this activation made, for its commit. */
-  journal: object | undefined;
 
   constructor(run: JobRun, routine: Routine, task: PendingTask, startedAt: number) {
     this.run = run;
-    this.flow = run.engine.flow;
-    this.jobState = run.job;
     this.routine = routine;
-    this.routineId = task.routineId;
     this.task = task;
     this.startedAt = startedAt;
+  }
+
+  get flow(): Flow {
+    return this.run.engine.flow;
+  }
+
+  get jobState(): JobState {
+    return this.run.job;
+  }
+
+  get routineId(): string {
+    return this.task.routineId;
   }
 
   get attempt(): number {
