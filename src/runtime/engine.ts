@@ -716,5 +716,11 @@ export class Engine {
     }
     if (this.#running > 0) await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
     if (this.journal !== undefined) await this.journal.flush();
+    // Jobs left running will not rest in this process: their waiters learn it now (false), not never.
+    for (const run of this.#active) {
+      const waiters = run.data.waiters;
+      run.data.waiters = undefined;
+      for (const waiter of waiters ?? []) waiter(false);
+    }
   }
 }
