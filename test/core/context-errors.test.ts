@@ -1,7 +1,7 @@
 // emit, sendOutput and emitDeferredEvent work only inside a job, and only for defined events.
 import { describe, expect, it } from "vitest";
 import { Flow, JobState, Routine, RoutiluxError } from "../../src/index.js";
-import { routine, thrownBy } from "./helpers.js";
+import { routine, thrownBy } from "../fixtures/testing.js";
 
 class Talker extends Routine {
   constructor() {

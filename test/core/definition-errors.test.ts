@@ -2,7 +2,7 @@
 // what was wrong and lists what is valid.
 import { describe, expect, it } from "vitest";
 import { Flow, FlowDefinitionError, Routine, RoutiluxError } from "../../src/index.js";
-import { routine, thrownBy } from "./helpers.js";
+import { routine, thrownBy } from "../fixtures/testing.js";
 
 function definitionError(fn: () => unknown): string {
   const error = thrownBy(fn);

@@ -1,7 +1,7 @@
 // Jobs of one flow are served fairly: a long job does not starve a short one started after it.
 import { describe, expect, it } from "vitest";
 import { Flow, JobState, type FlowOptions } from "../../src/index.js";
-import { routine } from "./helpers.js";
+import { routine } from "../fixtures/testing.js";
 
 const LONG = 20_000;
 

@@ -10,7 +10,7 @@ import {
   Routine,
   type ExecutionContext,
 } from "../../src/index.js";
-import { sleep, trace } from "./helpers.js";
+import { sleep, trace } from "../fixtures/testing.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 

@@ -2,7 +2,7 @@
 // job resolves true when it ends and false when it does not end in time.
 import { describe, expect, it } from "vitest";
 import { Flow, JobState } from "../../src/index.js";
-import { routine, trace } from "./helpers.js";
+import { routine, trace } from "../fixtures/testing.js";
 
 /** entry -> worker (fails as told) -> after, plus entry -> other, queued behind worker. */
 function failingFlow(fail: (data: Record<string, unknown>) => void | Promise<void>) {

@@ -2,7 +2,7 @@
 // awaits, and every job sees only its own data.
 import { describe, expect, it } from "vitest";
 import { Flow, JobState, QueueOutputHandler, Routine, type ExecutionContext } from "../../src/index.js";
-import { seededRandom, sleep } from "./helpers.js";
+import { seededRandom, sleep } from "../fixtures/testing.js";
 
 const JOBS = 24;
 const ITEMS = 6;

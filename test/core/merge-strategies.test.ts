@@ -1,7 +1,7 @@
 // Slot merge strategies: override, append and custom functions, with buffers kept per job.
 import { describe, expect, it } from "vitest";
 import { Flow, JobState, type MergeStrategy } from "../../src/index.js";
-import { routine, sleep } from "./helpers.js";
+import { routine, sleep } from "../fixtures/testing.js";
 
 /**
  * `src` emits each of its entry params' `values` as `{ v, ... }` to `acc.input`, which merges

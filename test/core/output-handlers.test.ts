@@ -9,7 +9,7 @@ import {
   type OutputHandler,
   type OutputRecord,
 } from "../../src/index.js";
-import { routine, trace } from "./helpers.js";
+import { routine, trace } from "../fixtures/testing.js";
 
 /** `reporter` sends `count` outputs of type "progress" with `{ step }`, then one "done". */
 function reportingFlow(count = 3): Flow {

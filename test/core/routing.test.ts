@@ -1,7 +1,7 @@
 // How emitted data travels: param mapping, fan-out, fan-in, and breadth-first order within a job.
 import { describe, expect, it } from "vitest";
 import { Flow, JobState } from "../../src/index.js";
-import { routine, trace } from "./helpers.js";
+import { routine, trace } from "../fixtures/testing.js";
 
 /** A routine whose `input` slot records what it receives, as `[routineId, data]`. */
 function recorder(received: Array<[string, Record<string, unknown>]>, events: string[] = []) {

@@ -1,7 +1,7 @@
 // maxWorkers is a true bound on handlers running at once across all jobs of a flow.
 import { describe, expect, it } from "vitest";
 import { ErrorHandler, ErrorStrategy, Flow, JobState, type FlowOptions } from "../../src/index.js";
-import { routine, sleep } from "./helpers.js";
+import { routine, sleep } from "../fixtures/testing.js";
 
 const JOBS = 10;
 const ITEMS_PER_JOB = 5;

@@ -1,7 +1,8 @@
 // ErrorHandler options: defaults, validation at construction, the backoff formula, retryable.
 import { describe, expect, it } from "vitest";
 import { ErrorHandler, ErrorStrategy, Flow, FlowDefinitionError, RoutiluxError, type ErrorHandlerOptions } from "../../src/index.js";
-import { NetworkError, PermanentError, TransientError, routine } from "./helpers.js";
+import { routine } from "../fixtures/testing.js";
+import { NetworkError, PermanentError, TransientError } from "./helpers.js";
 
 /** What constructing an ErrorHandler with `options` threw; fails the test if it did not throw. */
 function rejection(options: unknown): Error {

@@ -2,7 +2,8 @@
 // error texts and types, retry records, and a retry still waiting for its time.
 import { describe, expect, it } from "vitest";
 import { ErrorHandler, ErrorStrategy, Flow, JobState, SimulatedClock } from "../../src/index.js";
-import { TransientError, recordsOf, routine, runToRest } from "./helpers.js";
+import { routine } from "../fixtures/testing.js";
+import { TransientError, recordsOf, runToRest } from "./helpers.js";
 
 function roundTrip(job: JobState): JobState {
   return JobState.fromDocument(JSON.parse(JSON.stringify(job.serialize())));

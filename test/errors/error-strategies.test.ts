@@ -2,7 +2,8 @@
 // routine: one dispatch path and one policy for every slot activation.
 import { describe, expect, it } from "vitest";
 import { ErrorHandler, ErrorStrategy, Flow, SimulatedClock, type JobState, type Routine } from "../../src/index.js";
-import { onlyRecord, recordsOf, routine, runToRest, sink, trace } from "./helpers.js";
+import { routine, trace } from "../fixtures/testing.js";
+import { onlyRecord, recordsOf, runToRest, sink } from "./helpers.js";
 
 type Level = "flow" | "routine";
 type Position = "entry" | "middle";

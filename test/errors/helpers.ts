@@ -1,36 +1,12 @@
-// Helpers shared by the error-handling tests: ad-hoc routines, clock-driven waits, history views.
+// Helpers shared by the error-handling tests: clock-driven waits, error classes, history views.
+// Ad-hoc routines and traces come from ../fixtures/testing.ts.
 import { expect } from "vitest";
-import {
-  Routine,
-  type ExecutionContext,
-  type ExecutionRecord,
-  type JobState,
-  type SimulatedClock,
-} from "../../src/index.js";
-
-/** A handler of an ad-hoc routine; it gets the routine itself as a third argument, to emit with. */
-export type TestHandler = (data: Record<string, unknown>, ctx: ExecutionContext, self: Routine) => void | Promise<void>;
-
-/** Builds a routine with the given slots and events, without declaring a class. */
-export function routine(slots: Record<string, TestHandler>, events: string[] = []): Routine {
-  const r = new Routine();
-  for (const [name, handler] of Object.entries(slots)) {
-    r.defineSlot(name, function (this: Routine, data, ctx) {
-      return handler(data, ctx, this);
-    });
-  }
-  for (const name of events) r.defineEvent(name);
-  return r;
-}
+import type { ExecutionRecord, JobState, Routine, SimulatedClock } from "../../src/index.js";
+import { routine } from "../fixtures/testing.js";
 
 /** A routine whose `input` slot only notes that it ran, in `ran`. */
 export function sink(ran: string[], name: string): Routine {
   return routine({ input: () => void ran.push(name) });
-}
-
-/** An entry routine that emits `out` once with `data`. */
-export function source(data: Record<string, unknown> = {}): Routine {
-  return routine({ trigger: (_d, _c, self) => self.emit("out", data) }, ["out"]);
 }
 
 /** Resolves after `ms` of simulated time: only `clock.advance` makes it resolve. */
@@ -51,11 +27,6 @@ export class PermanentError extends Error {
 /** A subclass of a retryable class. */
 export class NetworkError extends TransientError {
   override name = "NetworkError";
-}
-
-/** `routineId -> eventName` of every record, for compact assertions on order. */
-export function trace(records: readonly ExecutionRecord[]): string[] {
-  return records.map((r) => `${r.routineId} -> ${r.eventName}`);
 }
 
 /** The records of one kind (`"error"`, `"retry"`, ...), optionally of one routine. */

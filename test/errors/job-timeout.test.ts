@@ -2,7 +2,8 @@
 // running longer is failed, its queue dropped, and a "timeout" record names what was running.
 import { describe, expect, it } from "vitest";
 import { ErrorHandler, ErrorStrategy, Flow, FlowDefinitionError, JobState, SimulatedClock, type FlowOptions } from "../../src/index.js";
-import { TransientError, clockDelay, onlyRecord, recordsOf, routine, sink } from "./helpers.js";
+import { routine } from "../fixtures/testing.js";
+import { TransientError, clockDelay, onlyRecord, recordsOf, sink } from "./helpers.js";
 
 /**
  * src(trigger) --out--> slow(input) --out--> after. `slow` waits `slowMs` of simulated time, then

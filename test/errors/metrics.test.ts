@@ -2,7 +2,8 @@
 // with a SimulatedClock and handlers that wait on it, every duration is exact.
 import { describe, expect, it } from "vitest";
 import { ErrorHandler, ErrorStrategy, Flow, SimulatedClock } from "../../src/index.js";
-import { TransientError, clockDelay, routine, runToRest } from "./helpers.js";
+import { routine } from "../fixtures/testing.js";
+import { TransientError, clockDelay, runToRest } from "./helpers.js";
 
 const zero = { activations: 0, succeeded: 0, failed: 0, retried: 0, totalMs: 0, avgMs: 0, minMs: 0, maxMs: 0 };
 

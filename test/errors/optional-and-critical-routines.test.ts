@@ -1,7 +1,8 @@
 // setAsOptional (CONTINUE or SKIP) and setAsCritical (RETRY; exhausting the retries fails the job).
 import { describe, expect, it } from "vitest";
 import { ErrorHandler, ErrorStrategy, Flow, SimulatedClock, type Routine } from "../../src/index.js";
-import { TransientError, onlyRecord, recordsOf, routine, runToRest, sink } from "./helpers.js";
+import { routine } from "../fixtures/testing.js";
+import { TransientError, onlyRecord, recordsOf, runToRest, sink } from "./helpers.js";
 
 /**
  * src --out--> target --out--> after, and src --out--> sibling. `target` fails while

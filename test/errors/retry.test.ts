@@ -2,18 +2,8 @@
 // a waiting retry holding no worker.
 import { describe, expect, it } from "vitest";
 import { ErrorHandler, ErrorStrategy, Flow, SimulatedClock, type ErrorHandlerOptions } from "../../src/index.js";
-import {
-  NetworkError,
-  PermanentError,
-  TransientError,
-  clockDelay,
-  onlyRecord,
-  recordsOf,
-  routine,
-  runToRest,
-  sink,
-  trace,
-} from "./helpers.js";
+import { routine, trace } from "../fixtures/testing.js";
+import { NetworkError, PermanentError, TransientError, clockDelay, onlyRecord, recordsOf, runToRest, sink } from "./helpers.js";
 
 function retry(options: Omit<ErrorHandlerOptions, "strategy"> = {}): ErrorHandler {
   return new ErrorHandler({ strategy: ErrorStrategy.RETRY, ...options });

@@ -2,7 +2,8 @@
 // counted, and nothing the job had in flight is delivered afterwards.
 import { describe, expect, it } from "vitest";
 import { ErrorHandler, ErrorStrategy, Flow, JobState, SimulatedClock } from "../../src/index.js";
-import { TransientError, clockDelay, onlyRecord, recordsOf, routine, runToRest, sink, trace } from "./helpers.js";
+import { routine, trace } from "../fixtures/testing.js";
+import { TransientError, clockDelay, onlyRecord, recordsOf, runToRest, sink } from "./helpers.js";
 
 describe("STOP drops the job's queued tasks", () => {
   it("routines queued behind the failure never run, and the failed record counts them", async () => {

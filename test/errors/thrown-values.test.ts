@@ -2,7 +2,8 @@
 // handled like an Error: recorded with a readable text, and the strategy applies.
 import { describe, expect, it } from "vitest";
 import { ErrorHandler, ErrorStrategy, Flow, JobState, SimulatedClock } from "../../src/index.js";
-import { TransientError, onlyRecord, recordsOf, routine, runToRest } from "./helpers.js";
+import { routine } from "../fixtures/testing.js";
+import { TransientError, onlyRecord, recordsOf, runToRest } from "./helpers.js";
 
 const circular: Record<string, unknown> = { id: "loop" };
 circular.self = circular;

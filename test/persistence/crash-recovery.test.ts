@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { JobState, SqliteJobStore } from "../../src/index.js";
 import { STEPS, buildCrashChain, summarize, type Summary } from "../fixtures/durable-chain-child.js";
+import { seededRandom } from "../fixtures/testing.js";
 
 const FIXTURE = fileURLToPath(new URL("../fixtures/durable-chain-child.ts", import.meta.url));
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -63,18 +64,6 @@ function start(args: string[]): Child {
         });
       });
     },
-  };
-}
-
-/** A reproducible pseudo-random source (mulberry32): the kill points are the same on every run. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 
@@ -151,7 +140,7 @@ describe("a process killed with SIGKILL loses no committed work", { timeout: 90_
 
   it("concurrent chains killed at random points all complete exactly once after recovery", async () => {
     const expected = await reference();
-    const random = seededRandom(20_251_128);
+    const random = seededRandom(20_251_128); // seeded: the kill points are the same on every run
     const points = [0, 1, 2].map(() => ({ step: 1 + Math.floor(random() * (STEPS - 4)), extraMs: Math.floor(random() * 20) }));
     await Promise.all(points.map(async ({ step, extraMs }) => {
       const db = newDb();

@@ -15,6 +15,7 @@ import {
   type Payload,
   type StoredCommit,
 } from "../../src/index.js";
+import { gate } from "../fixtures/testing.js";
 
 /** A store to test, and how to open its storage again as another process would. */
 export interface StoreUnderTest {
@@ -96,12 +97,6 @@ function ringFlow(store: JobStore, length: number, gate?: { at: number; wait: Pr
   flow.connect("a", "next", "b", "input");
   flow.connect("b", "next", "a", "input");
   return flow;
-}
-
-function gate(): { wait: Promise<void>; open: () => void } {
-  let open!: () => void;
-  const wait = new Promise<void>((resolve) => (open = resolve));
-  return { wait, open };
 }
 
 /** Lets handlers and commits run until `condition` holds (at most a few thousand turns). */
