@@ -30,9 +30,9 @@ interface Row {
   log: StoredCommit[];
 }
 
-/** Orders rows by creation time (full precision, as SQLite's REAL column), then by job id. */
-function oldestFirst([a, x]: [string, Row], [b, y]: [string, Row]): number {
-  return x.createdAtMs - y.createdAtMs || (a < b ? -1 : a > b ? 1 : 0);
+/** Orders rows by creation time; the sort is stable, so jobs of the same millisecond keep the order they were stored in. */
+function oldestFirst([, x]: [string, Row], [, y]: [string, Row]): number {
+  return x.createdAtMs - y.createdAtMs;
 }
 
 /**

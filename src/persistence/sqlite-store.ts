@@ -382,8 +382,8 @@ function prepare(db: Database.Database) {
     list: db.prepare(`
       SELECT job_id, flow_id, status, created_at, updated_at FROM jobs
       WHERE (@flowId IS NULL OR flow_id = @flowId) AND (@status IS NULL OR status = @status)
-      ORDER BY created_at, job_id`),
-    running: db.prepare("SELECT job_id, lease_owner, lease_until FROM jobs WHERE flow_id = ? AND status = 'running' ORDER BY created_at, job_id"),
+      ORDER BY created_at, rowid`),
+    running: db.prepare("SELECT job_id, lease_owner, lease_until FROM jobs WHERE flow_id = ? AND status = 'running' ORDER BY created_at, rowid"),
     lease: db.prepare("UPDATE jobs SET lease_owner = ?, lease_until = ? WHERE job_id = ?"),
     renew: db.prepare("UPDATE jobs SET lease_until = ? WHERE lease_owner = ? AND status = 'running'"),
     releaseAll: db.prepare("UPDATE jobs SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?"),
