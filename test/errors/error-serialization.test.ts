@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { ErrorHandler, ErrorStrategy, Flow, JobState, SimulatedClock } from "../../src/index.js";
 import { routine } from "../fixtures/testing.js";
-import { TransientError, recordsOf, runToRest } from "./helpers.js";
+import { TransientError, optionalFailuresFlow, recordsOf, runToRest } from "./helpers.js";
 
 function roundTrip(job: JobState): JobState {
   return JobState.fromDocument(JSON.parse(JSON.stringify(job.serialize())));
@@ -54,19 +54,7 @@ describe("error records in a serialized job", () => {
 
   it("continued and skipped routines keep their status and error", async () => {
     const clock = new SimulatedClock();
-    const flow = new Flow({ clock });
-    const fail = (): never => {
-      throw new Error("optional part failed");
-    };
-    flow.addRoutine(routine({ trigger: (_d, _c, self) => self.emit("out") }, ["out"]), "src");
-    const continued = routine({ input: fail });
-    continued.setAsOptional("continue");
-    const skipped = routine({ input: fail });
-    skipped.setAsOptional("skip");
-    flow.addRoutine(continued, "continued");
-    flow.addRoutine(skipped, "skipped");
-    flow.connect("src", "out", "continued", "input");
-    flow.connect("src", "out", "skipped", "input");
+    const flow = optionalFailuresFlow(clock, "optional part failed");
     const restored = roundTrip(await runToRest(clock, flow.execute("src")));
 
     expect(restored.status).toBe("completed");

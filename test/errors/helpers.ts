@@ -1,12 +1,33 @@
 // Helpers shared by the error-handling tests: clock-driven waits, error classes, history views.
 // Ad-hoc routines and traces come from ../fixtures/testing.ts.
 import { expect } from "vitest";
-import type { ExecutionRecord, JobState, Routine, SimulatedClock } from "../../src/index.js";
+import { Flow, type ExecutionRecord, type JobState, type Routine, type SimulatedClock } from "../../src/index.js";
 import { routine } from "../fixtures/testing.js";
 
 /** A routine whose `input` slot only notes that it ran, in `ran`. */
 export function sink(ran: string[], name: string): Routine {
   return routine({ input: () => void ran.push(name) });
+}
+
+/**
+ * src --out--> `continued` (optional, CONTINUE) and `skipped` (optional, SKIP), on `clock`; both
+ * optional routines throw `Error(message)`.
+ */
+export function optionalFailuresFlow(clock: SimulatedClock, message: string): Flow {
+  const flow = new Flow({ clock });
+  const fail = (): never => {
+    throw new Error(message);
+  };
+  flow.addRoutine(routine({ trigger: (_d, _c, self) => self.emit("out") }, ["out"]), "src");
+  const continued = routine({ input: fail });
+  continued.setAsOptional("continue");
+  const skipped = routine({ input: fail });
+  skipped.setAsOptional("skip");
+  flow.addRoutine(continued, "continued");
+  flow.addRoutine(skipped, "skipped");
+  flow.connect("src", "out", "continued", "input");
+  flow.connect("src", "out", "skipped", "input");
+  return flow;
 }
 
 /** Resolves after `ms` of simulated time: only `clock.advance` makes it resolve. */

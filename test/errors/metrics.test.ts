@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { ErrorHandler, ErrorStrategy, Flow, SimulatedClock } from "../../src/index.js";
 import { routine } from "../fixtures/testing.js";
-import { TransientError, clockDelay, runToRest } from "./helpers.js";
+import { TransientError, clockDelay, optionalFailuresFlow, runToRest } from "./helpers.js";
 
 const zero = { activations: 0, succeeded: 0, failed: 0, retried: 0, totalMs: 0, avgMs: 0, minMs: 0, maxMs: 0 };
 
@@ -75,19 +75,7 @@ describe("routine performance", () => {
 
   it("counts CONTINUE and SKIP failures as failed activations", async () => {
     const clock = new SimulatedClock();
-    const flow = new Flow({ clock });
-    const fail = (): never => {
-      throw new Error("no");
-    };
-    flow.addRoutine(routine({ trigger: (_d, _c, self) => self.emit("out") }, ["out"]), "src");
-    const continued = routine({ input: fail });
-    continued.setAsOptional();
-    const skipped = routine({ input: fail });
-    skipped.setAsOptional("skip");
-    flow.addRoutine(continued, "continued");
-    flow.addRoutine(skipped, "skipped");
-    flow.connect("src", "out", "continued", "input");
-    flow.connect("src", "out", "skipped", "input");
+    const flow = optionalFailuresFlow(clock, "no");
     await runToRest(clock, flow.execute("src"));
 
     const tracker = flow.executionTracker;

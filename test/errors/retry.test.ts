@@ -251,23 +251,32 @@ describe("the backoff schedule on a simulated clock", () => {
   });
 });
 
+/**
+ * A one-worker flow on a simulated clock whose entry `flaky` fails its first attempt and is retried
+ * `retryDelayMs` later. Every call is noted in `log` as `flaky#<attempt>@<ms since t0>`.
+ */
+function flakyOnceOnOneWorker(retryDelayMs: number, log: string[] = []) {
+  const clock = new SimulatedClock();
+  const flow = new Flow({ clock, maxWorkers: 1 });
+  const t0 = clock.now();
+  const flaky = routine({
+    trigger: (_d, ctx) => {
+      log.push(`flaky#${ctx.attempt}@${clock.now() - t0}`);
+      if (ctx.attempt === 1) throw new TransientError("once");
+    },
+  });
+  flaky.setErrorHandler(retry({ maxRetries: 1, retryDelayMs }));
+  flow.addRoutine(flaky, "flaky");
+  return { clock, flow, t0 };
+}
+
 describe("a waiting retry holds no worker", () => {
   it("on a one-worker flow, a second job runs to completion while the first job's retry waits", async () => {
-    const clock = new SimulatedClock();
-    const flow = new Flow({ clock, maxWorkers: 1 });
     const log: string[] = [];
-    const flaky = routine({
-      trigger: (_d, ctx) => {
-        log.push(`flaky#${ctx.attempt}@${clock.now() - t0}`);
-        if (ctx.attempt === 1) throw new TransientError("once");
-      },
-    });
-    flaky.setErrorHandler(retry({ maxRetries: 1, retryDelayMs: 1000 }));
-    flow.addRoutine(flaky, "flaky");
+    const { clock, flow, t0 } = flakyOnceOnOneWorker(1000, log);
     flow.addRoutine(routine({ trigger: (_d, _c, self) => self.emit("out") }, ["out"]), "quick");
     flow.addRoutine(routine({ input: () => void log.push(`quickSink@${clock.now() - t0}`) }), "quickSink");
     flow.connect("quick", "out", "quickSink", "input");
-    const t0 = clock.now();
 
     const waiting = flow.execute("flaky");
     const other = flow.execute("quick");
@@ -312,15 +321,7 @@ describe("a waiting retry holds no worker", () => {
   });
 
   it("many jobs retrying at once on one worker all wait in parallel, not one after another", async () => {
-    const clock = new SimulatedClock();
-    const flow = new Flow({ clock, maxWorkers: 1 });
-    const flaky = routine({
-      trigger: (_d, ctx) => {
-        if (ctx.attempt === 1) throw new TransientError("once");
-      },
-    });
-    flaky.setErrorHandler(retry({ maxRetries: 1, retryDelayMs: 100 }));
-    flow.addRoutine(flaky, "flaky");
+    const { clock, flow } = flakyOnceOnOneWorker(100);
     const jobs = Array.from({ length: 5 }, () => flow.execute("flaky"));
     await clock.advance(0);
     await clock.advance(100);
@@ -329,24 +330,14 @@ describe("a waiting retry holds no worker", () => {
   });
 
   it("a retry waiting behind a slow async handler of another job runs once the worker is free", async () => {
-    const clock = new SimulatedClock();
-    const flow = new Flow({ clock, maxWorkers: 1 });
     const log: string[] = [];
-    const flaky = routine({
-      trigger: (_d, ctx) => {
-        log.push(`flaky#${ctx.attempt}@${clock.now() - t0}`);
-        if (ctx.attempt === 1) throw new TransientError("once");
-      },
-    });
-    flaky.setErrorHandler(retry({ maxRetries: 1, retryDelayMs: 10 }));
-    flow.addRoutine(flaky, "flaky");
+    const { clock, flow, t0 } = flakyOnceOnOneWorker(10, log);
     flow.addRoutine(routine({
       trigger: async () => {
         await clockDelay(clock, 50);
         log.push(`slow done@${clock.now() - t0}`);
       },
     }), "slow");
-    const t0 = clock.now();
     const a = flow.execute("flaky");
     const b = flow.execute("slow");
     await clock.advance(100);
