@@ -177,7 +177,6 @@ export class Engine {
       return;
     }
     this.#running++;
-    run.inFlight++;
     run.data.inFlight.push(task);
     job.currentRoutineId = task.routineId;
     job.setRoutineStatus(task.routineId, "running");
@@ -239,7 +238,6 @@ export class Engine {
     const routineId = ctx.routineId;
     ctx.done = true;
     this.#running--;
-    run.inFlight--;
     const inFlight = data.inFlight;
     const at = inFlight.lastIndexOf(ctx.task);
     if (at >= 0) {

@@ -16,7 +16,6 @@ export class JobRun {
   readonly engine: Engine;
   readonly job: JobState;
   readonly data: JobData;
-  inFlight = 0;
   /** In the scheduler's ready ring. */
   queued = false;
   /** Counted in the flow's job figures. */
@@ -30,6 +29,11 @@ export class JobRun {
     this.engine = engine;
     this.job = job;
     this.data = data;
+  }
+
+  /** Handlers of this job running now. */
+  get inFlight(): number {
+    return this.data.inFlight.length;
   }
 }
 
