@@ -1,7 +1,6 @@
-import { RoutiluxError, StoreError, showValue } from "../core/errors.js";
+import { StoreError } from "../core/errors.js";
 import type { JobStatus } from "../state/job-snapshot.js";
 import type { JobState } from "../state/job-state.js";
-import { restoreStoredJob } from "./commit-format.js";
 import {
   DEFAULT_LEASE_MS,
   TERMINAL_STATUSES,
@@ -15,7 +14,8 @@ import {
   type StoredCommit,
   type StoredJob,
 } from "./job-store.js";
-import { closeWriter, settleWrites } from "./store-writer.js";
+import { checkMs, lastSeqOf, leaseIsFree, loadStoredJob } from "./store-common.js";
+import { closeWriter } from "./store-writer.js";
 
 /** What the store holds for one job: the row of a `jobs` table and its log. */
 interface Row {
@@ -56,11 +56,7 @@ export class MemoryJobStore implements JobStore {
 
   /** @param options - `leaseMs`: how long a lease on a running job lasts without renewal (default 15,000) */
   constructor(options: { leaseMs?: number } = {}) {
-    const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
-    if (typeof leaseMs !== "number" || !Number.isFinite(leaseMs) || leaseMs <= 0) {
-      throw new RoutiluxError(`Expected \`leaseMs\` to be a number of milliseconds above 0, got ${showValue(leaseMs)} (${typeof leaseMs})`);
-    }
-    this.leaseMs = leaseMs;
+    this.leaseMs = checkMs(options.leaseMs, "leaseMs", DEFAULT_LEASE_MS);
   }
 
   toString(): string {
@@ -69,10 +65,8 @@ export class MemoryJobStore implements JobStore {
 
   // ---------------------------------------------------------------- user methods
 
-  async loadJob(jobId: string): Promise<JobState | undefined> {
-    await settleWrites(this);
-    const stored = await this.readJob(jobId);
-    return stored === undefined ? undefined : restoreStoredJob(stored, String(this));
+  loadJob(jobId: string): Promise<JobState | undefined> {
+    return loadStoredJob(this, jobId);
   }
 
   listJobs(filter: JobFilter = {}): Promise<JobSummary[]> {
@@ -122,10 +116,7 @@ export class MemoryJobStore implements JobStore {
       const rows = [...this.#jobs].filter(([, row]) => row.flowId === request.flowId && row.status === "running").sort(oldestFirst);
       for (const [jobId, row] of rows) {
         if (request.exclude?.has(jobId) === true) continue;
-        const owner = row.leaseOwner;
-        const free = owner === null || owner === request.owner || row.leaseUntilMs === null || row.leaseUntilMs < request.nowMs ||
-          request.isOwnerGone?.(owner) === true;
-        if (!free) continue;
+        if (!leaseIsFree(row.leaseOwner, row.leaseUntilMs, request)) continue;
         row.leaseOwner = request.owner;
         row.leaseUntilMs = request.leaseUntilMs;
         claimed.push(this.#read(jobId)!);
@@ -157,7 +148,7 @@ export class MemoryJobStore implements JobStore {
   #write(batch: CommitBatch, write: JobWrite): boolean {
     const commits = write.commits;
     const snapshot = write.snapshot;
-    const last = commits.length > 0 ? commits[commits.length - 1]!.seq : snapshot?.seq;
+    const last = lastSeqOf(write);
     if (last === undefined) return true;
     let row = this.#jobs.get(write.jobId);
     if (row !== undefined) {

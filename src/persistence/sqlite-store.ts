@@ -4,7 +4,6 @@ import Database from "better-sqlite3";
 import { RoutiluxError, StoreError, describeError, showValue } from "../core/errors.js";
 import type { JobStatus } from "../state/job-snapshot.js";
 import type { JobState } from "../state/job-state.js";
-import { restoreStoredJob } from "./commit-format.js";
 import { Checkpointer } from "./sqlite-checkpointer.js";
 import {
   DEFAULT_LEASE_MS,
@@ -18,7 +17,8 @@ import {
   type StoredCommit,
   type StoredJob,
 } from "./job-store.js";
-import { closeWriter, settleWrites } from "./store-writer.js";
+import { checkMs, lastSeqOf, leaseIsFree, loadStoredJob } from "./store-common.js";
+import { closeWriter } from "./store-writer.js";
 
 /** Options of a {@link SqliteJobStore}. */
 export interface SqliteJobStoreOptions {
@@ -77,14 +77,6 @@ interface JobRow {
   last_seq: number;
   lease_owner: string | null;
   lease_until: number | null;
-}
-
-function checkMs(value: unknown, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
-    throw new RoutiluxError(`Expected \`${name}\` to be a number of milliseconds above 0, got ${showValue(value)} (${typeof value})`);
-  }
-  return value;
 }
 
 /**
@@ -170,10 +162,8 @@ export class SqliteJobStore implements JobStore {
 
   // ---------------------------------------------------------------- user methods
 
-  async loadJob(jobId: string): Promise<JobState | undefined> {
-    await settleWrites(this);
-    const stored = await this.readJob(jobId);
-    return stored === undefined ? undefined : restoreStoredJob(stored, String(this));
+  loadJob(jobId: string): Promise<JobState | undefined> {
+    return loadStoredJob(this, jobId);
   }
 
   listJobs(filter: JobFilter = {}): Promise<JobSummary[]> {
@@ -245,7 +235,7 @@ export class SqliteJobStore implements JobStore {
     const s = this.#statements;
     const snapshot = write.snapshot;
     const commits = write.commits;
-    const last = commits.length > 0 ? commits[commits.length - 1]!.seq : snapshot?.seq;
+    const last = lastSeqOf(write);
     if (last === undefined) return true;
     const running = write.status === "running";
     const params = {
@@ -276,10 +266,7 @@ export class SqliteJobStore implements JobStore {
     const claimed: StoredJob[] = [];
     for (const row of rows) {
       if (request.exclude?.has(row.job_id) === true) continue;
-      const owner = row.lease_owner;
-      const free = owner === null || owner === request.owner || row.lease_until === null || row.lease_until < request.nowMs ||
-        request.isOwnerGone?.(owner) === true;
-      if (!free) continue;
+      if (!leaseIsFree(row.lease_owner, row.lease_until, request)) continue;
       s.lease.run(request.owner, request.leaseUntilMs, row.job_id);
       const stored = this.#readNow(row.job_id);
       if (stored !== undefined) claimed.push(stored);
