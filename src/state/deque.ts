@@ -36,10 +36,6 @@ export class Deque<T> {
     return item;
   }
 
-  peek(): T | undefined {
-    return this.#size === 0 ? undefined : this.#items[this.#head];
-  }
-
   clear(): void {
     this.#items = new Array<T | undefined>(4);
     this.#mask = 3;
