@@ -44,8 +44,8 @@ class Counters {
  */
 export class ExecutionTracker {
   readonly #routines = new Map<string, Counters>();
+  /** Jobs by status; every job started is in exactly one, so their sum is the total. */
   readonly #jobs: Record<JobStatus, number> = { pending: 0, running: 0, completed: 0, failed: 0, paused: 0, cancelled: 0 };
-  #total = 0;
 
   /** Figures of one routine; all zero for a routine that has not run. */
   getRoutinePerformance(routineId: string): RoutinePerformance {
@@ -56,14 +56,15 @@ export class ExecutionTracker {
   getFlowPerformance(): FlowPerformance {
     const routines: Record<string, RoutinePerformance> = {};
     for (const [id, counters] of this.#routines) routines[id] = figures(counters);
-    return { routines, jobs: { ...this.#jobs, total: this.#total } };
+    let total = 0;
+    for (const count of Object.values(this.#jobs)) total += count;
+    return { routines, jobs: { ...this.#jobs, total } };
   }
 
   /** Forgets every figure. */
   reset(): void {
     this.#routines.clear();
     for (const key of Object.keys(this.#jobs) as JobStatus[]) this.#jobs[key] = 0;
-    this.#total = 0;
   }
 
   /** @internal One activation ended after `ms`. */
@@ -89,8 +90,7 @@ export class ExecutionTracker {
 
   /** @internal A job of the flow moved from one status to another (`from` undefined: a new job). */
   jobStatus(from: JobStatus | undefined, to: JobStatus): void {
-    if (from === undefined) this.#total++;
-    else this.#jobs[from]--;
+    if (from !== undefined) this.#jobs[from]--;
     this.#jobs[to]++;
   }
 }
