@@ -111,11 +111,14 @@ export class FlowDefinition {
   /** Adds a routine under `routineId` (default: `routine.id`) and returns the id. A duplicate id throws. */
   addRoutine(routine: Routine, routineId?: string): string {
     if (!(routine instanceof Routine)) {
-      throw new FlowDefinitionError(`addRoutine expects a Routine instance, got ${routine === null ? "null" : typeof routine}`);
+      const under = routineId === undefined ? "" : ` (as '${String(routineId)}')`;
+      throw new FlowDefinitionError(
+        `addRoutine on flow '${this.flowId}'${under} expects a Routine instance, got ${routine === null ? "null" : typeof routine}`,
+      );
     }
     const id = routineId ?? routine.id;
     if (typeof id !== "string" || id.length === 0) {
-      throw new FlowDefinitionError(`Expected a non-empty routine id, got \`${String(id)}\``);
+      throw new FlowDefinitionError(`Expected a non-empty routine id for addRoutine on flow '${this.flowId}', got \`${String(id)}\``);
     }
     if (this.#routines.has(id)) {
       throw new FlowDefinitionError(`Routine id '${id}' is already used in flow '${this.flowId}'; routine ids are unique per flow`);
@@ -163,12 +166,15 @@ export class FlowDefinition {
       );
     }
     if (paramMapping !== undefined) {
+      const wire = `${sourceRoutineId}.${sourceEvent}->${targetRoutineId}.${targetSlot}`;
       if (typeof paramMapping !== "object" || paramMapping === null || Array.isArray(paramMapping)) {
-        throw new FlowDefinitionError(`Expected \`paramMapping\` to be an object of strings, got ${typeof paramMapping}`);
+        throw new FlowDefinitionError(
+          `Expected \`paramMapping\` of connection '${wire}' to be an object of strings, got ${showValue(paramMapping)} (${typeof paramMapping})`,
+        );
       }
       for (const [from, to] of Object.entries(paramMapping)) {
         if (typeof to !== "string" || to.length === 0) {
-          throw new FlowDefinitionError(`paramMapping['${from}'] must be a non-empty string, got \`${String(to)}\``);
+          throw new FlowDefinitionError(`paramMapping['${from}'] of connection '${wire}' must be a non-empty string, got \`${String(to)}\``);
         }
       }
     }
@@ -208,7 +214,7 @@ export class FlowDefinition {
    */
   setErrorHandler(handler: ErrorHandler | undefined): void {
     if (handler !== undefined && !(handler instanceof ErrorHandler)) {
-      throw new FlowDefinitionError(`Expected \`errorHandler\` to be an ErrorHandler, got ${typeof handler}`);
+      throw new FlowDefinitionError(`Expected \`errorHandler\` of flow '${this.flowId}' to be an ErrorHandler, got ${typeof handler}`);
     }
     this.#errorHandler = handler;
   }

@@ -51,7 +51,7 @@ export class Routine {
     const strategy = options?.mergeStrategy ?? "override";
     if (strategy !== "override" && strategy !== "append" && typeof strategy !== "function") {
       throw new FlowDefinitionError(
-        `Expected \`mergeStrategy\` of slot '${name}' to be "override", "append" or a function, got \`${String(strategy)}\``,
+        `Expected \`mergeStrategy\` of slot '${name}' on ${describe(this)} to be "override", "append" or a function, got \`${String(strategy)}\``,
       );
     }
     const slot = new Slot(this, name, handler, strategy);
@@ -152,7 +152,7 @@ export class Routine {
   /** A failure of this routine does not fail the job: "continue" (default) or "skip". */
   setAsOptional(strategy: "continue" | "skip" = ErrorStrategy.CONTINUE): void {
     if (strategy !== ErrorStrategy.CONTINUE && strategy !== ErrorStrategy.SKIP) {
-      throw new RoutiluxError(`Expected \`strategy\` of setAsOptional to be "continue" or "skip", got \`${String(strategy)}\``);
+      throw new RoutiluxError(`Expected \`strategy\` of setAsOptional on ${describe(this)} to be "continue" or "skip", got \`${String(strategy)}\``);
     }
     this.#errorHandler = new ErrorHandler({ strategy });
   }

@@ -68,6 +68,18 @@ describe("connect", () => {
     expect(flow.connections).toHaveLength(1);
   });
 
+  it("a bad paramMapping is refused, naming the connection and the mapping entry, and nothing is connected", () => {
+    const flow = twoRoutines();
+    const notAnObject = definitionError(() => flow.connect("src", "output", "sink", "input", ["a"] as unknown as Record<string, string>));
+    const emptyTarget = definitionError(() => flow.connect("src", "output", "sink", "input", { a: "" }));
+
+    expect(notAnObject).toContain("src.output->sink.input");
+    expect(notAnObject).toContain('["a"]');
+    expect(emptyTarget).toContain("src.output->sink.input");
+    expect(emptyTarget).toContain("paramMapping['a']");
+    expect(flow.connections).toHaveLength(0);
+  });
+
   it("the same event may go to another slot, and another event to the same slot", () => {
     const flow = twoRoutines();
     flow.connect("src", "output", "sink", "input");
