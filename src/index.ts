@@ -10,7 +10,7 @@ export type { ExecutionStrategy } from "./core/flow-definition.js";
 
 // Execution: flows and their jobs
 export { Flow } from "./runtime/flow.js";
-export type { FlowOptions, ExecuteOptions } from "./runtime/flow.js";
+export type { FlowOptions, FlowRuntimeOptions, ExecuteOptions } from "./runtime/flow.js";
 export { JobState } from "./state/job-state.js";
 export type { JobStatus } from "./state/job-snapshot.js";
 export type { ExecutionRecord, OutputRecord, DeferredEvent, PausePoint } from "./state/records.js";
@@ -47,4 +47,3 @@ export type { FlowDocument, ErrorHandlerDocument } from "./serialization/flow-do
 export { FLOW_DOCUMENT_VERSION } from "./serialization/flow-document.js";
 export { RoutineRegistry, defaultRegistry } from "./serialization/registry.js";
 export type { RoutineConstructor, ErrorClass } from "./serialization/registry.js";
-export type { FlowRuntimeOptions } from "./runtime/flow.js";
