@@ -29,6 +29,20 @@ function className(ctor: unknown): string {
 }
 
 /**
+ * Registers `ctor` under `name` in `byName`, and `name` as its name in `names` unless it has one.
+ * The same class under the same name again does nothing; a name taken by another class throws.
+ */
+function add<C>(byName: Map<string, C>, names: Map<C, string>, kind: "Routine" | "Error", name: string, ctor: C): void {
+  const existing = byName.get(name);
+  if (existing === ctor) return;
+  if (existing !== undefined) {
+    throw new RoutiluxError(`${kind} name '${name}' is already registered to class ${className(existing)}; register ${className(ctor)} under another name`);
+  }
+  byName.set(name, ctor);
+  if (!names.has(ctor)) names.set(ctor, name);
+}
+
+/**
  * Maps names to routine classes (and error classes), so that `Flow.deserialize` can rebuild a
  * flow written by `flow.serialize()` in this or another process. A flow document names each
  * routine by its registered name, else by its class name.
@@ -64,15 +78,7 @@ export class RoutineRegistry {
         `Expected a Routine subclass to register as '${name}', got ${typeof ctor === "function" ? `class ${className(ctor)}, which does not extend Routine` : typeof ctor}`,
       );
     }
-    const existing = this.#routines.get(name);
-    if (existing === ctor) return;
-    if (existing !== undefined) {
-      throw new RoutiluxError(
-        `Routine name '${name}' is already registered to class ${className(existing)}; register ${className(ctor)} under another name`,
-      );
-    }
-    this.#routines.set(name, ctor);
-    if (!this.#routineNames.has(ctor)) this.#routineNames.set(ctor, name);
+    add(this.#routines, this.#routineNames, "Routine", name, ctor);
   }
 
   /** The routine class registered under `name`, if any. */
@@ -104,13 +110,7 @@ export class RoutineRegistry {
     if (typeof ctor !== "function" || !(ctor === Error || ctor.prototype instanceof Error)) {
       throw new RoutiluxError(`Expected an Error class to register as '${name}', got ${typeof ctor === "function" ? `class ${className(ctor)}` : typeof ctor}`);
     }
-    const existing = this.#errors.get(name);
-    if (existing === ctor) return;
-    if (existing !== undefined) {
-      throw new RoutiluxError(`Error name '${name}' is already registered to class ${className(existing)}; register ${className(ctor)} under another name`);
-    }
-    this.#errors.set(name, ctor);
-    if (!this.#errorNames.has(ctor)) this.#errorNames.set(ctor, name);
+    add(this.#errors, this.#errorNames, "Error", name, ctor);
   }
 
   /** The error class registered under `name`, if any. */
