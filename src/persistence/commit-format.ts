@@ -167,8 +167,8 @@ const commitSchema = z.strictObject({
   }
 });
 
-/** Parses and validates one stored commit; a bad one throws a StoreError naming `where` and the field. @internal */
-export function parseCommit(text: string, where: string): CommitData {
+/** Parses and validates one stored commit; a bad one throws a StoreError naming `where` and the field. */
+function parseCommit(text: string, where: string): CommitData {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
