@@ -97,11 +97,6 @@ export class ErrorHandler {
     return Array.isArray(retryable) ? [...retryable] : retryable;
   }
 
-  /** The error classes given as `retryable`, if it was a list (for serialization). */
-  get retryableClasses(): readonly string[] | undefined {
-    return Array.isArray(this.#retryable) ? this.#retryable.map((c) => c.name) : undefined;
-  }
-
   /** Whether `error` may be retried. */
   isRetryable(error: unknown): boolean {
     const retryable = this.#retryable;

@@ -3,7 +3,7 @@ import { StoreError } from "../core/errors.js";
 import type { Payload } from "../core/slot.js";
 import { formatPath } from "../serialization/json-check.js";
 import { JOB_STATUSES, type JobSnapshot, type JobStatus } from "../state/job-snapshot.js";
-import { JobState, kJobData, slotKey } from "../state/job-state.js";
+import { JobState, kJobData, slotKey, splitSlotKey } from "../state/job-state.js";
 import type { HistoryEntry, OutputEntry, PauseEntry } from "../state/records.js";
 import type { PendingTask } from "../state/task.js";
 import type { StoredJob } from "./job-store.js";
@@ -110,8 +110,7 @@ export function baseCommit(job: JobState): CommitData {
   };
   if (job.currentRoutineId !== undefined) commit.cr = job.currentRoutineId;
   for (const [key, value] of data.slotBuffers ?? []) {
-    const split = key.indexOf("\u0000");
-    commit.b!.push([key.slice(0, split), key.slice(split + 1), value]);
+    commit.b!.push([...splitSlotKey(key), value]);
   }
   return commit;
 }

@@ -2,7 +2,7 @@ import { currentContext } from "../core/context.js";
 import { StoreError, describeError } from "../core/errors.js";
 import type { TaskContext } from "../runtime/job-run.js";
 import { findNonJson, formatPath } from "../serialization/json-check.js";
-import { kJobData, type ChangeTracker, type JobData, type JobState } from "../state/job-state.js";
+import { kJobData, splitSlotKey, type ChangeTracker, type JobData, type JobState } from "../state/job-state.js";
 import type { DeferredEvent, HistoryEntry, OutputEntry, PauseEntry } from "../state/records.js";
 import type { PendingTask } from "../state/task.js";
 import { baseCommit, historyRow, jobFields, keepsInFlight, outputRow, pauseRow, type CommitData } from "./commit-format.js";
@@ -348,8 +348,8 @@ function withValues(text: string, values: Values): string {
   if (buffers !== undefined) {
     const set: string[] = [];
     for (const [key, json] of buffers) {
-      const split = key.indexOf("\u0000");
-      set.push(`[${JSON.stringify(key.slice(0, split))},${JSON.stringify(key.slice(split + 1))},${(json as string | undefined) ?? "null"}]`);
+      const [routineId, slotName] = splitSlotKey(key);
+      set.push(`[${JSON.stringify(routineId)},${JSON.stringify(slotName)},${(json as string | undefined) ?? "null"}]`);
     }
     parts.push(`"b":[${set.join(",")}]`);
   }

@@ -81,6 +81,12 @@ export function slotKey(routineId: string, slotName: string): string {
   return `${routineId}\u0000${slotName}`;
 }
 
+/** The routine id and slot name of a slot buffer key. @internal */
+export function splitSlotKey(key: string): [routineId: string, slotName: string] {
+  const split = key.indexOf("\u0000");
+  return [key.slice(0, split), key.slice(split + 1)];
+}
+
 /** @internal */
 export const kJobData: unique symbol = Symbol("routilux.jobData");
 
@@ -393,8 +399,8 @@ export class JobState {
     const data = this[kJobData];
     const slotBuffers: JobSnapshot["slotBuffers"] = [];
     for (const [key, value] of data.slotBuffers ?? []) {
-      const split = key.indexOf("\u0000");
-      slotBuffers.push({ routineId: key.slice(0, split), slotName: key.slice(split + 1), data: value });
+      const [routineId, slotName] = splitSlotKey(key);
+      slotBuffers.push({ routineId, slotName, data: value });
     }
     return {
       jobId: this.#jobId,

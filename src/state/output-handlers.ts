@@ -1,3 +1,4 @@
+import { RoutiluxError } from "../core/errors.js";
 import { OutputEntry, type OutputRecord } from "./records.js";
 
 /** Receives a job's outputs (`sendOutput`). A handler that throws never fails the job. */
@@ -83,7 +84,7 @@ export class CallbackOutputHandler implements OutputHandler {
 
   constructor(callback: OutputHandler["handle"]) {
     if (typeof callback !== "function") {
-      throw new TypeError(`Expected a callback function for CallbackOutputHandler, got ${typeof callback}`);
+      throw new RoutiluxError(`Expected a callback function for CallbackOutputHandler, got ${typeof callback}`);
     }
     this.#callback = callback;
   }
