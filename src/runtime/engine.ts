@@ -1,7 +1,7 @@
 import type { Clock, TimerHandle } from "../core/clock.js";
 import { contextStorage, currentContext, type ActiveContext } from "../core/context.js";
 import { ErrorHandler, ErrorStrategy } from "../core/error-handler.js";
-import { FlowDefinitionError, JobStateError, RoutiluxError, describeError, listChoices } from "../core/errors.js";
+import { FlowDefinitionError, JobStateError, RoutiluxError, describeError, listChoices, showValue } from "../core/errors.js";
 import type { Routine } from "../core/routine.js";
 import { mergeSlotData, type Payload, type SlotHandler } from "../core/slot.js";
 import { Deque } from "../state/deque.js";
@@ -284,11 +284,17 @@ export class Engine {
       for (const wake of waiters) wake();
     }
     const data = run.data;
-    if (run.job.status === "running" && run.inFlight === 0 && data.queue.length === 0 && (data.delayed?.size ?? 0) === 0) {
+    if (run.job.status === "running" && this.#drained(run)) {
       this.#complete(run);
     } else if (run.job.status === "paused" && run.inFlight === 0 && data.waiters !== undefined) {
       this.#notify(run);
     }
+  }
+
+  /** Nothing of the job is queued, waiting or running: it can end. */
+  #drained(run: JobRun): boolean {
+    const data = run.data;
+    return data.inFlight.length === 0 && data.queue.length === 0 && (data.delayed?.size ?? 0) === 0;
   }
 
   #enqueue(run: JobRun, task: PendingTask): void {
@@ -592,9 +598,7 @@ export class Engine {
     this.journal?.jobChanged(job);
     this.#armTimeout(run);
     this.#schedule(run);
-    if (run.inFlight === 0 && run.data.queue.length === 0 && (run.data.delayed?.size ?? 0) === 0) {
-      queueMicrotask(() => this.#afterSettle(run));
-    }
+    if (this.#drained(run)) queueMicrotask(() => this.#afterSettle(run));
     return job;
   }
 
@@ -623,7 +627,7 @@ export class Engine {
       this.journal?.jobChanged(job);
       this.#armTimeout(run);
       this.#schedule(run);
-      if (data.queue.length === 0 && (data.delayed?.size ?? 0) === 0) queueMicrotask(() => this.#afterSettle(run));
+      if (this.#drained(run)) queueMicrotask(() => this.#afterSettle(run));
     }
   }
 
@@ -675,7 +679,7 @@ export class Engine {
   waitFor(jobState: JobState, timeoutMs: number | undefined): Promise<boolean> {
     const job = this.#checkJob(jobState, "waitForCompletion");
     if (timeoutMs !== undefined && (typeof timeoutMs !== "number" || Number.isNaN(timeoutMs) || timeoutMs < 0)) {
-      throw new RoutiluxError(`Expected \`timeoutMs\` to be a number from 0 and up, got \`${String(timeoutMs)}\``);
+      throw new RoutiluxError(`Expected \`timeoutMs\` to be a number from 0 and up, got ${showValue(timeoutMs)}`);
     }
     const status = job.status;
     const settling = status === "paused" && ((job[kJobData].run as JobRun | undefined)?.inFlight ?? 0) > 0;
