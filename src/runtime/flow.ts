@@ -190,9 +190,13 @@ export class Flow extends FlowDefinition {
     return decodeFlowDocument(doc, registry, (definition) => new Flow({ ...options, ...definition }));
   }
 
-  /** See {@link JobState.waitForCompletion}. */
+  /** See {@link JobState.waitForCompletion}. A wrong job or timeout rejects the promise; it never throws. */
   waitForJob(jobState: JobState, options: { timeoutMs?: number } = {}): Promise<boolean> {
-    return this.#engine.waitFor(jobState, options.timeoutMs);
+    try {
+      return this.#engine.waitFor(jobState, options.timeoutMs);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** @internal */
