@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { StoreError } from "../core/errors.js";
 import type { Payload } from "../core/slot.js";
+import { pendingTaskSchema } from "../serialization/job-document.js";
 import { formatPath } from "../serialization/json-check.js";
 import { JOB_STATUSES, type JobSnapshot, type JobStatus } from "../state/job-snapshot.js";
 import { JobState, kJobData, slotKey, splitSlotKey } from "../state/job-state.js";
@@ -120,15 +121,7 @@ export function baseCommit(job: JobState): CommitData {
 const payload = z.record(z.string(), z.json());
 const time = z.number().finite();
 const id = z.string().min(1);
-const task = z.strictObject({
-  taskId: z.int().positive(),
-  routineId: id,
-  slotName: id,
-  data: payload,
-  connectionId: z.string().optional(),
-  attempt: z.int().positive(),
-  notBefore: time.optional(),
-});
+const task = pendingTaskSchema(time);
 const entry = z.tuple([z.string(), z.string(), payload, time]);
 
 const commitSchema = z.strictObject({

@@ -2,11 +2,12 @@ import type { Clock, TimerHandle } from "../core/clock.js";
 import { contextStorage, currentContext, type ActiveContext } from "../core/context.js";
 import { ErrorHandler, ErrorStrategy } from "../core/error-handler.js";
 import { FlowDefinitionError, JobStateError, RoutiluxError, describeError, listChoices, showValue } from "../core/errors.js";
+import type { Connection } from "../core/connection.js";
 import type { Routine } from "../core/routine.js";
 import { mergeSlotData, type Payload, type SlotHandler } from "../core/slot.js";
 import { Deque } from "../state/deque.js";
 import type { JobStatus } from "../state/job-snapshot.js";
-import { JobState, kJobData, slotKey } from "../state/job-state.js";
+import { JobState, kJobData, slotKey, type JobData } from "../state/job-state.js";
 import type { PendingTask } from "../state/task.js";
 import type { ExecutionTracker } from "./execution-tracker.js";
 import type { Flow } from "./flow.js";
@@ -21,6 +22,18 @@ const SLICE_MS = 10;
 
 function callHandler(handler: SlotHandler, routine: Routine, data: Payload, ctx: TaskContext): unknown {
   return handler.call(routine, data, ctx);
+}
+
+/** The task that delivers an event's data through one connection, numbered in the job. */
+function deliveryOf(jobData: JobData, connection: Connection, data: Payload): PendingTask {
+  return {
+    taskId: jobData.nextTaskId++,
+    routineId: connection.targetRoutineId,
+    slotName: connection.targetSlot,
+    data: connection.mapParams(data),
+    connectionId: connection.id,
+    attempt: 1,
+  };
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -401,17 +414,8 @@ export class Engine {
     job.pushRecord(routineId, eventName, data, this.clock.now());
     const connections = this.flow.outgoing(routineId, eventName);
     if (connections === undefined) return;
-    const jobData = run.data;
     for (let i = 0; i < connections.length; i++) {
-      const c = connections[i]!;
-      const task: PendingTask = {
-        taskId: jobData.nextTaskId++,
-        routineId: c.targetRoutineId,
-        slotName: c.targetSlot,
-        data: c.mapParams(data),
-        connectionId: c.id,
-        attempt: 1,
-      };
+      const task = deliveryOf(run.data, connections[i]!, data);
       if (ctx.done) this.#enqueue(run, task);
       else (ctx.emitted ??= []).push(task);
     }
@@ -423,16 +427,7 @@ export class Engine {
   #emitNow(run: JobRun, routineId: string, eventName: string, data: Payload): void {
     const job = run.job;
     job.pushRecord(routineId, eventName, data, this.clock.now());
-    for (const c of this.flow.outgoing(routineId, eventName) ?? []) {
-      run.data.queue.push({
-        taskId: run.data.nextTaskId++,
-        routineId: c.targetRoutineId,
-        slotName: c.targetSlot,
-        data: c.mapParams(data),
-        connectionId: c.id,
-        attempt: 1,
-      });
-    }
+    for (const c of this.flow.outgoing(routineId, eventName) ?? []) run.data.queue.push(deliveryOf(run.data, c, data));
   }
 
   // ---------------------------------------------------------------- ending

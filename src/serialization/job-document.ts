@@ -11,6 +11,22 @@ const payload = z.record(z.string(), json);
 const isoDate = z.iso.datetime({ offset: true });
 const id = z.string().min(1);
 
+/**
+ * A pending task's schema, with `notBefore` as the given time schema (ISO text in documents,
+ * epoch milliseconds in a store's log). @internal
+ */
+export function pendingTaskSchema<T extends z.ZodType>(time: T) {
+  return z.strictObject({
+    taskId: z.int().positive(),
+    routineId: id,
+    slotName: id,
+    data: payload,
+    connectionId: z.string().optional(),
+    attempt: z.int().positive(),
+    notBefore: time.optional(),
+  });
+}
+
 const jobDocumentSchema = z.strictObject({
   version: z.literal(JOB_DOCUMENT_VERSION),
   kind: z.literal("routilux.job"),
@@ -26,15 +42,7 @@ const jobDocumentSchema = z.strictObject({
   routineStates: z.record(z.string(), payload),
   pausePoints: z.array(z.strictObject({ timestamp: isoDate, reason: z.string(), checkpoint: payload.optional() })),
   deferredEvents: z.array(z.strictObject({ routineId: id, eventName: id, data: payload })),
-  pendingTasks: z.array(z.strictObject({
-    taskId: z.int().positive(),
-    routineId: id,
-    slotName: id,
-    data: payload,
-    connectionId: z.string().optional(),
-    attempt: z.int().positive(),
-    notBefore: isoDate.optional(),
-  })),
+  pendingTasks: z.array(pendingTaskSchema(isoDate)),
   slotBuffers: z.array(z.strictObject({ routineId: id, slotName: id, data: payload })),
   sharedData: payload,
   sharedLog: z.array(json),
