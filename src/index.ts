@@ -5,20 +5,25 @@ export { Routine } from "./core/routine.js";
 export { Slot, Event } from "./core/slot.js";
 export type { SlotHandler, MergeStrategy, Payload } from "./core/slot.js";
 export { Connection } from "./core/connection.js";
-export type { ExecutionContext } from "./core/context.js";
+export type { ExecutionContext, HandlerContext, SharedData } from "./core/context.js";
 export type { ExecutionStrategy } from "./core/flow-definition.js";
 
 // Execution: flows and their jobs
-export { Flow } from "./runtime/flow.js";
-export type { FlowOptions, FlowRuntimeOptions, ExecuteOptions } from "./runtime/flow.js";
-export { JobState } from "./state/job-state.js";
+export { Flow } from "./api/flow.js";
+export type { FlowOptions, FlowRuntimeOptions, ExecuteOptions } from "./api/flow.js";
+export { JobState } from "./api/job-state.js";
+export type { JobResult, WaitingInput } from "./api/job-state.js";
+export { JobStateCore } from "./state/job-state.js";
 export type { JobStatus } from "./state/job-snapshot.js";
+export type { FlowEvent, FlowEventFilter } from "./runtime/events.js";
 export type { ExecutionRecord, OutputRecord, DeferredEvent, PausePoint } from "./state/records.js";
 export type { PendingTask } from "./state/task.js";
 
 // Persistence: job stores and recovery
-export type { JobStore, JobSummary, JobFilter } from "./persistence/job-store.js";
-export type { StoredJob, StoredCommit, JobWrite, CommitBatch, CommitResult, ClaimRequest } from "./persistence/job-store.js";
+export type { JobStore, JobSummary, JobFilter, JobPage, MetadataValue } from "./persistence/job-store.js";
+export type {
+  StoredJob, StoredCommit, JobWrite, CommitBatch, CommitResult, ClaimRequest, FencedWrite, HeldLease,
+} from "./persistence/job-store.js";
 export { MemoryJobStore } from "./persistence/memory-store.js";
 export { SqliteJobStore } from "./persistence/sqlite-store.js";
 export type { SqliteJobStoreOptions } from "./persistence/sqlite-store.js";
@@ -26,7 +31,9 @@ export type { SqliteJobStoreOptions } from "./persistence/sqlite-store.js";
 // Errors and their handling
 export { ErrorHandler, ErrorStrategy } from "./core/error-handler.js";
 export type { ErrorHandlerOptions, RetryablePredicate } from "./core/error-handler.js";
-export { RoutiluxError, FlowDefinitionError, SerializationError, JobStateError, StoreError } from "./core/errors.js";
+export {
+  RoutiluxError, FlowDefinitionError, SerializationError, JobStateError, StoreError, TimeoutError, ValidationError, CancelledError,
+} from "./core/errors.js";
 
 // Time
 export { SimulatedClock, systemClock } from "./core/clock.js";

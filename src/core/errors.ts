@@ -49,6 +49,34 @@ export class StoreError extends RoutiluxError {
   }
 }
 
+/** A wait ran out of time (`job.result({ timeoutMs })`), or a job ran past its time limit (the `ctx.signal` reason). */
+export class TimeoutError extends RoutiluxError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "TimeoutError";
+  }
+}
+
+/** Data does not fit a slot's schema (entry params, an answer, a request body); `path` names the field. */
+export class ValidationError extends RoutiluxError {
+  /** The path of the field at fault, as `a.b[2].c` (empty for the value itself). */
+  readonly path: string;
+
+  constructor(message: string, options?: { cause?: unknown; path?: string }) {
+    super(message, options);
+    this.name = "ValidationError";
+    this.path = options?.path ?? "";
+  }
+}
+
+/** Why a running handler is told to stop (`ctx.signal.reason`): its job was cancelled, or its flow shut down. */
+export class CancelledError extends RoutiluxError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "CancelledError";
+  }
+}
+
 /** Levenshtein distance, small strings only (ids and names). */
 function distance(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, i) => i);

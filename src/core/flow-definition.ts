@@ -66,6 +66,7 @@ export class FlowDefinition {
   readonly #connections: Connection[] = [];
   /** routineId -> event -> connections, for O(1) fan-out lookup on emit. */
   readonly #outgoing = new Map<string, Map<string, Connection[]>>();
+  readonly #byId = new Map<string, Connection>();
   #strategy: ExecutionStrategy;
   #maxWorkers: number;
   #errorHandler: ErrorHandler | undefined;
@@ -191,7 +192,13 @@ export class FlowDefinition {
     list.push(connection);
     byEvent.set(sourceEvent, list);
     this.#connections.push(connection);
+    this.#byId.set(connection.id, connection);
     return connection;
+  }
+
+  /** The connection with this id (`source.event->target.slot`), if any. @internal */
+  connectionById(id: string): Connection | undefined {
+    return this.#byId.get(id);
   }
 
   /** The connections of one event, in the order they were made. @internal */

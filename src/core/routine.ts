@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import type { StandardSchemaV1 } from "@standard-schema/spec";
 import { currentContext, type ActiveContext, type ExecutionContext } from "./context.js";
 import { ErrorHandler, ErrorStrategy } from "./error-handler.js";
 import { FlowDefinitionError, RoutiluxError, listChoices } from "./errors.js";
@@ -40,7 +41,7 @@ export class Routine {
    * @param options - `mergeStrategy`: how data received within one job combines (default "override")
    * @returns the new slot
    */
-  defineSlot(name: string, handler?: SlotHandler, options?: { mergeStrategy?: MergeStrategy }): Slot {
+  defineSlot(name: string, handler?: SlotHandler, options?: { mergeStrategy?: MergeStrategy; schema?: StandardSchemaV1 }): Slot {
     checkName("slot", name, this);
     if (this.#slots.has(name)) {
       throw new FlowDefinitionError(`Slot '${name}' is already defined on ${describe(this)}; slot names are unique per routine`);
@@ -54,7 +55,13 @@ export class Routine {
         `Expected \`mergeStrategy\` of slot '${name}' on ${describe(this)} to be "override", "append" or a function, got \`${String(strategy)}\``,
       );
     }
-    const slot = new Slot(this, name, handler, strategy);
+    const schema = options?.schema;
+    if (schema !== undefined && (typeof schema !== "object" || schema === null || typeof (schema as Partial<StandardSchemaV1>)["~standard"]?.validate !== "function")) {
+      throw new FlowDefinitionError(
+        `Expected \`schema\` of slot '${name}' on ${describe(this)} to be a Standard Schema (zod, valibot, arktype, ...), got ${typeof schema}`,
+      );
+    }
+    const slot = new Slot(this, name, handler, strategy, schema);
     this.#slots.set(name, slot);
     return slot;
   }
@@ -97,20 +104,20 @@ export class Routine {
   emit(eventName: string, data: Payload = EMPTY): void {
     const ctx = this.#active("emit");
     if (!this.#events.has(eventName)) throw this.#unknownEvent(eventName);
-    ctx.emit(this.#idIn(ctx), eventName, data);
+    ctx.emitAs(this.#idIn(ctx), eventName, data);
   }
 
   /** Sends execution-specific output to the current job's output handler and output log. */
   sendOutput(outputType: string, data: Payload = EMPTY): void {
     const ctx = this.#active("sendOutput");
-    ctx.sendOutput(this.#idIn(ctx), outputType, data);
+    ctx.sendOutputAs(this.#idIn(ctx), outputType, data);
   }
 
   /** Stores an event in the current job; it is emitted when the job is resumed. */
   emitDeferredEvent(eventName: string, data: Payload = EMPTY): void {
     const ctx = this.#active("emitDeferredEvent");
     if (!this.#events.has(eventName)) throw this.#unknownEvent(eventName);
-    ctx.emitDeferred(this.#idIn(ctx), eventName, data);
+    ctx.emitDeferredAs(this.#idIn(ctx), eventName, data);
   }
 
   /** The current job's context (flow, jobState, routineId), or undefined outside a job. */

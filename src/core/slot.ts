@@ -1,11 +1,12 @@
-import type { ExecutionContext } from "./context.js";
+import type { StandardSchemaV1 } from "@standard-schema/spec";
+import type { HandlerContext } from "./context.js";
 import type { Routine } from "./routine.js";
 
 /** Data passed to handlers and carried by events: a plain JSON object. */
 export type Payload = Record<string, unknown>;
 
 /** A slot's handler. Called with `this` bound to its routine, the merged data and the context. */
-export type SlotHandler = (this: Routine, data: Payload, ctx: ExecutionContext) => void | Promise<void>;
+export type SlotHandler = (this: Routine, data: Payload, ctx: HandlerContext) => void | Promise<void>;
 
 /**
  * How a slot combines the data it receives within one job: `"override"` (default) passes the
@@ -24,13 +25,16 @@ export class Slot {
   readonly handler: SlotHandler | undefined;
   /** How data received within one job is combined; see {@link MergeStrategy}. */
   readonly mergeStrategy: MergeStrategy;
+  /** Checks data that enters this slot from outside a handler (entry params, answers, HTTP), if given. */
+  readonly schema: StandardSchemaV1 | undefined;
 
   /** @internal Use `routine.defineSlot`. */
-  constructor(routine: Routine, name: string, handler: SlotHandler | undefined, mergeStrategy: MergeStrategy) {
+  constructor(routine: Routine, name: string, handler: SlotHandler | undefined, mergeStrategy: MergeStrategy, schema?: StandardSchemaV1) {
     this.routine = routine;
     this.name = name;
     this.handler = handler;
     this.mergeStrategy = mergeStrategy;
+    this.schema = schema;
   }
 }
 

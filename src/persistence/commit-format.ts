@@ -1,12 +1,15 @@
 import { z } from "zod";
 import { StoreError } from "../core/errors.js";
+import { formatPath } from "../core/json-value.js";
 import type { Payload } from "../core/slot.js";
 import { pendingTaskSchema } from "../serialization/job-document.js";
-import { formatPath } from "../serialization/json-check.js";
+import { kJobData, slotKey, splitSlotKey, type EarlyAnswer } from "../state/job-data.js";
+import { jobFromSnapshot } from "../state/job-factory.js";
 import { JOB_STATUSES, type JobSnapshot, type JobStatus } from "../state/job-snapshot.js";
-import { JobState, kJobData, slotKey, splitSlotKey } from "../state/job-state.js";
+import type { JobStateCore } from "../state/job-state.js";
 import type { HistoryEntry, OutputEntry, PauseEntry } from "../state/records.js";
 import type { PendingTask } from "../state/task.js";
+import type { LooseChanges, WaitRequest, WriteSet } from "../state/write-set.js";
 import type { StoredJob } from "./job-store.js";
 
 /** `[routineId, eventName or outputType, data, epoch ms]`. @internal */
@@ -14,22 +17,23 @@ export type EntryRow = [string, string, Payload, number];
 
 /**
  * One commit of a job's write-ahead log, written as one JSON row. Short keys, because one is
- * written per task. A delta says what one task (or one job-level change) did; a *base* commit
- * (`base: 1`) holds the whole job and is what a snapshot is. Times are epoch milliseconds.
+ * written per task. A delta says what one unit of work did (an activation, with the changes made
+ * outside activations before it); a *base* commit (`base: 1`) holds the whole job and is what a
+ * snapshot is. Times are epoch milliseconds.
  *
  * | key | meaning |
  * |---|---|
  * | `base`, `id`, `f` | a full-state commit, the job's id and its flow's id |
- * | `s`, `u`, `n`, `cr` | status, updatedAt, nextTaskId, currentRoutineId after the commit |
- * | `j` | job-level fields: createdAt `ca`, metadata `m`, checkpoint `ck`, timeoutMs `to`, runningMs `rm` |
- * | `p` | the whole pending-task set, replacing the previous one |
- * | `c`, `a` | the task consumed (its taskId) and the tasks it added |
+ * | `s`, `u`, `n`, `cr`, `rm` | status, updatedAt, nextTaskId, currentRoutineId and running time after the commit |
+ * | `j` | job-level fields: createdAt `ca`, metadata `m`, checkpoint `ck`, timeoutMs `to`, runningMs `rm`, inputs waited for `w`, early answers `ea` |
+ * | `p` | the whole pending-task set (a base) |
+ * | `pc`, `c`, `a` | the pending set dropped, the task consumed (its taskId), the tasks added |
  * | `h`, `o`, `l`, `pp` | history records, outputs, shared-log entries and pause points appended |
  * | `d`, `dx` | shared data set (`[key, value]`) and removed (keys) |
  * | `r`, `b` | routine states set, slot buffers set or cleared (`[routineId, slot, data or null]`) |
  * | `er`, `e` | deferred events cleared first, then deferred events appended |
  *
- * Replay applies, in this order: base reset, scalars, `j`, `p`, `c`, `a`, appends, values, `er`, `e`.
+ * Replay applies, in this order: base reset, scalars, `j`, `p`, `pc`, `c`, `a`, appends, values, `er`, `e`.
  * @internal
  */
 export interface CommitData {
@@ -40,8 +44,10 @@ export interface CommitData {
   u: number;
   n: number;
   cr?: string;
-  j?: { ca: number; m: Payload; ck: Payload | null; to: number | null; rm: number };
+  rm?: number;
+  j?: { ca: number; m: Payload; ck: Payload | null; to: number | null; rm: number; w?: WaitRequest[]; ea?: EarlyAnswer[] };
   p?: PendingTask[];
+  pc?: 1;
   c?: number;
   a?: PendingTask[];
   h?: EntryRow[];
@@ -56,64 +62,187 @@ export interface CommitData {
   e?: Array<[string, string, Payload]>;
 }
 
-/** @internal */
-export function historyRow(entry: HistoryEntry): EntryRow {
+function historyRow(entry: HistoryEntry): EntryRow {
   return [entry.routineId, entry.eventName, entry.data, entry.timeMs];
 }
 
-/** @internal */
-export function outputRow(entry: OutputEntry): EntryRow {
+function outputRow(entry: OutputEntry): EntryRow {
   return [entry.routineId, entry.outputType, entry.data, entry.timeMs];
 }
 
-/** @internal */
-export function pauseRow(entry: PauseEntry): [number, string, Payload | null] {
+function pauseRow(entry: PauseEntry): [number, string, Payload | null] {
   return [entry.timeMs, entry.reason, entry.checkpoint ?? null];
 }
 
-/** The job-level fields of a commit. @internal */
-export function jobFields(job: JobState): NonNullable<CommitData["j"]> {
+/** The job-level fields of a commit. */
+function jobFields(job: JobStateCore): NonNullable<CommitData["j"]> {
   const data = job[kJobData];
-  return { ca: data.createdAtMs, m: job.metadata, ck: job.checkpoint ?? null, to: data.timeoutMs ?? null, rm: data.runningMs };
+  const fields: NonNullable<CommitData["j"]> = {
+    ca: data.createdAtMs,
+    m: job.metadata,
+    ck: job.checkpoint ?? null,
+    to: data.timeoutMs ?? null,
+    rm: data.runningMsAt(data.clock.now()),
+  };
+  if (data.waitingFor !== undefined) fields.w = data.waitingFor;
+  if (data.earlyAnswers !== undefined) fields.ea = data.earlyAnswers;
+  return fields;
 }
 
-/** Whether tasks in flight are still pending (not consumed) for a job in this status. @internal */
-export function keepsInFlight(status: JobStatus): boolean {
+/** Whether tasks in flight are still pending (not consumed) for a job in this status. */
+function keepsInFlight(status: JobStatus): boolean {
   return status === "running" || status === "paused";
 }
 
+/** The header every commit carries: the job's scalars after it. */
+function header(job: JobStateCore): CommitData {
+  const data = job[kJobData];
+  const c: CommitData = { s: job.status, u: data.updatedAtMs, n: data.nextTaskId };
+  if (job.currentRoutineId !== undefined) c.cr = job.currentRoutineId;
+  if (data.timeoutMs !== undefined) c.rm = data.runningMsAt(data.clock.now());
+  return c;
+}
+
 /**
- * A base commit: the whole job as it is now. Only exact when no running activation holds
- * uncommitted changes (the tracker checks). Tasks in flight are listed as pending: they are not
- * consumed until their own commit.
+ * A base commit: the whole job as it is now. In-flight activations' writes are not part of the
+ * job until they commit, and their tasks are listed as pending: the base is exact at any time.
  * @internal
  */
-export function baseCommit(job: JobState): CommitData {
+export function baseCommit(job: JobStateCore): CommitData {
   const data = job[kJobData];
-  const status = job.status;
-  const commit: CommitData = {
-    base: 1,
-    id: job.jobId,
-    f: job.flowId,
-    s: status,
-    u: data.updatedAtMs,
-    n: data.nextTaskId,
-    j: jobFields(job),
-    p: data.pendingTasks(keepsInFlight(status)),
-    h: (job.executionHistory as readonly HistoryEntry[]).map(historyRow),
-    o: (job.outputLog as readonly OutputEntry[]).map(outputRow),
-    l: [...job.sharedLog],
-    pp: (job.pausePoints as readonly PauseEntry[]).map(pauseRow),
-    d: Object.entries(job.sharedData),
-    r: Object.entries(job.routineStates),
-    b: [],
-    e: job.deferredEvents.map((event) => [event.routineId, event.eventName, event.data]),
-  };
-  if (job.currentRoutineId !== undefined) commit.cr = job.currentRoutineId;
-  for (const [key, value] of data.slotBuffers ?? []) {
-    commit.b!.push([...splitSlotKey(key), value]);
+  const state = job.committed();
+  const commit = header(job);
+  commit.base = 1;
+  commit.id = job.jobId;
+  commit.f = job.flowId;
+  commit.j = jobFields(job);
+  commit.p = data.pendingTasks(keepsInFlight(job.status));
+  commit.h = state.history.map(historyRow);
+  commit.o = state.outputLog.map(outputRow);
+  commit.l = [...state.sharedLog];
+  commit.pp = state.pausePoints.map(pauseRow);
+  commit.d = Object.entries(state.sharedData);
+  commit.r = Object.entries(state.routineStates);
+  commit.b = [];
+  for (const [key, buffer] of data.slotBuffers ?? []) {
+    const value = buffer.durable();
+    if (value !== undefined) commit.b.push([...splitSlotKey(key), value]);
   }
+  commit.e = state.deferred.map((event) => [event.routineId, event.eventName, event.data]);
   return commit;
+}
+
+/** Values a delta takes when it is built (a later change must not reach an earlier commit): JSON text, or a copy. */
+export interface DeltaValues {
+  shared: Map<string, string | undefined> | undefined;
+  states: Map<string, Payload> | undefined;
+  buffers: Map<string, string | undefined> | undefined;
+}
+
+/** What one delta consists of; see {@link buildDelta}. @internal */
+export interface DeltaParts {
+  readonly loose: LooseChanges | undefined;
+  readonly writes: WriteSet | undefined;
+  readonly consumed: PendingTask | undefined;
+  readonly added: readonly PendingTask[];
+  /** How many pause points the store has already. */
+  readonly pausePoints: number;
+}
+
+/**
+ * A delta: the job's loose changes, then an activation's writes and its task. Appended entries
+ * are taken as they are (they never change once handed to the job); values are captured now.
+ * @internal
+ */
+export function buildDelta(job: JobStateCore, parts: DeltaParts): { body: CommitData; values: DeltaValues } {
+  const { loose, writes, consumed } = parts;
+  const data = job[kJobData];
+  const c = header(job);
+  const values: DeltaValues = { shared: undefined, states: undefined, buffers: undefined };
+  const state = job.committed();
+  if (loose?.job === true) {
+    c.j = jobFields(job);
+    const points = state.pausePoints;
+    if (points.length > parts.pausePoints) c.pp = points.slice(parts.pausePoints).map(pauseRow);
+  }
+  if (loose?.cleared === true) c.pc = 1;
+  if (consumed !== undefined) c.c = consumed.taskId;
+  const added = loose?.added === undefined ? parts.added : [...loose.added, ...parts.added];
+  if (added.length > 0) c.a = added as PendingTask[];
+  const history = concat(loose?.history, writes?.history);
+  if (history !== undefined) c.h = history.map(historyRow);
+  const outputs = concat(loose?.outputs, writes?.outputs);
+  if (outputs !== undefined) c.o = outputs.map(outputRow);
+  const log = concat(loose?.sharedLog, writes?.sharedLog);
+  if (log !== undefined) c.l = log;
+  if (loose?.deferredReset === true) c.er = 1;
+  const deferred = concat(loose?.deferred, writes?.deferred);
+  if (deferred !== undefined) c.e = deferred.map((event) => [event.routineId, event.eventName, event.data]);
+  const sharedData = state.sharedData;
+  for (const key of keysOf(loose?.sharedKeys, writes?.sharedValues)) {
+    (values.shared ??= new Map()).set(key, Object.hasOwn(sharedData, key) ? JSON.stringify(sharedData[key]) : undefined);
+  }
+  const states = state.routineStates;
+  const stateIds = keysOf(loose?.stateIds, writes?.states);
+  if (consumed !== undefined) stateIds.add(consumed.routineId);
+  for (const id of stateIds) {
+    if (Object.hasOwn(states, id)) (values.states ??= new Map()).set(id, { ...states[id] });
+  }
+  const bufferKeys = new Set(loose?.bufferKeys);
+  if (consumed !== undefined && data.slotBuffers !== undefined) {
+    const key = slotKey(consumed.routineId, consumed.slotName);
+    if (data.slotBuffers.has(key)) bufferKeys.add(key);
+  }
+  for (const key of bufferKeys) {
+    const value = data.slotBuffers?.get(key)?.durable();
+    (values.buffers ??= new Map()).set(key, value === undefined ? undefined : JSON.stringify(value));
+  }
+  return { body: c, values };
+}
+
+function concat<T>(a: readonly T[] | undefined, b: readonly T[] | undefined): T[] | undefined {
+  if (a === undefined) return b === undefined ? undefined : [...b];
+  return b === undefined ? [...a] : [...a, ...b];
+}
+
+function keysOf(a: ReadonlySet<string> | undefined, b: ReadonlyMap<string, unknown> | undefined): Set<string> {
+  const keys = new Set<string>(a);
+  if (b !== undefined) for (const key of b.keys()) keys.add(key);
+  return keys;
+}
+
+/**
+ * Encodes a delta: its body, then the captured values spliced in as shared data `d` (set) and `dx`
+ * (removed), routine states `r` and slot buffers `b` (values are JSON text already).
+ * @internal
+ */
+export function encodeDelta(body: CommitData, values: DeltaValues): string {
+  const text = JSON.stringify(body);
+  const parts: string[] = [];
+  if (values.shared !== undefined) {
+    const set: string[] = [];
+    const removed: string[] = [];
+    for (const [key, json] of values.shared) {
+      if (json === undefined) removed.push(JSON.stringify(key));
+      else set.push(`[${JSON.stringify(key)},${json}]`);
+    }
+    if (set.length > 0) parts.push(`"d":[${set.join(",")}]`);
+    if (removed.length > 0) parts.push(`"dx":[${removed.join(",")}]`);
+  }
+  if (values.states !== undefined) {
+    const set: string[] = [];
+    for (const [routineId, state] of values.states) set.push(`[${JSON.stringify(routineId)},${JSON.stringify(state)}]`);
+    parts.push(`"r":[${set.join(",")}]`);
+  }
+  if (values.buffers !== undefined) {
+    const set: string[] = [];
+    for (const [key, json] of values.buffers) {
+      const [routineId, slotName] = splitSlotKey(key);
+      set.push(`[${JSON.stringify(routineId)},${JSON.stringify(slotName)},${json ?? "null"}]`);
+    }
+    parts.push(`"b":[${set.join(",")}]`);
+  }
+  return parts.length === 0 ? text : `${text.slice(0, -1)},${parts.join(",")}}`;
 }
 
 // ---------------------------------------------------------------- validation
@@ -123,6 +252,13 @@ const time = z.number().finite();
 const id = z.string().min(1);
 const task = pendingTaskSchema(time);
 const entry = z.tuple([z.string(), z.string(), payload, time]);
+const wait = z.strictObject({
+  routineId: id,
+  slotName: id,
+  prompt: z.string().optional(),
+  schema: payload.optional(),
+  group: z.string().optional(),
+});
 
 const commitSchema = z.strictObject({
   base: z.literal(1).optional(),
@@ -132,14 +268,18 @@ const commitSchema = z.strictObject({
   u: time,
   n: z.int().positive(),
   cr: z.string().optional(),
+  rm: z.number().nonnegative().optional(),
   j: z.strictObject({
     ca: time,
     m: payload,
     ck: payload.nullable(),
     to: z.number().nonnegative().nullable(),
     rm: z.number().nonnegative(),
+    w: z.array(wait).optional(),
+    ea: z.array(z.strictObject({ routineId: id, slotName: id, data: payload })).optional(),
   }).optional(),
   p: z.array(task).optional(),
+  pc: z.literal(1).optional(),
   c: z.int().positive().optional(),
   a: z.array(task).optional(),
   h: z.array(entry).optional(),
@@ -194,7 +334,7 @@ class Replay {
   readonly pending = new Map<number, PendingTask>();
   readonly buffers = new Map<string, { routineId: string; slotName: string; data: Payload }>();
 
-  constructor(base: CommitData) {
+  constructor(base: CommitData, revision: number) {
     this.snapshot = {
       jobId: base.id!,
       flowId: base.f!,
@@ -216,6 +356,9 @@ class Replay {
       nextTaskId: 1,
       timeoutMs: undefined,
       runningMs: 0,
+      revision,
+      waitingFor: [],
+      earlyAnswers: [],
     };
   }
 
@@ -231,12 +374,16 @@ class Replay {
       s.checkpoint = c.j.ck ?? undefined;
       s.timeoutMs = c.j.to ?? undefined;
       s.runningMs = c.j.rm;
+      s.waitingFor = c.j.w ?? [];
+      s.earlyAnswers = c.j.ea ?? [];
     }
+    if (c.rm !== undefined) s.runningMs = c.rm;
     const pending = this.pending;
     if (c.p !== undefined) {
       pending.clear();
       for (const t of c.p) pending.set(t.taskId, t);
     }
+    if (c.pc !== undefined) pending.clear();
     if (c.c !== undefined) pending.delete(c.c);
     if (c.a !== undefined) for (const t of c.a) pending.set(t.taskId, t);
     for (const [routineId, eventName, data, timestamp] of c.h ?? []) s.history.push({ routineId, eventName, data, timestamp });
@@ -272,18 +419,20 @@ class Replay {
 }
 
 /**
- * Rebuilds a job from what a store holds: its snapshot, then each later commit in order.
+ * Rebuilds a job's state from what a store holds: its snapshot, then each later commit in order.
+ * Its revision is the last commit's sequence number.
  * @param where - names the store, for messages ("SQLite job store '/data/jobs.db'")
  * @internal
  */
-export function restoreStoredJob(stored: StoredJob, where: string): JobState {
+export function restoreStoredSnapshot(stored: StoredJob, where: string): JobSnapshot {
   const at = `${where}: job '${stored.jobId}'`;
   const base = parseCommit(stored.snapshot, `${at}, snapshot at seq ${stored.snapshotSeq}`);
   if (base.base !== 1) throw new StoreError(`${at}: its snapshot (seq ${stored.snapshotSeq}) is not a full-state commit; the store is corrupt`);
   if (base.id !== stored.jobId) {
     throw new StoreError(`${at}: its snapshot names job '${String(base.id)}'; the store is corrupt`);
   }
-  const replay = new Replay(base);
+  const last = stored.commits.at(-1)?.seq ?? stored.snapshotSeq;
+  const replay = new Replay(base, last);
   replay.apply(base);
   let seq = stored.snapshotSeq;
   for (const commit of stored.commits) {
@@ -295,7 +444,10 @@ export function restoreStoredJob(stored: StoredJob, where: string): JobState {
     if (c.base === 1) throw new StoreError(`${at}: commit ${commit.seq} is a full-state commit inside the log; the store is corrupt`);
     replay.apply(c);
   }
-  const job = new JobState(stored.flowId);
-  job.restoreSnapshot(replay.finish());
-  return job;
+  return replay.finish();
+}
+
+/** Rebuilds a job (a `JobState`) from what a store holds. @internal */
+export function restoreStoredJob(stored: StoredJob, where: string): JobStateCore {
+  return jobFromSnapshot(restoreStoredSnapshot(stored, where));
 }

@@ -1,57 +1,62 @@
-import { StoreError } from "../core/errors.js";
+import type { JobState } from "../api/job-state.js";
+import { RoutiluxError, StoreError } from "../core/errors.js";
 import type { JobStatus } from "../state/job-snapshot.js";
-import type { JobState } from "../state/job-state.js";
 import {
   DEFAULT_LEASE_MS,
-  TERMINAL_STATUSES,
   type ClaimRequest,
   type CommitBatch,
   type CommitResult,
+  type FencedWrite,
+  type HeldLease,
   type JobFilter,
+  type JobPage,
   type JobStore,
-  type JobSummary,
-  type JobWrite,
   type StoredCommit,
   type StoredJob,
 } from "./job-store.js";
-import { checkMs, lastSeqOf, leaseIsFree, loadStoredJob } from "./store-common.js";
+import { checkFilter, checkMs, fenceOf, lastSeqOf, leaseIsFree, loadStoredJob, pageOf, summaryOf } from "./store-common.js";
 import { closeWriter } from "./store-writer.js";
 
 /** What the store holds for one job: the row of a `jobs` table and its log. */
 interface Row {
+  /** Insertion order, for listing jobs of the same millisecond in the order stored. */
+  order: number;
   flowId: string;
   status: JobStatus;
   createdAtMs: number;
   updatedAtMs: number;
   snapshot: StoredCommit;
   lastSeq: number;
+  epoch: number;
   leaseOwner: string | null;
   leaseUntilMs: number | null;
+  metadata: string;
+  waitingFor: string | null;
   log: StoredCommit[];
 }
 
-/** Orders rows by creation time; the sort is stable, so jobs of the same millisecond keep the order they were stored in. */
-function oldestFirst([, x]: [string, Row], [, y]: [string, Row]): number {
-  return x.createdAtMs - y.createdAtMs;
+function byAge(x: Row, y: Row): number {
+  return x.createdAtMs - y.createdAtMs || x.order - y.order;
 }
 
 /**
  * A job store in this process's memory, with the same semantics as {@link SqliteJobStore}
- * (write-ahead log, snapshots, leases, fencing): for tests, and for moving jobs between flows of
- * one process. Nothing survives the process.
+ * (write-ahead log, snapshots, revisions, leases, fencing): for tests, and for moving jobs between
+ * flows of one process. Nothing survives the process.
  *
  * @example
  * ```ts
  * const store = new MemoryJobStore();
  * const flow = new Flow({ flowId: "review", store });
- * const job = flow.execute("ingest");
- * await JobState.waitForCompletion(flow, job);
+ * const job = await flow.start("ingest");
+ * await job.result();
  * const copy = await store.loadJob(job.jobId);
  * ```
  */
 export class MemoryJobStore implements JobStore {
   readonly leaseMs: number;
   readonly #jobs = new Map<string, Row>();
+  #order = 0;
   #closed = false;
 
   /** @param options - `leaseMs`: how long a lease on a running job lasts without renewal (default 15,000) */
@@ -69,17 +74,31 @@ export class MemoryJobStore implements JobStore {
     return loadStoredJob(this, jobId);
   }
 
-  listJobs(filter: JobFilter = {}): Promise<JobSummary[]> {
+  listJobs(filter: JobFilter = {}): Promise<JobPage> {
     return this.#run("list jobs", () => {
-      const rows = [...this.#jobs].filter(([, row]) => (filter.flowId === undefined || row.flowId === filter.flowId) &&
-        (filter.status === undefined || row.status === filter.status));
-      return rows.sort(oldestFirst).map(([jobId, row]) => ({
+      const f = checkFilter(filter, String(this));
+      const rows = [...this.#jobs].filter(([, row]) => {
+        if (f.flowId !== undefined && row.flowId !== f.flowId) return false;
+        if (f.statuses !== undefined && !f.statuses.includes(row.status)) return false;
+        const after = f.after;
+        if (after !== undefined && (row.createdAtMs < after[0] || (row.createdAtMs === after[0] && row.order <= after[1]))) return false;
+        if (f.metadata.length > 0) {
+          const metadata = JSON.parse(row.metadata) as Record<string, unknown>;
+          for (const [key, value] of f.metadata) if (!Object.hasOwn(metadata, key) || metadata[key] !== value) return false;
+        }
+        return true;
+      }).sort(([, x], [, y]) => byAge(x, y));
+      const limited = f.limit === undefined ? rows : rows.slice(0, f.limit + 1);
+      return pageOf(limited, f.limit, ([jobId, row]) => summaryOf({
         jobId,
         flowId: row.flowId,
         status: row.status,
-        createdAt: new Date(row.createdAtMs),
-        updatedAt: new Date(row.updatedAtMs),
-      }));
+        createdAtMs: row.createdAtMs,
+        updatedAtMs: row.updatedAtMs,
+        metadata: row.metadata,
+        revision: row.lastSeq,
+        waitingFor: row.waitingFor,
+      }), ([, row]) => [row.createdAtMs, row.order]);
     });
   }
 
@@ -100,9 +119,55 @@ export class MemoryJobStore implements JobStore {
 
   commit(batch: CommitBatch): Promise<CommitResult> {
     return this.#run("write a group commit", () => {
-      const fenced: string[] = [];
-      for (const write of batch.jobs) if (!this.#write(batch, write)) fenced.push(write.jobId);
-      return { fenced };
+      const fenced: FencedWrite[] = [];
+      const epochs: Record<string, number> = {};
+      for (const write of batch.jobs) {
+        const existing = this.#jobs.get(write.jobId);
+        const why = fenceOf(existing, write, batch);
+        if (why !== undefined) {
+          fenced.push(why);
+          continue;
+        }
+        const last = lastSeqOf(write);
+        if (last === undefined) continue;
+        let row = existing;
+        const epoch = write.acquire === true ? (row?.epoch ?? 0) + 1 : write.epoch;
+        if (write.acquire === true) epochs[write.jobId] = epoch;
+        const snapshot = write.snapshot;
+        if (row === undefined) {
+          row = {
+            order: this.#order++,
+            flowId: write.flowId,
+            status: write.status,
+            createdAtMs: write.createdAtMs,
+            updatedAtMs: write.updatedAtMs,
+            snapshot: { seq: snapshot!.seq, data: snapshot!.data },
+            lastSeq: last,
+            epoch,
+            leaseOwner: null,
+            leaseUntilMs: null,
+            metadata: "{}",
+            waitingFor: null,
+            log: [],
+          };
+          this.#jobs.set(write.jobId, row);
+        } else if (snapshot !== undefined) {
+          row.snapshot = { seq: snapshot.seq, data: snapshot.data };
+          row.log = [];
+        }
+        const running = write.status === "running";
+        row.flowId = write.flowId;
+        row.status = write.status;
+        row.updatedAtMs = write.updatedAtMs;
+        row.lastSeq = last;
+        row.epoch = epoch;
+        row.leaseOwner = running ? batch.owner : null;
+        row.leaseUntilMs = running ? batch.leaseUntilMs : null;
+        if (write.metadata !== undefined) row.metadata = write.metadata;
+        row.waitingFor = write.waitingFor ?? null;
+        for (const commit of write.commits) row.log.push({ seq: commit.seq, data: commit.data });
+      }
+      return { fenced, epochs };
     });
   }
 
@@ -111,23 +176,33 @@ export class MemoryJobStore implements JobStore {
   }
 
   claimJobs(request: ClaimRequest): Promise<StoredJob[]> {
-    return this.#run(`claim the running jobs of flow '${request.flowId}'`, () => {
+    return this.#run(`claim the jobs of flow '${request.flowId}'`, () => {
       const claimed: StoredJob[] = [];
-      const rows = [...this.#jobs].filter(([, row]) => row.flowId === request.flowId && row.status === "running").sort(oldestFirst);
+      const rows = [...this.#jobs].filter(([, row]) => row.flowId === request.flowId &&
+        (row.status === "running" || (request.includePaused === true && row.status === "paused"))).sort(([, x], [, y]) => byAge(x, y));
       for (const [jobId, row] of rows) {
         if (request.exclude?.has(jobId) === true) continue;
-        if (!leaseIsFree(row.leaseOwner, row.leaseUntilMs, request)) continue;
-        row.leaseOwner = request.owner;
-        row.leaseUntilMs = request.leaseUntilMs;
+        if (row.status === "running") {
+          if (!leaseIsFree(row.leaseOwner, row.leaseUntilMs, request)) continue;
+          row.leaseOwner = request.owner;
+          row.leaseUntilMs = request.leaseUntilMs;
+          row.epoch++;
+        }
         claimed.push(this.#read(jobId)!);
       }
       return claimed;
     });
   }
 
-  renewLeases(owner: string, leaseUntilMs: number): Promise<void> {
+  renewLeases(owner: string, leaseUntilMs: number, jobs: readonly HeldLease[]): Promise<string[]> {
     return this.#run("renew leases", () => {
-      for (const row of this.#jobs.values()) if (row.leaseOwner === owner && row.status === "running") row.leaseUntilMs = leaseUntilMs;
+      const gone: string[] = [];
+      for (const { jobId, epoch } of jobs) {
+        const row = this.#jobs.get(jobId);
+        if (row === undefined || row.epoch !== epoch || row.leaseOwner !== owner || row.status !== "running") gone.push(jobId);
+        else row.leaseUntilMs = leaseUntilMs;
+      }
+      return gone;
     });
   }
 
@@ -144,45 +219,6 @@ export class MemoryJobStore implements JobStore {
 
   // ---------------------------------------------------------------- internals
 
-  /** One job's part of a group commit; false when it is fenced off (see CommitBatch). */
-  #write(batch: CommitBatch, write: JobWrite): boolean {
-    const commits = write.commits;
-    const snapshot = write.snapshot;
-    const last = lastSeqOf(write);
-    if (last === undefined) return true;
-    let row = this.#jobs.get(write.jobId);
-    if (row !== undefined) {
-      const leased = row.leaseOwner !== null && row.leaseOwner !== batch.owner && (row.leaseUntilMs ?? 0) >= batch.nowMs;
-      if (TERMINAL_STATUSES.has(row.status) || leased) return false;
-      if (snapshot === undefined && row.lastSeq !== commits[0]!.seq - 1) return false;
-    } else if (snapshot === undefined) {
-      return false;
-    }
-    const running = write.status === "running";
-    if (row === undefined || snapshot !== undefined) {
-      row = {
-        flowId: write.flowId,
-        status: write.status,
-        createdAtMs: write.createdAtMs,
-        updatedAtMs: write.updatedAtMs,
-        snapshot: { seq: snapshot!.seq, data: snapshot!.data },
-        lastSeq: last,
-        leaseOwner: null,
-        leaseUntilMs: null,
-        log: [],
-      };
-      this.#jobs.set(write.jobId, row);
-    }
-    row.flowId = write.flowId;
-    row.status = write.status;
-    row.updatedAtMs = write.updatedAtMs;
-    row.lastSeq = last;
-    row.leaseOwner = running ? batch.owner : null;
-    row.leaseUntilMs = running ? batch.leaseUntilMs : null;
-    for (const commit of commits) row.log.push({ seq: commit.seq, data: commit.data });
-    return true;
-  }
-
   #read(jobId: string): StoredJob | undefined {
     const row = this.#jobs.get(jobId);
     if (row === undefined) return undefined;
@@ -193,6 +229,9 @@ export class MemoryJobStore implements JobStore {
       snapshot: row.snapshot.data,
       snapshotSeq: row.snapshot.seq,
       commits: row.log.map((c) => ({ seq: c.seq, data: c.data })),
+      epoch: row.epoch,
+      leaseOwner: row.leaseOwner,
+      leaseUntilMs: row.leaseUntilMs,
     };
   }
 
@@ -201,7 +240,7 @@ export class MemoryJobStore implements JobStore {
     try {
       return Promise.resolve(fn());
     } catch (error) {
-      return Promise.reject(error instanceof StoreError ? error : new StoreError(`${String(this)} failed to ${operation}`, { cause: error }));
+      return Promise.reject(error instanceof RoutiluxError ? error : new StoreError(`${String(this)} failed to ${operation}`, { cause: error }));
     }
   }
 }

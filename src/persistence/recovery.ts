@@ -1,30 +1,32 @@
-import type { JobState } from "../state/job-state.js";
+import type { JobStateCore } from "../state/job-state.js";
 import { restoreStoredJob } from "./commit-format.js";
 import type { JobStore } from "./job-store.js";
 import { isOwnerGone } from "./lease.js";
 import { writerFor } from "./store-writer.js";
 
 /**
- * Leases the jobs of `flowId` that `store` holds as "running" and that no live process runs
- * (their lease is free, expired, or held by a process of this host that has exited), rebuilds
- * each at its last committed task, and hands them to `adopt`, which carries them on. If any job
- * cannot be rebuilt or adopted, none is, their leases are released, and the error is thrown.
+ * Takes the jobs of `flowId` that `store` holds as "running" and that no live process runs
+ * (their lease is free, expired, or held by a process of this host that has exited), raising
+ * their fencing epoch, and, with `includePaused`, the paused ones; rebuilds each at its last
+ * committed task and hands them to `adopt`, which carries them on. If any job cannot be rebuilt
+ * or adopted, none is, their leases are released, and the error is thrown.
  * @internal
  */
-export async function recoverJobs(store: JobStore, flowId: string, adopt: (jobs: readonly JobState[]) => void): Promise<JobState[]> {
+export async function recoverJobs(
+  store: JobStore,
+  flowId: string,
+  includePaused: boolean,
+  adopt: (jobs: readonly JobStateCore[]) => void,
+): Promise<JobStateCore[]> {
   const writer = writerFor(store);
   const nowMs = Date.now();
-  const stored = await store.claimJobs({
-    flowId,
-    owner: writer.owner,
-    nowMs,
-    leaseUntilMs: nowMs + store.leaseMs,
-    exclude: writer.runningJobIds(),
-    isOwnerGone,
-  });
+  const exclude = writer.heldJobIds();
+  const leaseUntilMs = nowMs + store.leaseMs;
+  const stored = await store.claimJobs({ flowId, owner: writer.owner, nowMs, leaseUntilMs, exclude, isOwnerGone, includePaused });
   if (stored.length === 0) return [];
   try {
     const jobs = stored.map((s) => restoreStoredJob(s, String(store)));
+    for (const s of stored) writer.claimed(s.jobId, s.epoch);
     adopt(jobs);
     return jobs;
   } catch (error) {

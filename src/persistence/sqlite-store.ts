@@ -3,21 +3,23 @@ import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { RoutiluxError, StoreError, describeError, showValue } from "../core/errors.js";
 import type { JobStatus } from "../state/job-snapshot.js";
-import type { JobState } from "../state/job-state.js";
+import type { JobState } from "../api/job-state.js";
 import { Checkpointer } from "./sqlite-checkpointer.js";
 import {
   DEFAULT_LEASE_MS,
   type ClaimRequest,
   type CommitBatch,
   type CommitResult,
+  type FencedWrite,
+  type HeldLease,
   type JobFilter,
+  type JobPage,
   type JobStore,
-  type JobSummary,
   type JobWrite,
   type StoredCommit,
   type StoredJob,
 } from "./job-store.js";
-import { checkMs, lastSeqOf, leaseIsFree, loadStoredJob } from "./store-common.js";
+import { checkFilter, checkMs, fenceOf, lastSeqOf, leaseIsFree, loadStoredJob, pageOf, summaryOf } from "./store-common.js";
 import { closeWriter } from "./store-writer.js";
 
 /** Options of a {@link SqliteJobStore}. */
@@ -36,7 +38,7 @@ export interface SqliteJobStoreOptions {
 }
 
 /** The schema this release writes, kept in `PRAGMA user_version`. */
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 const DEFAULT_PATH = "./.routilux/jobs.db";
 
 const SCHEMA = `
@@ -50,10 +52,14 @@ CREATE TABLE jobs (
   snapshot_seq INTEGER NOT NULL,
   last_seq     INTEGER NOT NULL,
   lease_owner  TEXT,
-  lease_until  REAL
+  lease_until  REAL,
+  epoch        INTEGER NOT NULL DEFAULT 1,
+  metadata     TEXT NOT NULL DEFAULT '{}',
+  waiting      TEXT
 );
 CREATE INDEX jobs_by_flow_status ON jobs (flow_id, status);
 CREATE INDEX jobs_by_lease_owner ON jobs (lease_owner) WHERE lease_owner IS NOT NULL;
+CREATE INDEX jobs_by_age ON jobs (created_at);
 CREATE TABLE job_log (
   job_id TEXT NOT NULL,
   seq    INTEGER NOT NULL,
@@ -62,9 +68,18 @@ CREATE TABLE job_log (
 ) WITHOUT ROWID;
 `;
 
-/** A write may touch a job only if it has not ended and no other owner holds a live lease on it. */
-const WRITABLE = "jobs.status NOT IN ('completed', 'failed', 'cancelled') AND " +
-  "(jobs.lease_owner IS NULL OR jobs.lease_owner = @me OR jobs.lease_until < @now)";
+/** Each entry takes a store from the version before it to its version; a new store gets SCHEMA at once. */
+const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
+  {
+    version: 2,
+    sql: `
+      ALTER TABLE jobs ADD COLUMN epoch INTEGER NOT NULL DEFAULT 1;
+      ALTER TABLE jobs ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}';
+      ALTER TABLE jobs ADD COLUMN waiting TEXT;
+      CREATE INDEX jobs_by_age ON jobs (created_at);
+    `,
+  },
+];
 
 interface JobRow {
   job_id: string;
@@ -77,6 +92,10 @@ interface JobRow {
   last_seq: number;
   lease_owner: string | null;
   lease_until: number | null;
+  epoch: number;
+  metadata: string;
+  waiting: string | null;
+  rowid: number;
 }
 
 /**
@@ -107,6 +126,7 @@ export class SqliteJobStore implements JobStore {
   readonly #commit: (batch: CommitBatch) => CommitResult;
   readonly #claim: (request: ClaimRequest) => StoredJob[];
   readonly #read: (jobId: string) => StoredJob | undefined;
+  readonly #renew: (owner: string, leaseUntilMs: number, jobs: readonly HeldLease[]) => string[];
   readonly #delete: (jobId: string) => void;
   readonly #statements: ReturnType<typeof prepare>;
   readonly #checkpointer: Checkpointer;
@@ -149,6 +169,8 @@ export class SqliteJobStore implements JobStore {
     this.#commit = db.transaction((batch: CommitBatch) => this.#commitNow(batch)).immediate;
     this.#claim = db.transaction((request: ClaimRequest) => this.#claimNow(request)).immediate;
     this.#read = db.transaction((jobId: string) => this.#readNow(jobId)).deferred;
+    this.#renew = db.transaction((owner: string, until: number, held: readonly HeldLease[]) => this.#renewNow(owner, until, held))
+      .immediate;
     this.#delete = db.transaction((jobId: string) => {
       this.#statements.deleteLog.run(jobId);
       this.#statements.deleteJob.run(jobId);
@@ -166,16 +188,47 @@ export class SqliteJobStore implements JobStore {
     return loadStoredJob(this, jobId);
   }
 
-  listJobs(filter: JobFilter = {}): Promise<JobSummary[]> {
+  listJobs(filter: JobFilter = {}): Promise<JobPage> {
     return this.#run("list jobs", () => {
-      const rows = this.#statements.list.all({ flowId: filter.flowId ?? null, status: filter.status ?? null }) as JobRow[];
-      return rows.map((row) => ({
+      const f = checkFilter(filter, String(this));
+      const where: string[] = [];
+      const params: unknown[] = [];
+      if (f.flowId !== undefined) {
+        where.push("flow_id = ?");
+        params.push(f.flowId);
+      }
+      if (f.statuses !== undefined) {
+        where.push(`status IN (${f.statuses.map(() => "?").join(", ")})`);
+        params.push(...f.statuses);
+      }
+      for (const [key, value] of f.metadata) {
+        const path = `$."${key.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`;
+        if (value === null) {
+          where.push("json_type(metadata, ?) = 'null'");
+          params.push(path);
+        } else {
+          where.push("json_type(metadata, ?) = ? AND json_extract(metadata, ?) = ?");
+          params.push(path, typeof value === "string" ? "text" : typeof value === "boolean" ? (value ? "true" : "false") : Number.isInteger(value) ? "integer" : "real");
+          params.push(path, typeof value === "boolean" ? (value ? 1 : 0) : value);
+        }
+      }
+      if (f.after !== undefined) {
+        where.push("(created_at, rowid) > (?, ?)");
+        params.push(...f.after);
+      }
+      const sql = "SELECT job_id, flow_id, status, created_at, updated_at, last_seq, metadata, waiting, rowid FROM jobs" +
+        (where.length > 0 ? ` WHERE ${where.join(" AND ")}` : "") + " ORDER BY created_at, rowid" + (f.limit === undefined ? "" : ` LIMIT ${f.limit + 1}`);
+      const rows = this.#db.prepare(sql).all(...params) as JobRow[];
+      return pageOf(rows, f.limit, (row) => summaryOf({
         jobId: row.job_id,
         flowId: row.flow_id,
         status: row.status,
-        createdAt: new Date(row.created_at),
-        updatedAt: new Date(row.updated_at),
-      }));
+        createdAtMs: row.created_at,
+        updatedAtMs: row.updated_at,
+        metadata: row.metadata,
+        revision: row.last_seq,
+        waitingFor: row.waiting,
+      }), (row) => [row.created_at, row.rowid]);
     });
   }
 
@@ -206,11 +259,11 @@ export class SqliteJobStore implements JobStore {
   }
 
   claimJobs(request: ClaimRequest): Promise<StoredJob[]> {
-    return this.#run(`claim the running jobs of flow '${request.flowId}'`, () => this.#claim(request));
+    return this.#run(`claim the jobs of flow '${request.flowId}'`, () => this.#claim(request));
   }
 
-  renewLeases(owner: string, leaseUntilMs: number): Promise<void> {
-    return this.#run("renew leases", () => void this.#statements.renew.run(leaseUntilMs, owner));
+  renewLeases(owner: string, leaseUntilMs: number, jobs: readonly HeldLease[]): Promise<string[]> {
+    return this.#run("renew leases", () => this.#renew(owner, leaseUntilMs, jobs));
   }
 
   releaseLeases(owner: string, jobIds?: readonly string[]): Promise<void> {
@@ -223,20 +276,33 @@ export class SqliteJobStore implements JobStore {
   // ---------------------------------------------------------------- inside transactions
 
   #commitNow(batch: CommitBatch): CommitResult {
-    const fenced: string[] = [];
+    const fenced: FencedWrite[] = [];
+    const epochs: Record<string, number> = {};
     for (const write of batch.jobs) {
-      if (!this.#writeJob(batch, write)) fenced.push(write.jobId);
+      const epoch = this.#writeJob(batch, write, fenced);
+      if (epoch !== undefined && write.acquire === true) epochs[write.jobId] = epoch;
     }
-    return { fenced };
+    return { fenced, epochs };
   }
 
-  /** One job's part of a group commit; false when it is fenced off. */
-  #writeJob(batch: CommitBatch, write: JobWrite): boolean {
+  /** One job's part of a group commit; returns the job's epoch, or undefined when it is fenced off. */
+  #writeJob(batch: CommitBatch, write: JobWrite, fenced: FencedWrite[]): number | undefined {
     const s = this.#statements;
-    const snapshot = write.snapshot;
-    const commits = write.commits;
+    const row = s.fence.get(write.jobId) as Pick<JobRow, "status" | "last_seq" | "epoch" | "lease_owner" | "lease_until"> | undefined;
+    const why = fenceOf(row === undefined ? undefined : {
+      status: row.status,
+      lastSeq: row.last_seq,
+      epoch: row.epoch,
+      leaseOwner: row.lease_owner,
+      leaseUntilMs: row.lease_until,
+    }, write, batch);
+    if (why !== undefined) {
+      fenced.push(why);
+      return undefined;
+    }
     const last = lastSeqOf(write);
-    if (last === undefined) return true;
+    const epoch = write.acquire === true ? (row?.epoch ?? 0) + 1 : write.epoch;
+    if (last === undefined) return epoch;
     const running = write.status === "running";
     const params = {
       jobId: write.jobId,
@@ -247,31 +313,43 @@ export class SqliteJobStore implements JobStore {
       lastSeq: last,
       owner: running ? batch.owner : null,
       until: running ? batch.leaseUntilMs : null,
-      me: batch.owner,
-      now: batch.nowMs,
+      epoch,
+      metadata: write.metadata ?? null,
+      waiting: write.waitingFor ?? null,
     };
+    const snapshot = write.snapshot;
     if (snapshot !== undefined) {
-      if (s.upsert.run({ ...params, snapshot: snapshot.data, snapshotSeq: snapshot.seq }).changes === 0) return false;
+      s.upsert.run({ ...params, snapshot: snapshot.data, snapshotSeq: snapshot.seq });
       if (write.dropsLog !== false) s.deleteLog.run(write.jobId);
-    } else if (s.update.run({ ...params, previousSeq: commits[0]!.seq - 1 }).changes === 0) {
-      return false;
+    } else {
+      s.update.run(params);
     }
-    for (const commit of commits) s.insertLog.run(write.jobId, commit.seq, commit.data);
-    return true;
+    for (const commit of write.commits) s.insertLog.run(write.jobId, commit.seq, commit.data);
+    return epoch;
   }
 
   #claimNow(request: ClaimRequest): StoredJob[] {
     const s = this.#statements;
-    const rows = s.running.all(request.flowId) as Array<Pick<JobRow, "job_id" | "lease_owner" | "lease_until">>;
+    const rows = s.claimable.all(request.flowId, request.includePaused === true ? 1 : 0) as Array<Pick<JobRow, "job_id" | "status" | "lease_owner" | "lease_until">>;
     const claimed: StoredJob[] = [];
     for (const row of rows) {
       if (request.exclude?.has(row.job_id) === true) continue;
-      if (!leaseIsFree(row.lease_owner, row.lease_until, request)) continue;
-      s.lease.run(request.owner, request.leaseUntilMs, row.job_id);
+      if (row.status === "running") {
+        if (!leaseIsFree(row.lease_owner, row.lease_until, request)) continue;
+        s.lease.run(request.owner, request.leaseUntilMs, row.job_id);
+      }
       const stored = this.#readNow(row.job_id);
       if (stored !== undefined) claimed.push(stored);
     }
     return claimed;
+  }
+
+  #renewNow(owner: string, leaseUntilMs: number, jobs: readonly HeldLease[]): string[] {
+    const gone: string[] = [];
+    for (const { jobId, epoch } of jobs) {
+      if (this.#statements.renewOne.run(leaseUntilMs, jobId, owner, epoch).changes === 0) gone.push(jobId);
+    }
+    return gone;
   }
 
   #readNow(jobId: string): StoredJob | undefined {
@@ -283,7 +361,17 @@ export class SqliteJobStore implements JobStore {
     if (last !== row.last_seq) {
       throw new StoreError(`${String(this)}: job '${jobId}' should have commits up to seq ${row.last_seq} but its log ends at ${last}; the store is corrupt`);
     }
-    return { jobId, flowId: row.flow_id, status: row.status, snapshot: row.snapshot, snapshotSeq: row.snapshot_seq, commits };
+    return {
+      jobId,
+      flowId: row.flow_id,
+      status: row.status,
+      snapshot: row.snapshot,
+      snapshotSeq: row.snapshot_seq,
+      commits,
+      epoch: row.epoch,
+      leaseOwner: row.lease_owner,
+      leaseUntilMs: row.lease_until,
+    };
   }
 
   // ---------------------------------------------------------------- errors
@@ -293,7 +381,7 @@ export class SqliteJobStore implements JobStore {
     try {
       return Promise.resolve(fn());
     } catch (error) {
-      return Promise.reject(this.#failure(operation, error));
+      return Promise.reject(error instanceof RoutiluxError && !(error instanceof StoreError) ? error : this.#failure(operation, error));
     }
   }
 
@@ -319,23 +407,19 @@ export class SqliteJobStore implements JobStore {
   }
 }
 
-/** Checks the file's schema version, switches to WAL and creates the tables of a new store. */
+/** Checks the file's schema version, switches to WAL, and creates or migrates the tables. */
 function openSchema(db: Database.Database, synchronous: "normal" | "full", where: string): void {
+  const newer = (version: number): StoreError => new StoreError(
+    `${where} has schema version ${version}, newer than this routilux reads (${SCHEMA_VERSION}); upgrade routilux, or give the store another path`,
+  );
   const version = db.pragma("user_version", { simple: true }) as number;
-  if (version > SCHEMA_VERSION) {
-    throw new StoreError(
-      `${where} has schema version ${version}, newer than this routilux reads (${SCHEMA_VERSION}); upgrade routilux, ` +
-      "or give the store another path",
-    );
-  }
+  if (version > SCHEMA_VERSION) throw newer(version);
   db.pragma("journal_mode = WAL");
   db.pragma(`synchronous = ${synchronous === "full" ? "FULL" : "NORMAL"}`);
   // Also the write probe: a store another connection keeps locked fails here, not at the first commit.
   db.transaction(() => {
     const current = db.pragma("user_version", { simple: true }) as number;
-    if (current > SCHEMA_VERSION) {
-      throw new StoreError(`${where} has schema version ${current}, newer than this routilux reads (${SCHEMA_VERSION}); upgrade routilux`);
-    }
+    if (current > SCHEMA_VERSION) throw newer(current);
     const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all() as string[];
     if (current === 0) {
       if (tables.length > 0) {
@@ -343,8 +427,15 @@ function openSchema(db: Database.Database, synchronous: "normal" | "full", where
       }
       db.exec(SCHEMA);
       db.pragma(`user_version = ${SCHEMA_VERSION}`);
-    } else if (!tables.includes("jobs") || !tables.includes("job_log")) {
+      return;
+    }
+    if (!tables.includes("jobs") || !tables.includes("job_log")) {
       throw new StoreError(`${where} has schema version ${current} but lacks its tables (it has: ${tables.join(", ") || "none"}); the store is corrupt`);
+    }
+    for (const migration of MIGRATIONS) {
+      if (migration.version <= current) continue;
+      db.exec(migration.sql);
+      db.pragma(`user_version = ${migration.version}`);
     }
   }).immediate();
 }
@@ -352,27 +443,27 @@ function openSchema(db: Database.Database, synchronous: "normal" | "full", where
 function prepare(db: Database.Database) {
   return {
     upsert: db.prepare(`
-      INSERT INTO jobs (job_id, flow_id, status, created_at, updated_at, snapshot, snapshot_seq, last_seq, lease_owner, lease_until)
-      VALUES (@jobId, @flowId, @status, @createdAt, @updatedAt, @snapshot, @snapshotSeq, @lastSeq, @owner, @until)
-      ON CONFLICT (job_id) DO UPDATE SET flow_id = excluded.flow_id, status = excluded.status, created_at = excluded.created_at,
-        updated_at = excluded.updated_at, snapshot = excluded.snapshot, snapshot_seq = excluded.snapshot_seq, last_seq = excluded.last_seq,
-        lease_owner = excluded.lease_owner, lease_until = excluded.lease_until
-      WHERE ${WRITABLE}`),
+      INSERT INTO jobs (job_id, flow_id, status, created_at, updated_at, snapshot, snapshot_seq, last_seq, lease_owner, lease_until, epoch, metadata, waiting)
+      VALUES (@jobId, @flowId, @status, @createdAt, @updatedAt, @snapshot, @snapshotSeq, @lastSeq, @owner, @until, @epoch, coalesce(@metadata, '{}'), @waiting)
+      ON CONFLICT (job_id) DO UPDATE SET flow_id = excluded.flow_id, status = excluded.status, updated_at = excluded.updated_at,
+        snapshot = excluded.snapshot, snapshot_seq = excluded.snapshot_seq, last_seq = excluded.last_seq,
+        lease_owner = excluded.lease_owner, lease_until = excluded.lease_until, epoch = excluded.epoch,
+        metadata = coalesce(@metadata, jobs.metadata), waiting = excluded.waiting`),
     update: db.prepare(`
-      UPDATE jobs SET flow_id = @flowId, status = @status, updated_at = @updatedAt, last_seq = @lastSeq, lease_owner = @owner, lease_until = @until
-      WHERE job_id = @jobId AND last_seq = @previousSeq AND ${WRITABLE}`),
+      UPDATE jobs SET flow_id = @flowId, status = @status, updated_at = @updatedAt, last_seq = @lastSeq, lease_owner = @owner, lease_until = @until,
+        epoch = @epoch, metadata = coalesce(@metadata, metadata), waiting = @waiting
+      WHERE job_id = @jobId`),
+    fence: db.prepare("SELECT status, last_seq, epoch, lease_owner, lease_until FROM jobs WHERE job_id = ?"),
     insertLog: db.prepare("INSERT INTO job_log (job_id, seq, data) VALUES (?, ?, ?)"),
     deleteLog: db.prepare("DELETE FROM job_log WHERE job_id = ?"),
     deleteJob: db.prepare("DELETE FROM jobs WHERE job_id = ?"),
     job: db.prepare("SELECT * FROM jobs WHERE job_id = ?"),
     log: db.prepare("SELECT seq, data FROM job_log WHERE job_id = ? AND seq > ? ORDER BY seq"),
-    list: db.prepare(`
-      SELECT job_id, flow_id, status, created_at, updated_at FROM jobs
-      WHERE (@flowId IS NULL OR flow_id = @flowId) AND (@status IS NULL OR status = @status)
-      ORDER BY created_at, rowid`),
-    running: db.prepare("SELECT job_id, lease_owner, lease_until FROM jobs WHERE flow_id = ? AND status = 'running' ORDER BY created_at, rowid"),
-    lease: db.prepare("UPDATE jobs SET lease_owner = ?, lease_until = ? WHERE job_id = ?"),
-    renew: db.prepare("UPDATE jobs SET lease_until = ? WHERE lease_owner = ? AND status = 'running'"),
+    claimable: db.prepare(`
+      SELECT job_id, status, lease_owner, lease_until FROM jobs
+      WHERE flow_id = ? AND (status = 'running' OR (? = 1 AND status = 'paused')) ORDER BY created_at, rowid`),
+    lease: db.prepare("UPDATE jobs SET lease_owner = ?, lease_until = ?, epoch = epoch + 1 WHERE job_id = ?"),
+    renewOne: db.prepare("UPDATE jobs SET lease_until = ? WHERE job_id = ? AND lease_owner = ? AND epoch = ? AND status = 'running'"),
     releaseAll: db.prepare("UPDATE jobs SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?"),
     releaseOne: db.prepare("UPDATE jobs SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ? AND job_id = ?"),
   };

@@ -1,65 +1,43 @@
+import { outsideContext } from "../core/context.js";
 import { JobStateError, StoreError, describeError } from "../core/errors.js";
-import type { JobRun, TaskContext } from "../runtime/job-run.js";
-import type { Journal } from "../runtime/journal.js";
-import type { JobStatus } from "../state/job-snapshot.js";
-import { kJobData, type JobState } from "../state/job-state.js";
+import { kJobData } from "../state/job-data.js";
+import type { JobStateCore } from "../state/job-state.js";
+import type { AttachMode, JobJournal } from "../state/journal.js";
 import type { PendingTask } from "../state/task.js";
-import { TERMINAL_STATUSES, type JobStore, type JobWrite } from "./job-store.js";
-import { JobTracker, type TrackedCommit } from "./job-tracker.js";
-import { newOwnerId } from "./lease.js";
+import type { WriteSet } from "../state/write-set.js";
+import { baseCommit, buildDelta } from "./commit-format.js";
+import { JobLog, TrackedCommit } from "./job-log.js";
+import { TERMINAL_STATUSES, type FencedWrite, type JobStore, type JobWrite } from "./job-store.js";
+import { isOwnerGone, newOwnerId } from "./lease.js";
 
-/** A batch is written at once when it holds this many commits or bytes, not at the next turn. */
+/** A batch is written at once when it holds this many commits, not at the next turn. */
 const BATCH_MAX_COMMITS = 2048;
-const BATCH_MAX_BYTES = 4 * 1024 * 1024;
-/** A failed group commit is tried again after this long (or at the next flush). */
-const RETRY_MS = 100;
+/** A failed group commit is tried again after these delays; after the last, the failure is lasting. */
+const RETRY_DELAYS_MS = [25, 50, 100, 200, 400, 800];
 const NO_TASKS: readonly PendingTask[] = [];
 
 /** One job's part of a batch being gathered. */
 interface PendingWrite {
-  jobId: string;
-  flowId: string;
-  status: JobStatus;
-  createdAtMs: number;
-  updatedAtMs: number;
+  readonly log: JobLog;
+  /** The revision the store holds the job at before this write. */
+  readonly previousSeq: number;
+  acquire: boolean;
   snapshot: TrackedCommit | undefined;
   commits: TrackedCommit[];
-  tracker: JobTracker;
 }
 
 /** The commits gathered for one transaction, per job in order; a snapshot supersedes what came before it. */
 class Batch {
   readonly jobs = new Map<string, PendingWrite>();
   commits = 0;
-  bytes = 0;
 
-  get empty(): boolean {
-    return this.jobs.size === 0;
-  }
-
-  add(tracker: JobTracker, commit: TrackedCommit): void {
-    const job = tracker.job;
-    const data = tracker.data;
-    let write = this.jobs.get(job.jobId);
-    if (write === undefined) {
-      write = {
-        jobId: job.jobId,
-        flowId: job.flowId,
-        status: job.status,
-        createdAtMs: data.createdAtMs,
-        updatedAtMs: data.updatedAtMs,
-        snapshot: undefined,
-        commits: [],
-        tracker,
-      };
-      this.jobs.set(job.jobId, write);
-    } else {
-      write.flowId = job.flowId;
-      write.status = job.status;
-      write.createdAtMs = data.createdAtMs;
-      write.updatedAtMs = data.updatedAtMs;
-      write.tracker = tracker;
+  add(log: JobLog, commit: TrackedCommit, acquire: boolean, previousSeq: number): void {
+    let write = this.jobs.get(log.job.jobId);
+    if (write === undefined || write.log !== log) {
+      write = { log, previousSeq, acquire, snapshot: undefined, commits: [] };
+      this.jobs.set(log.job.jobId, write);
     }
+    write.acquire ||= acquire;
     if (commit.snapshot) {
       write.snapshot = commit;
       write.commits = [];
@@ -67,64 +45,37 @@ class Batch {
       write.commits.push(commit);
     }
     this.commits++;
-    this.bytes += commit.data.length;
   }
 
   /** Puts `later` after this batch (a failed batch is retried before anything newer). */
   append(later: Batch): void {
     for (const [jobId, next] of later.jobs) {
       const write = this.jobs.get(jobId);
-      if (write === undefined) {
+      if (write === undefined || write.log !== next.log) {
         this.jobs.set(jobId, next);
         continue;
       }
+      write.acquire ||= next.acquire;
       if (next.snapshot !== undefined) {
         write.snapshot = next.snapshot;
         write.commits = next.commits;
       } else {
         write.commits.push(...next.commits);
       }
-      write.flowId = next.flowId;
-      write.status = next.status;
-      write.createdAtMs = next.createdAtMs;
-      write.updatedAtMs = next.updatedAtMs;
-      write.tracker = next.tracker;
     }
     this.commits += later.commits;
-    this.bytes += later.bytes;
-  }
-
-  /** The jobs' parts, their deltas encoded now; a job whose state JSON cannot hold is left out and passed to `lose`. */
-  writes(lose: (tracker: JobTracker, error: unknown) => void): JobWrite[] {
-    const out: JobWrite[] = [];
-    for (const w of this.jobs.values()) {
-      try {
-        for (const commit of w.commits) void commit.data;
-      } catch (error) {
-        this.jobs.delete(w.jobId);
-        lose(w.tracker, error);
-        continue;
-      }
-      out.push({
-        jobId: w.jobId,
-        flowId: w.flowId,
-        status: w.status,
-        createdAtMs: w.createdAtMs,
-        updatedAtMs: w.updatedAtMs,
-        snapshot: w.snapshot,
-        dropsLog: w.tracker.mayHaveLog,
-        commits: w.commits,
-      });
-      if (w.commits.length > 0) w.tracker.mayHaveLog = true;
-    }
-    return out;
   }
 }
 
-/** Whether a job runs in this process now: attached to an engine that is not shut down. */
-function runsHere(job: JobState): boolean {
-  const run = job[kJobData].run as JobRun | undefined;
-  return job.status === "running" && run !== undefined && !run.engine.closed;
+/** The last sequence number of a pending write. */
+function lastSeq(write: PendingWrite): number {
+  return write.commits.at(-1)?.seq ?? write.snapshot!.seq;
+}
+
+/** Whether a job runs in this process now (attached to a live run that is not let go). */
+function runsHere(job: JobStateCore): boolean {
+  const run = job[kJobData].run as { detached?: boolean } | undefined;
+  return job.status === "running" && run !== undefined && run.detached !== true;
 }
 
 const writers = new WeakMap<JobStore, StoreWriter>();
@@ -139,12 +90,9 @@ export function writerFor(store: JobStore): StoreWriter {
   return writer;
 }
 
-/**
- * Waits for the commits this process has handed to the store's writer so far (without reporting
- * their failures: a reader then sees what is durable). @internal
- */
+/** Waits for what this process has handed to the store's writer so far (a reader then sees it). @internal */
 export async function settleWrites(store: JobStore): Promise<void> {
-  await writers.get(store)?.settle().catch(() => undefined);
+  await writers.get(store)?.flush();
 }
 
 /**
@@ -157,98 +105,132 @@ export async function closeWriter(store: JobStore): Promise<void> {
 }
 
 /**
- * The journal of every flow that uses one store, in this process: it tracks each attached job's
- * changes, turns each settled task and each job-level change into one commit, and writes the
+ * The journal of every flow that uses one store, in this process. It turns each settled
+ * activation and each batch of changes made outside activations into one commit, and writes the
  * commits of many tasks and jobs in one transaction (group commit) at the next turn of the event
- * loop, or at once when a caller waits on {@link StoreWriter.flush}. It also holds this process's
- * leases on its running jobs, renewing them at a third of the store's `leaseMs`.
+ * loop. A job is written only under the fencing epoch this process got when it took the job (a
+ * new job, a resume, a recovery), and only on top of the revision the store holds: a stale copy
+ * or a process that lost the job can never write it. It renews this process's leases at a third
+ * of the store's `leaseMs` and stops a job at once when its lease is found taken.
  *
- * Recorded state is exactly-once: what a task changed is written in its commit or not at all.
- * A handler running when the process dies runs again after `recover()`, so its effects outside
- * the job (an HTTP call, an email) are at-least-once: make them idempotent.
+ * A failing commit is retried with backoff (`RETRY_DELAYS_MS`), and a commit that does not finish
+ * within `leaseMs` counts as failed; when the retries are spent the failure is lasting: the jobs
+ * of that commit are lost to this process (their waiters are told the StoreError) and the store
+ * keeps their last committed state, which `recover()` carries on.
  * @internal
  */
-export class StoreWriter implements Journal {
+export class StoreWriter implements JobJournal {
   readonly store: JobStore;
   /** This process's lease owner id for the store. */
   readonly owner = newOwnerId();
+  readonly #logs = new Map<string, JobLog>();
+  /** Jobs with changes outside activations not yet built into a commit, or needing their base. */
+  readonly #dirty = new Set<JobLog>();
+  /** Epochs of jobs just claimed by `recover()`, for their attach. */
+  readonly #claimed = new Map<string, number>();
   #batch = new Batch();
   #scheduled = false;
   /** The last write started: later writes wait for it, so commits reach the store in order. */
   #last: Promise<void> = Promise.resolve();
-  /** A failure to report on the next flush (a job that can no longer be persisted). */
-  #error: StoreError | undefined;
-  /** Jobs whose last commit here said "running", by id. */
-  readonly #running = new Map<string, JobTracker>();
+  #failures = 0;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #renewTimer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
-  #retryTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #onImmediate = (): void => {
     this.#scheduled = false;
-    this.#startWrite().catch(() => undefined);
+    void this.#startWrite();
   };
 
   constructor(store: JobStore) {
     this.store = store;
   }
 
-  // ---------------------------------------------------------------- Journal
+  // ---------------------------------------------------------------- JobJournal
 
-  attach(job: JobState): void {
+  attach(job: JobStateCore, mode: AttachMode, lost: (error: Error) => void): Promise<void> {
     if (this.#closed) throw new StoreError(`${String(this.store)} is closed; a flow that uses it cannot run jobs`);
-    const other = this.#running.get(job.jobId);
-    if (other !== undefined && other.job !== job) {
-      if (runsHere(other.job)) {
+    const data = job[kJobData];
+    const jobId = job.jobId;
+    let log = this.#logs.get(jobId);
+    if (log !== undefined && log.job !== job) {
+      if (runsHere(log.job)) {
         throw new JobStateError(
-          `Job '${job.jobId}' is already running in this process as another JobState object; run one copy only ` +
-          "(pause or cancel the other first)",
+          `Job '${jobId}' is already running in this process as another JobState object; run one copy only (pause or cancel the other first)`,
         );
       }
-      // The other copy is stopped here; this one takes over, and the other commits nothing more.
-      this.#running.delete(job.jobId);
-      if (other.data.tracker === other) other.data.tracker = undefined;
+      if (log.seq > data.revision) throw staleCopy(jobId, data.revision, log.seq, String(this.store));
+      this.#drop(log);
+      log = undefined;
     }
-    const data = job[kJobData];
-    data.tracker = new JobTracker(job, this);
+    if (mode === "recover") {
+      log = new JobLog(job, this.#claimed.get(jobId) ?? 0);
+      this.#claimed.delete(jobId);
+    } else {
+      log ??= new JobLog(job, 0);
+      log.acquire = true;
+      log.previousSeq = mode === "start" ? 0 : data.revision;
+      log.needsBase = true;
+      log.mayHaveLog = mode !== "start";
+      log.lost = undefined;
+      this.#dirty.add(log);
+    }
+    log.onLost = lost;
+    this.#logs.set(jobId, log);
+    data.journal = this;
+    data.loose = undefined;
+    data.final = false;
     this.#startRenewal();
+    if (mode === "recover") return Promise.resolve();
+    this.#schedule();
+    const attached = log;
+    return new Promise((resolve, reject) => attached.attachWaiters.push({ resolve, reject }));
   }
 
-  taskSettled(job: JobState, ctx: TaskContext, added: readonly PendingTask[]): void {
-    const tracker = this.#trackerOf(job);
-    if (tracker !== undefined) this.#commit(tracker, ctx.task, added, false);
+  taskSettled(job: JobStateCore, consumed: PendingTask, writes: WriteSet | undefined, added: readonly PendingTask[]): void {
+    const log = this.#logOf(job);
+    if (log === undefined) return;
+    this.#dirty.delete(log);
+    this.#build(log, consumed, writes, added);
   }
 
-  jobChanged(job: JobState): void {
-    const tracker = this.#trackerOf(job);
-    if (tracker !== undefined) this.#commit(tracker, undefined, NO_TASKS, true);
+  jobChanged(job: JobStateCore): void {
+    const log = this.#logOf(job);
+    if (log === undefined) return;
+    this.#dirty.add(log);
+    this.#schedule();
   }
 
-  /** Resolves once every commit handed over so far is written; rejects with a StoreError if one could not be. */
-  flush(): Promise<void> {
-    const error = this.#error;
-    this.#error = undefined;
-    const done = this.#startWrite();
-    return error === undefined ? done : done.then(() => Promise.reject(error));
+  flush(job?: JobStateCore): Promise<void> {
+    if (job === undefined) return this.#startWrite();
+    const lost = job[kJobData].lost;
+    const log = this.#logs.get(job.jobId);
+    if (log === undefined || log.job !== job) return lost === undefined ? Promise.resolve() : Promise.reject(lost);
+    void this.#startWrite();
+    return log.waitDurable();
   }
 
-  /** Like {@link StoreWriter.flush}, but leaves failures to report to the next flush. */
-  settle(): Promise<void> {
-    return this.#startWrite();
-  }
-
-  /** Starts writing the gathered batch after the writes before it; resolves when all are written. */
-  #startWrite(): Promise<void> {
-    if (!this.#batch.empty) this.#last = this.#last.then(() => this.#write(), () => this.#write());
-    return this.#last;
+  async release(jobs: readonly JobStateCore[]): Promise<void> {
+    await this.flush();
+    const ids: string[] = [];
+    for (const job of jobs) {
+      const log = this.#logs.get(job.jobId);
+      if (log === undefined || log.job !== job) continue;
+      ids.push(job.jobId);
+      this.#drop(log);
+    }
+    if (ids.length > 0) await this.store.releaseLeases(this.owner, ids);
   }
 
   // ---------------------------------------------------------------- recovery and closing
 
-  /** Ids of the jobs running in this process: `recover()` never claims them. */
-  runningJobIds(): Set<string> {
-    const ids = new Set<string>();
-    for (const [jobId, tracker] of this.#running) if (runsHere(tracker.job)) ids.add(jobId);
-    return ids;
+  /** Ids of the jobs this process persists (running or paused here): `recover()` never claims them. */
+  heldJobIds(): Set<string> {
+    return new Set(this.#logs.keys());
+  }
+
+  /** Notes the epoch a claim gave a job, for its attach. */
+  claimed(jobId: string, epoch: number): void {
+    this.#claimed.set(jobId, epoch);
   }
 
   async close(): Promise<void> {
@@ -256,101 +238,255 @@ export class StoreWriter implements Journal {
     this.#closed = true;
     if (this.#renewTimer !== undefined) clearInterval(this.#renewTimer);
     this.#renewTimer = undefined;
-    if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
-    this.#retryTimer = undefined;
     try {
-      await this.flush();
+      await this.#startWrite();
     } finally {
+      if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
+      this.#retryTimer = undefined;
       await this.store.releaseLeases(this.owner).catch(() => undefined);
     }
   }
 
   // ---------------------------------------------------------------- commits
 
-  #trackerOf(job: JobState): JobTracker | undefined {
-    const tracker = job[kJobData].tracker;
-    return tracker instanceof JobTracker && tracker.journal === this ? tracker : undefined;
+  #logOf(job: JobStateCore): JobLog | undefined {
+    const log = this.#logs.get(job.jobId);
+    if (log === undefined || log.job !== job || log.lost !== undefined || log.closed) return undefined;
+    return job[kJobData].journal === this ? log : undefined;
   }
 
-  #commit(tracker: JobTracker, consumed: PendingTask | undefined, added: readonly PendingTask[], jobLevel: boolean): void {
+  /** Builds the job's next commit: its base, a snapshot, or a delta of its loose changes and an activation. */
+  #build(log: JobLog, consumed: PendingTask | undefined, writes: WriteSet | undefined, added: readonly PendingTask[]): void {
+    const job = log.job;
+    const data = log.data;
+    const now = data.clock.now();
     let commit: TrackedCommit;
+    const acquire = log.needsBase && log.acquire;
+    const previousSeq = acquire ? log.previousSeq : log.seq;
+    if (log.wantsSnapshot(now)) {
+      job.takeLoose();
+      const text = JSON.stringify(baseCommit(job));
+      log.needsBase = false;
+      log.snapshotted(text.length, now);
+      log.pausePoints = job.pausePoints.length;
+      commit = new TrackedCommit(log, ++log.seq, text);
+    } else {
+      const loose = job.takeLoose();
+      if (loose === undefined && consumed === undefined && added.length === 0) return;
+      const { body, values } = buildDelta(job, { loose, writes, consumed, added, pausePoints: log.pausePoints });
+      if (loose?.job === true) log.pausePoints = job.pausePoints.length;
+      commit = new TrackedCommit(log, ++log.seq, undefined, body, values);
+      log.unencoded++;
+    }
+    data.revision = log.seq;
+    this.#batch.add(log, commit, acquire, previousSeq);
+    // An ended job changes no more: its stored state is final (the journal stays until it is written).
+    if (TERMINAL_STATUSES.has(job.status)) {
+      data.final = true;
+      log.closed = true;
+    }
+    if (this.#batch.commits >= BATCH_MAX_COMMITS) void this.#startWrite();
+    else this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    outsideContext(() => setImmediate(this.#onImmediate));
+  }
+
+  /** Builds the commits of dirty jobs, then starts writing the batch after the writes before it; resolves when all are done. */
+  #startWrite(): Promise<void> {
+    for (const log of this.#dirty) {
+      this.#dirty.delete(log);
+      if (log.lost === undefined && this.#logs.get(log.job.jobId) === log) this.#build(log, undefined, undefined, NO_TASKS);
+    }
+    if (this.#batch.jobs.size > 0) {
+      const batch = this.#batch;
+      this.#batch = new Batch();
+      outsideContext(() => {
+        this.#last = this.#last.then(() => this.#write(batch));
+      });
+    }
+    return this.#last;
+  }
+
+  /** Writes one batch; never rejects (a failure is retried, or loses the batch's jobs when lasting). */
+  async #write(batch: Batch): Promise<void> {
+    const parts: PendingWrite[] = [];
+    const writes: JobWrite[] = [];
+    for (const part of batch.jobs.values()) {
+      const log = part.log;
+      if (log.lost !== undefined) continue;
+      const job = log.job;
+      const data = log.data;
+      parts.push(part);
+      writes.push({
+        jobId: job.jobId,
+        flowId: job.flowId,
+        status: job.status,
+        createdAtMs: data.createdAtMs,
+        updatedAtMs: data.updatedAtMs,
+        metadata: JSON.stringify(job.metadata),
+        waitingFor: data.waitingFor === undefined ? undefined : JSON.stringify(data.waitingFor.map((w) => `${w.routineId}.${w.slotName}`)),
+        previousSeq: part.previousSeq,
+        epoch: log.epoch,
+        acquire: part.acquire,
+        snapshot: part.snapshot,
+        dropsLog: part.snapshot !== undefined && (part.acquire ? log.mayHaveLog : true),
+        commits: part.commits,
+      });
+    }
+    if (writes.length === 0) return;
+    const nowMs = Date.now();
+    let result: Awaited<ReturnType<JobStore["commit"]>>;
     try {
-      commit = tracker.commit(consumed, added, jobLevel);
+      const commit = this.store.commit({ owner: this.owner, nowMs, leaseUntilMs: nowMs + this.store.leaseMs, jobs: writes, isOwnerGone });
+      result = await this.#withinLease(commit);
     } catch (error) {
-      this.#lose(tracker, error);
+      this.#failed(batch, error);
       return;
     }
-    const batch = this.#batch;
-    batch.add(tracker, commit);
-    const job = tracker.job;
-    const status = job.status;
-    if (status === "running") this.#running.set(job.jobId, tracker);
-    else if (this.#running.get(job.jobId) === tracker) this.#running.delete(job.jobId);
-    // An ended job changes no more: stop tracking it (a failing task settles after its job failed).
-    if (TERMINAL_STATUSES.has(status)) tracker.data.tracker = undefined;
-    if (batch.commits >= BATCH_MAX_COMMITS || batch.bytes >= BATCH_MAX_BYTES) {
-      this.#startWrite().catch(() => undefined);
-    } else if (!this.#scheduled) {
-      this.#scheduled = true;
-      setImmediate(this.#onImmediate);
+    this.#failures = 0;
+    const fenced = new Map<string, FencedWrite>(result.fenced.map((f) => [f.jobId, f]));
+    for (const part of parts) {
+      const log = part.log;
+      const why = fenced.get(log.job.jobId);
+      if (why !== undefined) {
+        this.#lose(log, fencedError(why, log, String(this.store)));
+        continue;
+      }
+      if (part.acquire) {
+        log.epoch = result.epochs[log.job.jobId] ?? log.epoch;
+        log.acquire = false;
+        log.mayHaveLog = true;
+        const waiters = log.attachWaiters;
+        log.attachWaiters = [];
+        for (const waiter of waiters) waiter.resolve();
+      }
+      log.written(lastSeq(part));
+      if (log.data.final && log.durableSeq >= log.seq && this.#logs.get(log.job.jobId) === log) {
+        this.#logs.delete(log.job.jobId);
+        if (log.data.journal === this) log.data.journal = undefined;
+      }
     }
   }
 
-  async #write(): Promise<void> {
-    const batch = this.#batch;
-    if (batch.empty) return;
-    this.#batch = new Batch();
-    const nowMs = Date.now();
-    let fenced: readonly string[];
-    try {
-      const jobs = batch.writes((tracker, error) => this.#lose(tracker, error));
-      ({ fenced } = await this.store.commit({ owner: this.owner, nowMs, leaseUntilMs: nowMs + this.store.leaseMs, jobs }));
-    } catch (error) {
-      // Kept, to be written before anything newer: by the next flush, or by a retry soon.
-      batch.append(this.#batch);
-      this.#batch = batch;
-      this.#scheduleRetry();
-      throw error instanceof StoreError
-        ? error
-        : new StoreError(`${String(this.store)} could not write a group commit: ${describeError(error).message}`, { cause: error });
-    }
-    for (const jobId of fenced) {
-      const tracker = batch.jobs.get(jobId)?.tracker;
-      if (tracker === undefined) continue;
-      this.#lose(tracker, new StoreError(
-        `Job '${jobId}' is leased to another process, has ended there, or was deleted from ${String(this.store)}; ` +
-        "this process no longer persists it",
-      ));
-    }
+  /** A commit that does not finish within the lease counts as failed: the lease may be gone by then. */
+  #withinLease<T>(commit: Promise<T>): Promise<T> {
+    const leaseMs = this.store.leaseMs;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = outsideContext(() => setTimeout(() => {
+        reject(new StoreError(
+          `${String(this.store)} did not finish a group commit within ${leaseMs} ms (leaseMs); it may still be written, ` +
+          "but this process no longer counts on it",
+        ));
+      }, leaseMs));
+      timer.unref();
+    });
+    return Promise.race([commit, timeout]).finally(() => clearTimeout(timer));
   }
 
-  /** Stops persisting a job: its history records why, and the next flush reports it. */
-  #lose(tracker: JobTracker, error: unknown): void {
-    const job = tracker.job;
-    const data = tracker.data;
-    if (data.tracker === tracker) data.tracker = undefined;
-    if (this.#running.get(job.jobId) === tracker) this.#running.delete(job.jobId);
-    const message = describeError(error).message;
-    job.pushRecord(job.flowId, "store_error", { error: message }, data.clock.now());
-    this.#error = error instanceof StoreError ? error : new StoreError(message, { cause: error });
-  }
-
-  #scheduleRetry(): void {
-    if (this.#retryTimer !== undefined || this.#closed) return;
-    this.#retryTimer = setTimeout(() => {
+  /** A group commit failed: tried again before anything newer, unless the failure is lasting. */
+  #failed(batch: Batch, error: unknown): void {
+    const failure = error instanceof StoreError
+      ? error
+      : new StoreError(`${String(this.store)} could not write a group commit: ${describeError(error).message}`, { cause: error });
+    const delay = RETRY_DELAYS_MS[this.#failures++];
+    if (delay === undefined || this.#closed) {
+      this.#failures = 0;
+      for (const part of batch.jobs.values()) this.#lose(part.log, failure);
+      return;
+    }
+    batch.append(this.#batch);
+    this.#batch = batch;
+    if (this.#retryTimer !== undefined) return;
+    this.#retryTimer = outsideContext(() => setTimeout(() => {
       this.#retryTimer = undefined;
-      this.#startWrite().catch(() => undefined);
-    }, RETRY_MS);
+      void this.#startWrite();
+    }, delay));
     this.#retryTimer.unref();
+  }
+
+  /** The job is lost to this process: nothing more of it is written; its waiters and its engine learn why. */
+  #lose(log: JobLog, error: Error): void {
+    if (log.lost !== undefined) return;
+    log.lost = error;
+    this.#dirty.delete(log);
+    if (this.#logs.get(log.job.jobId) === log) this.#logs.delete(log.job.jobId);
+    const data = log.data;
+    if (data.journal === this) data.journal = undefined;
+    log.fail(error);
+    const attaching = log.attachWaiters;
+    log.attachWaiters = [];
+    if (attaching.length > 0) {
+      for (const waiter of attaching) waiter.reject(error);
+      return;
+    }
+    log.onLost?.(error);
+  }
+
+  /** Stops persisting a job quietly (released at shutdown, or replaced by a newer copy). */
+  #drop(log: JobLog): void {
+    this.#dirty.delete(log);
+    if (this.#logs.get(log.job.jobId) === log) this.#logs.delete(log.job.jobId);
+    if (log.data.journal === this) log.data.journal = undefined;
+    log.lost ??= new StoreError(`Job '${log.job.jobId}' is no longer persisted by this process`);
   }
 
   #startRenewal(): void {
     if (this.#renewTimer !== undefined || this.#closed) return;
     const leaseMs = this.store.leaseMs;
-    this.#renewTimer = setInterval(() => {
-      if (this.#running.size === 0) return;
-      this.store.renewLeases(this.owner, Date.now() + leaseMs).catch(() => undefined);
-    }, Math.max(10, Math.floor(leaseMs / 3)));
+    this.#renewTimer = outsideContext(() => setInterval(() => void this.#renew(), Math.max(10, Math.floor(leaseMs / 3))));
     this.#renewTimer.unref();
+  }
+
+  /** Extends the leases of the jobs running here; a job whose lease was taken is lost at once. */
+  async #renew(): Promise<void> {
+    const held: Array<{ jobId: string; epoch: number }> = [];
+    for (const [jobId, log] of this.#logs) {
+      if (!log.acquire && log.job.status === "running" && log.durableSeq > 0) held.push({ jobId, epoch: log.epoch });
+    }
+    if (held.length === 0) return;
+    let gone: string[];
+    try {
+      gone = await this.store.renewLeases(this.owner, Date.now() + this.store.leaseMs, held);
+    } catch {
+      return; // the store fails now: commits report it
+    }
+    for (const jobId of gone) {
+      const log = this.#logs.get(jobId);
+      if (log !== undefined && log.job.status === "running") {
+        this.#lose(log, new StoreError(`The lease of job '${jobId}' in ${String(this.store)} was taken by another process; this process stops the job`));
+      }
+    }
+  }
+}
+
+function staleCopy(jobId: string, copy: number, stored: number, where: string): JobStateError {
+  return new JobStateError(
+    `Job '${jobId}' cannot be resumed from this copy: the copy is at revision ${copy}, but ${where} holds revision ${stored}; ` +
+    "load the job again (store.loadJob) and resume that",
+  );
+}
+
+function fencedError(why: FencedWrite, log: JobLog, where: string): Error {
+  const jobId = why.jobId;
+  switch (why.reason) {
+    case "revision":
+      return log.acquire
+        ? staleCopy(jobId, log.previousSeq, why.storedSeq ?? 0, where)
+        : new StoreError(`Job '${jobId}' was changed in ${where} by another process (revision ${why.storedSeq ?? "?"}, this process had ${log.durableSeq}); this process stops it`);
+    case "leased":
+      return new JobStateError(`Job '${jobId}' is running in another process (${why.leaseOwner ?? "unknown"}), which holds its lease in ${where}; it cannot run here too`);
+    case "epoch":
+      return new StoreError(`Job '${jobId}' was taken over by another process in ${where} (its lease was lost); this process stops it and can no longer write it`);
+    case "ended":
+      return new JobStateError(`Job '${jobId}' has ended in ${where} (revision ${why.storedSeq ?? "?"}); it cannot change any more`);
+    case "exists":
+      return new StoreError(`Job '${jobId}' is already in ${where}; a new job needs a new id`);
+    case "missing":
+      return new StoreError(`Job '${jobId}' is no longer in ${where} (it was deleted); this process stops persisting it`);
   }
 }

@@ -1,98 +1,87 @@
-import type { Clock, TimerHandle } from "../core/clock.js";
-import { contextStorage, currentContext, type ActiveContext } from "../core/context.js";
-import { ErrorHandler, ErrorStrategy } from "../core/error-handler.js";
-import { FlowDefinitionError, JobStateError, RoutiluxError, describeError, listChoices, showValue } from "../core/errors.js";
-import type { Connection } from "../core/connection.js";
-import type { Routine } from "../core/routine.js";
-import { mergeSlotData, type Payload, type SlotHandler } from "../core/slot.js";
-import { Deque } from "../state/deque.js";
+import type { Flow } from "../api/flow.js";
+import type { JobState } from "../api/job-state.js";
+import type { Clock } from "../core/clock.js";
+import { currentContext, outsideContext } from "../core/context.js";
+import { CancelledError, FlowDefinitionError, JobStateError, RoutiluxError, TimeoutError, describeError, listChoices, showValue } from "../core/errors.js";
+import type { Payload } from "../core/slot.js";
+import { kJobData, type JobWaiter } from "../state/job-data.js";
 import type { JobStatus } from "../state/job-snapshot.js";
-import { JobState, kJobData, slotKey, type JobData } from "../state/job-state.js";
+import { JobStateCore } from "../state/job-state.js";
+import type { AttachMode, JobJournal } from "../state/journal.js";
 import type { PendingTask } from "../state/task.js";
+import { TaskContext, deliveryOf, endedJobEmit } from "./activation.js";
+import { Dispatcher } from "./dispatcher.js";
+import { FlowEvents } from "./events.js";
 import type { ExecutionTracker } from "./execution-tracker.js";
-import type { Flow } from "./flow.js";
-import { JobRun, TaskContext } from "./job-run.js";
-import type { Journal } from "./journal.js";
+import { Inputs } from "./inputs.js";
+import { JobRun } from "./job-run.js";
+import { isFinal, releaseWaiters, transition, wakeWaiters, type LifecycleHost } from "./lifecycle.js";
+import { Scheduler } from "./scheduler.js";
+import { Timers } from "./timers.js";
 
-const STOP = new ErrorHandler();
-/** The async context of code that runs for no handler. */
-const NO_CONTEXT = undefined as unknown as ActiveContext;
-/** A synchronous drain yields to the event loop after this long, so timers and I/O are served. */
-const SLICE_MS = 10;
-
-function callHandler(handler: SlotHandler, routine: Routine, data: Payload, ctx: TaskContext): unknown {
-  return handler.call(routine, data, ctx);
-}
-
-/** The task that delivers an event's data through one connection, numbered in the job. */
-function deliveryOf(jobData: JobData, connection: Connection, data: Payload): PendingTask {
-  return {
-    taskId: jobData.nextTaskId++,
-    routineId: connection.targetRoutineId,
-    slotName: connection.targetSlot,
-    data: connection.mapParams(data),
-    connectionId: connection.id,
-    attempt: 1,
-  };
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && typeof value === "object" && typeof (value as { then?: unknown }).then === "function";
+/** Whether the caller is a handler that has not settled (of any job): it must never wait for handlers. */
+function insideHandler(): boolean {
+  const ctx = currentContext();
+  return ctx instanceof TaskContext && !ctx.done;
 }
 
 /**
- * The engine of one flow: a worker pool shared by all its jobs (at most `maxWorkers` handlers at
- * once), jobs served round robin, one dispatch path for every activation (entry, ordinary,
- * retried, resumed), the error policy, completion, pause, resume and cancel.
+ * The engine of one flow: it wires the scheduler (worker pool, fairness, time slices), the
+ * dispatcher (one activation), the timers, the live events and the inputs jobs wait for, and
+ * carries each job through its lifecycle: start, pause, resume, cancel, recovery, the end.
+ * Control calls made from inside a handler never wait for handlers: they mark the job and return;
+ * running handlers are told through `ctx.signal`.
  * @internal
  */
-export class Engine {
+export class Engine implements LifecycleHost {
   readonly flow: Flow;
   readonly clock: Clock;
   readonly tracker: ExecutionTracker;
-  journal: Journal | undefined;
-  #maxWorkers: number;
-  #running = 0;
-  /** Jobs with queued tasks, served one task per turn. */
-  readonly #ready = new Deque<JobRun>(16);
-  /** Jobs running in this process (not paused or ended). */
+  journal: JobJournal | undefined;
+  readonly scheduler: Scheduler;
+  readonly timers: Timers;
+  readonly events = new FlowEvents();
+  readonly inputs: Inputs;
+  /** Jobs running in this process (not paused, ended or let go). */
   readonly #active = new Set<JobRun>();
-  #scheduled = false;
-  #draining = false;
   #closed = false;
-  #idleWaiters: Array<() => void> = [];
-  readonly #drainNow = (): void => this.#drain();
-  /**
-   * Drains outside any handler's async context (a drain kicked from a handler would otherwise run,
-   * and settle other tasks, inside it): what the scheduler does is no handler's doing, and a store
-   * attributes changes by it. `run(undefined)` rather than `exit()`, which toggles async hooks.
-   */
-  readonly #drainCallback = (): void => contextStorage.run(NO_CONTEXT, this.#drainNow);
 
   constructor(flow: Flow, clock: Clock, maxWorkers: number, tracker: ExecutionTracker) {
     this.flow = flow;
     this.clock = clock;
-    this.#maxWorkers = maxWorkers;
     this.tracker = tracker;
-  }
-
-  set maxWorkers(value: number) {
-    this.#maxWorkers = value;
-    this.#kick();
-  }
-
-  /** Handlers running now, across all jobs. */
-  get running(): number {
-    return this.#running;
+    this.scheduler = new Scheduler(maxWorkers, new Dispatcher(this).dispatch);
+    this.timers = new Timers(clock, (run, task) => this.#due(run, task), (run) => this.#timedOut(run));
+    this.inputs = new Inputs(this);
   }
 
   get closed(): boolean {
     return this.#closed;
   }
 
-  // ---------------------------------------------------------------- starting and scheduling
+  // ---------------------------------------------------------------- LifecycleHost
 
-  execute(entryRoutineId: string, entryParams: Payload, job: JobState): JobState {
+  get flowId(): string {
+    return this.flow.flowId;
+  }
+
+  now(): number {
+    return this.clock.now();
+  }
+
+  counted(run: JobRun, from: JobStatus | undefined, to: JobStatus): void {
+    this.tracker.jobStatus(from, to);
+    if (to === "running") this.#active.add(run);
+    else this.#active.delete(run);
+  }
+
+  statusEvent(run: JobRun, to: JobStatus, atMs: number): void {
+    this.events.status(run.job, to, atMs);
+  }
+
+  // ---------------------------------------------------------------- starting
+
+  execute(entryRoutineId: string, entryParams: Payload, job: JobStateCore): void {
     this.#checkOpen("execute");
     const routine = this.flow.requireRoutine(entryRoutineId, "entry");
     if (routine.getSlot("trigger") === undefined) {
@@ -103,371 +92,127 @@ export class Engine {
     }
     const run = this.#attach(job);
     const data = run.data;
-    const now = this.clock.now();
-    data.createdAtMs = now;
-    this.#setStatus(run, "running");
-    job.pushRecord(entryRoutineId, "start", entryParams, now);
+    data.createdAtMs = this.clock.now();
     data.queue.push({ taskId: data.nextTaskId++, routineId: entryRoutineId, slotName: "trigger", data: entryParams, attempt: 1 });
-    this.journal?.jobChanged(job);
-    this.#armTimeout(run);
-    this.#schedule(run);
-    return job;
+    this.#gate(run, "start");
+    transition(this, run, "running", [entryRoutineId, "start", entryParams]);
+    this.timers.startLimit(run);
+    this.scheduler.ready(run);
   }
 
-  #attach(job: JobState): JobRun {
+  /** Attaches a job to this engine (a new run, unless it is attached here already). */
+  #attach(job: JobStateCore): JobRun {
     const data = job[kJobData];
     const existing = data.run as JobRun | undefined;
-    if (existing !== undefined && existing.engine === this) return existing;
-    if (existing !== undefined && existing.inFlight > 0) {
-      throw new JobStateError(`Job '${job.jobId}' still has handlers running on another Flow instance; wait for them before moving it`);
+    if (existing !== undefined && !existing.detached) {
+      if (existing.engine === this) return existing;
+      if (data.inFlight.length > 0) {
+        throw new JobStateError(`Job '${job.jobId}' still has handlers running on another Flow instance; wait for them before moving it`);
+      }
+      existing.detached = true;
+      existing.engine.#active.delete(existing);
     }
-    this.journal?.attach(job);
     const run = new JobRun(this, job, data);
     data.run = run;
     data.clock = this.clock;
+    data.observer = this.events;
+    data.lost = undefined;
     return run;
   }
 
-  #schedule(run: JobRun): void {
-    if (!run.queued && run.data.queue.length > 0) {
-      run.queued = true;
-      this.#ready.push(run);
-    }
-    this.#kick();
+  /**
+   * With a journal, holds the job back until the store accepts it (no handler runs before);
+   * refusals the journal can see at once are thrown here, before the job changes.
+   */
+  #gate(run: JobRun, mode: AttachMode): void {
+    const journal = this.journal;
+    if (journal === undefined || run.data.journal === journal && mode !== "resume") return;
+    const attached = journal.attach(run.job, mode, (error) => this.#lose(run, error));
+    run.gated = true;
+    run.attached = attached.then(
+      () => {
+        run.gated = false;
+        if (run.detached) return;
+        this.scheduler.ready(run);
+        this.afterSettle(run);
+      },
+      (error: unknown) => {
+        const reason = error instanceof Error ? error : new Error(String(error));
+        this.#refused(run, mode, reason);
+        throw reason;
+      },
+    );
+    // Its waiters and result() report a refusal; nobody need await this promise.
+    run.attached.catch(() => undefined);
   }
 
-  #kick(): void {
-    if (!this.#scheduled && !this.#draining) {
-      this.#scheduled = true;
-      queueMicrotask(this.#drainCallback);
-    }
-  }
-
-  #drain(): void {
-    this.#scheduled = false;
-    if (this.#draining || this.#closed) return;
-    this.#draining = true;
-    const ready = this.#ready;
-    let sliceEnd = 0;
-    let count = 0;
-    try {
-      while (this.#running < this.#maxWorkers) {
-        const run = ready.shift();
-        if (run === undefined) break;
-        run.queued = false;
-        if (run.job.status !== "running") continue;
-        const task = run.data.queue.shift();
-        if (task === undefined) continue;
-        if (run.data.queue.length > 0) {
-          run.queued = true;
-          ready.push(run);
-        }
-        this.#dispatch(run, task);
-        // The time slice starts counting after the first 128 tasks: most drains are shorter.
-        if ((++count & 127) === 0 && (sliceEnd === 0 ? ((sliceEnd = performance.now() + SLICE_MS), false) : performance.now() > sliceEnd)) {
-          if (ready.length > 0) {
-            this.#scheduled = true;
-            setImmediate(this.#drainCallback);
-          }
-          break;
-        }
-      }
-    } finally {
-      this.#draining = false;
-    }
-  }
-
-  // ---------------------------------------------------------------- one activation
-
-  #dispatch(run: JobRun, task: PendingTask): void {
-    const job = run.job;
-    const routine = this.flow.routines.get(task.routineId);
-    const slot = routine?.getSlot(task.slotName);
-    const now = this.clock.now();
-    if (routine === undefined || slot === undefined) {
-      // Only a task from a document can name what the flow lacks; resume checks, so this is a bug guard.
-      this.#fail(run, task.routineId, `task ${task.taskId} names slot '${task.routineId}.${task.slotName}', which flow '${this.flow.flowId}' lacks`);
-      return;
-    }
-    this.#running++;
-    run.data.inFlight.push(task);
-    job.currentRoutineId = task.routineId;
-    job.setRoutineStatus(task.routineId, "running");
-    const ctx = new TaskContext(run, routine, task, now);
-    let input = task.data;
-    const strategy = slot.mergeStrategy;
-    if (strategy !== "override") {
-      const key = slotKey(task.routineId, task.slotName);
-      const buffers = (run.data.slotBuffers ??= new Map<string, Payload>());
-      ctx.previousBuffer = buffers.get(key);
-      try {
-        input = mergeSlotData(strategy, ctx.previousBuffer, task.data);
-      } catch (error) {
-        this.#settle(ctx, error, false);
-        return;
-      }
-      buffers.set(key, input);
-      run.data.tracker?.slotBuffer(key, task);
-    }
-    const handler = slot.handler;
-    if (handler === undefined) {
-      this.#settle(ctx, undefined, true);
-      return;
-    }
-    let result: unknown;
-    try {
-      result = contextStorage.run(ctx, callHandler, handler, routine, input, ctx);
-    } catch (error) {
-      this.#settle(ctx, error, false);
-      return;
-    }
-    if (isThenable(result)) {
-      result.then(
-        () => this.#settleAsync(ctx, undefined, true),
-        (error: unknown) => this.#settleAsync(ctx, error, false),
-      );
-    } else {
-      this.#settle(ctx, undefined, true);
-    }
-  }
-
-  #settleAsync(ctx: TaskContext, error: unknown, ok: boolean): void {
-    // Settling may queue tasks; the drain below runs them, so no microtask need be kicked.
-    const wasDraining = this.#draining;
-    this.#draining = true;
-    try {
-      this.#settle(ctx, error, ok);
-    } finally {
-      this.#draining = wasDraining;
-    }
-    this.#drain();
-  }
-
-  /** A handler settled: record it, deliver or discard its emits, apply the error policy. */
-  #settle(ctx: TaskContext, error: unknown, ok: boolean): void {
-    const run = ctx.run;
-    const job = run.job;
+  /** The store refused to take the job: a new one fails, a resumed one goes back to paused; its waiters learn why. */
+  #refused(run: JobRun, mode: AttachMode, error: Error): void {
+    run.gated = false;
     const data = run.data;
-    const routineId = ctx.routineId;
-    ctx.done = true;
-    this.#running--;
-    const inFlight = data.inFlight;
-    const at = inFlight.lastIndexOf(ctx.task);
-    if (at >= 0) {
-      inFlight[at] = inFlight[inFlight.length - 1]!;
-      inFlight.pop();
+    data.journal = undefined;
+    data.loose = undefined;
+    if (run.detached || isFinal(run.job.status)) return;
+    data.lost = error;
+    releaseWaiters(data, error);
+    const message = describeError(error).message;
+    if (run.job.status === "running") {
+      this.timers.stopLimit(run);
+      this.timers.clearDelays(run);
+      if (mode === "start") transition(this, run, "failed", [this.flowId, "store_error", { error: message }]);
+      else transition(this, run, "paused", [this.flowId, "resume_refused", { error: message }]);
     }
-    const now = this.clock.now();
-    this.tracker.activation(routineId, now - ctx.startedAt, ok);
-    data.updatedAtMs = now;
-    const status = job.status;
-    if (status === "running" || status === "paused") {
-      let added: readonly PendingTask[] = ctx.emitted ?? [];
-      if (ok) {
-        job.setRoutineStatus(routineId, "completed");
-        for (let i = 0; i < added.length; i++) this.#enqueue(run, added[i]!);
-      } else {
-        added = this.#onFailure(ctx, error, now);
-      }
-      this.journal?.taskSettled(job, ctx, added);
-    } else {
-      // The job ended while this handler ran: no policy, no emits, but its outcome is recorded.
-      const state = job.liveRoutineState(routineId);
-      if (ok) {
-        state.status = "completed";
-      } else {
-        const { message, type } = describeError(error);
-        state.status = "failed";
-        state.error = message;
-        state.errorType = type;
-        const record = { slot: ctx.task.slotName, error: message, errorType: type, attempt: ctx.task.attempt, afterEnd: true };
-        job.pushRecord(routineId, "error", record, now);
-      }
-      job.changedRoutineState(routineId);
-      this.journal?.jobChanged(job);
-    }
-    this.#afterSettle(run);
   }
 
-  #afterSettle(run: JobRun): void {
-    if (run.idleWaiters !== undefined) this.#wakeIdle(run);
-    if (this.#running === 0 && this.#idleWaiters.length > 0) {
-      const waiters = this.#idleWaiters;
-      this.#idleWaiters = [];
+  /** The job is lost to this process (its lease was taken, or its store failed for good): it stops here at once. */
+  #lose(run: JobRun, error: Error): void {
+    if (run.detached) return;
+    run.detached = true;
+    this.#active.delete(run);
+    this.timers.stopLimit(run);
+    this.timers.clearDelays(run);
+    for (const ctx of run.active) ctx.abort(error);
+    const data = run.data;
+    data.journal = undefined;
+    data.loose = undefined;
+    data.lost = error;
+    run.job.pushRecord(this.flowId, "store_error", { error: describeError(error).message, stopped: true }, this.clock.now());
+    releaseWaiters(data, error);
+  }
+
+  // ---------------------------------------------------------------- running and ending
+
+  /** After a handler settled, or the job changed: end it when nothing of it is left, else wake its waiters. */
+  afterSettle(run: JobRun): void {
+    const data = run.data;
+    if (run.idleWaiters !== undefined && data.inFlight.length === 0) {
+      const waiters = run.idleWaiters;
+      run.idleWaiters = undefined;
       for (const wake of waiters) wake();
     }
-    const data = run.data;
-    if (run.job.status === "running" && this.#drained(run)) {
-      this.#complete(run);
-    } else if (run.job.status === "paused" && run.inFlight === 0 && data.waiters !== undefined) {
-      this.#notify(run);
-    }
-  }
-
-  /** Nothing of the job is queued, waiting or running: it can end. */
-  #drained(run: JobRun): boolean {
-    const data = run.data;
-    return data.inFlight.length === 0 && data.queue.length === 0 && (data.delayed?.size ?? 0) === 0;
-  }
-
-  #enqueue(run: JobRun, task: PendingTask): void {
-    run.data.queue.push(task);
-    if (!run.queued && run.job.status === "running") {
-      run.queued = true;
-      this.#ready.push(run);
-      if (!this.#draining) this.#kick();
-    }
-  }
-
-  /** Applies the error policy to a failed activation; returns the tasks it added (a retry). */
-  #onFailure(ctx: TaskContext, error: unknown, now: number): PendingTask[] {
-    const run = ctx.run;
-    const job = run.job;
-    const task = ctx.task;
-    const routineId = ctx.routineId;
-    if (ctx.previousBuffer !== undefined || run.data.slotBuffers?.has(slotKey(routineId, task.slotName))) {
-      // A failed activation leaves the slot buffer as it found it.
-      const key = slotKey(routineId, task.slotName);
-      if (ctx.previousBuffer === undefined) run.data.slotBuffers?.delete(key);
-      else run.data.slotBuffers?.set(key, ctx.previousBuffer);
-      run.data.tracker?.slotBuffer(key, task);
-    }
-    const handler = ctx.routine.getErrorHandler() ?? this.flow.errorHandler ?? STOP;
-    const { message, type } = describeError(error);
-    const record: Payload = { slot: task.slotName, error: message, errorType: type, attempt: task.attempt, strategy: handler.strategy };
-    if (handler.isCritical) record.critical = true;
-    const discarded = ctx.emitted?.length ?? 0;
-    if (discarded > 0) record.discardedEmits = discarded;
-    job.pushRecord(routineId, "error", record, now);
-    const state = job.liveRoutineState(routineId);
-    state.error = message;
-    state.errorType = type;
-    switch (handler.strategy) {
-      case ErrorStrategy.CONTINUE:
-        state.status = "error_continued";
-        job.changedRoutineState(routineId);
-        return [];
-      case ErrorStrategy.SKIP:
-        state.status = "skipped";
-        job.changedRoutineState(routineId);
-        job.pushRecord(routineId, "skipped", { slot: task.slotName }, now);
-        return [];
-      case ErrorStrategy.RETRY:
-        if (task.attempt <= handler.maxRetries && handler.isRetryable(error)) {
-          const delayMs = handler.delayAfter(task.attempt);
-          const retry: PendingTask = {
-            taskId: run.data.nextTaskId++,
-            routineId,
-            slotName: task.slotName,
-            data: task.data,
-            connectionId: task.connectionId,
-            attempt: task.attempt + 1,
-            notBefore: now + delayMs,
-          };
-          state.status = "running";
-          job.changedRoutineState(routineId);
-          job.pushRecord(routineId, "retry", { slot: task.slotName, attempt: retry.attempt, delayMs }, now);
-          this.tracker.retry(routineId);
-          this.#delay(run, retry);
-          return [retry];
-        }
-        break;
-      default:
-        break;
-    }
-    state.status = "failed";
-    job.changedRoutineState(routineId);
-    this.#fail(run, routineId, message);
-    return [];
-  }
-
-  /** Holds a retry until its `notBefore`, without holding a worker. */
-  #delay(run: JobRun, task: PendingTask): void {
-    (run.data.delayed ??= new Map()).set(task.taskId, task);
-    if (run.job.status === "running") this.#armRetry(run, task);
-  }
-
-  #armRetry(run: JobRun, task: PendingTask): void {
-    const wait = Math.max(0, (task.notBefore ?? 0) - this.clock.now());
-    const timer = this.clock.setTimeout(() => {
-      run.retryTimers?.delete(task.taskId);
-      if (run.data.delayed?.delete(task.taskId) !== true) return;
-      this.#enqueue(run, task);
-    }, wait);
-    (run.retryTimers ??= new Map()).set(task.taskId, timer);
-  }
-
-  #clearRetryTimers(run: JobRun): void {
-    if (run.retryTimers === undefined) return;
-    for (const timer of run.retryTimers.values()) this.clock.clearTimeout(timer);
-    run.retryTimers = undefined;
-  }
-
-  // ---------------------------------------------------------------- emits
-
-  /** An emit from a handler: recorded now, delivered when the handler succeeds. */
-  emit(ctx: TaskContext, routineId: string, eventName: string, data: Payload): void {
-    const run = ctx.run;
-    const job = run.job;
-    const status = job.status;
-    if (status !== "running" && status !== "paused") return;
-    job.pushRecord(routineId, eventName, data, this.clock.now());
-    const connections = this.flow.outgoing(routineId, eventName);
-    if (connections === undefined) return;
-    for (let i = 0; i < connections.length; i++) {
-      const task = deliveryOf(run.data, connections[i]!, data);
-      if (ctx.done) this.#enqueue(run, task);
-      else (ctx.emitted ??= []).push(task);
-    }
-    // After its handler settled (a detached continuation): the tasks are queued now, so commit them now.
-    if (ctx.done) this.journal?.jobChanged(job);
-  }
-
-  /** An emit outside any handler (a deferred event on resume): recorded and queued at once. */
-  #emitNow(run: JobRun, routineId: string, eventName: string, data: Payload): void {
-    const job = run.job;
-    job.pushRecord(routineId, eventName, data, this.clock.now());
-    for (const c of this.flow.outgoing(routineId, eventName) ?? []) run.data.queue.push(deliveryOf(run.data, c, data));
-  }
-
-  // ---------------------------------------------------------------- ending
-
-  #setStatus(run: JobRun, status: JobStatus): void {
-    const job = run.job;
-    const from = job.status;
-    job.status = status;
-    run.data.updatedAtMs = this.clock.now();
-    this.tracker.jobStatus(run.counted ? from : undefined, status);
-    run.counted = true;
-    if (status === "running") this.#active.add(run);
-    else this.#active.delete(run);
+    if (run.runnable && data.inFlight.length === 0 && data.queue.length === 0 && (data.delayed?.size ?? 0) === 0) this.#complete(run);
+    else wakeWaiters(run);
   }
 
   #complete(run: JobRun): void {
-    const job = run.job;
     let failed: string[] | undefined;
-    const states = job.routineStates;
+    const states = run.job.routineStates;
     for (const id in states) {
-      const routineStatus = states[id]!.status;
-      if (routineStatus === "failed" || routineStatus === "error") (failed ??= []).push(id);
+      const status = states[id]!.status;
+      if (status === "failed" || status === "error") (failed ??= []).push(id);
     }
     const status: JobStatus = failed === undefined ? "completed" : "failed";
-    this.#stopTimeout(run);
-    this.#setStatus(run, status);
-    job.pushRecord(this.flow.flowId, status, failed === undefined ? {} : { failedRoutines: failed }, this.clock.now());
-    this.journal?.jobChanged(job);
-    this.#notify(run);
+    this.timers.stopLimit(run);
+    transition(this, run, status, [this.flowId, status, failed === undefined ? {} : { failedRoutines: failed }]);
   }
 
-  /** Fails the job: its queue and waiting retries are dropped, and it ends "failed". */
-  #fail(run: JobRun, routineId: string, reason: string): void {
-    const job = run.job;
+  /** Fails the job: its queue and delayed tasks are dropped, running handlers are told to stop. */
+  failJob(run: JobRun, routineId: string, reason: string, errorType: string, cause?: Error): void {
     const dropped = this.#dropTasks(run);
-    this.#stopTimeout(run);
-    this.#setStatus(run, "failed");
-    job.pushRecord(this.flow.flowId, "failed", { routineId, error: reason, droppedTasks: dropped }, this.clock.now());
-    this.journal?.jobChanged(job);
-    this.#notify(run);
+    this.timers.stopLimit(run);
+    transition(this, run, "failed", [this.flowId, "failed", { routineId, error: reason, errorType, droppedTasks: dropped }]);
+    const why = cause ?? new CancelledError(`Job '${run.job.jobId}' failed: ${reason}`);
+    for (const ctx of run.active) ctx.abort(why);
   }
 
   #dropTasks(run: JobRun): number {
@@ -475,159 +220,187 @@ export class Engine {
     const dropped = data.queue.length + (data.delayed?.size ?? 0);
     data.queue.clear();
     data.delayed = undefined;
-    this.#clearRetryTimers(run);
+    this.timers.clearDelays(run);
+    run.job.tasksChanged([], true);
     return dropped;
   }
 
-  /** Tells the job's waiters that it rests, once what it did is durable. */
-  #notify(run: JobRun): void {
+  #timedOut(run: JobRun): void {
+    if (!run.runnable) return;
+    this.timers.stopLimit(run);
+    const job = run.job;
+    const limit = run.data.timeoutMs ?? 0;
+    const running = run.active.map((ctx) => ctx.routineId);
+    const first = running[0] ?? job.currentRoutineId ?? this.flowId;
+    job.pushRecord(first, "timeout", { timeoutMs: limit, running: [...new Set(running)] }, this.clock.now());
+    const why = new TimeoutError(`Job '${job.jobId}' ran past its time limit of ${limit} ms`);
+    this.failJob(run, first, `job timed out after ${limit} ms`, "TimeoutError", why);
+  }
+
+  /** A delayed task's time came. */
+  #due(run: JobRun, task: PendingTask): void {
+    run.data.queue.push(task);
+    this.scheduler.ready(run);
+  }
+
+  /** Queues tasks outside any activation (deferred events, detached emits, answers) and notes them for the journal. */
+  queueTasks(run: JobRun, tasks: readonly PendingTask[]): void {
     const data = run.data;
-    const waiters = data.waiters;
-    if (waiters === undefined) return;
-    data.waiters = undefined;
-    const wake = (): void => {
-      for (const waiter of waiters) waiter(true);
-    };
-    if (this.journal === undefined) wake();
-    else this.journal.flush().then(wake, wake);
+    for (const task of tasks) {
+      if (task.taskId === 0) (task as { taskId: number }).taskId = data.nextTaskId++;
+      data.queue.push(task);
+    }
+    run.job.tasksChanged(tasks, false);
+    if (run.runnable) this.scheduler.ready(run);
   }
 
-  #armTimeout(run: JobRun): void {
-    const limit = run.data.timeoutMs;
-    if (limit === undefined) return;
-    run.runningSince = this.clock.now();
-    const remaining = Math.max(0, limit - run.data.runningMs);
-    run.timeoutTimer = this.clock.setTimeout(() => {
-      run.timeoutTimer = undefined;
-      if (run.job.status !== "running") return;
-      this.#stopTimeout(run);
-      const job = run.job;
-      const runningIds = Object.entries(job.routineStates).filter(([, s]) => s.status === "running").map(([id]) => id);
-      const first = runningIds[0] ?? job.currentRoutineId ?? this.flow.flowId;
-      job.pushRecord(first, "timeout", { timeoutMs: limit, running: runningIds }, this.clock.now());
-      this.#fail(run, first, `job timed out after ${limit} ms`);
-    }, remaining);
+  /** An emit from a continuation that outlived its handler: recorded and queued at once, while the job lasts. */
+  emitDetached(run: JobRun, routineId: string, eventName: string, data: Payload): void {
+    const job = run.job;
+    if (isFinal(job.status) || run.detached || job[kJobData].run !== run) throw endedJobEmit(job.jobId, job.status, routineId, eventName);
+    job.pushRecord(routineId, eventName, data, this.clock.now());
+    const tasks = (this.flow.outgoing(routineId, eventName) ?? []).map((c) => deliveryOf(c, data));
+    this.queueTasks(run, tasks);
   }
 
-  #stopTimeout(run: JobRun): void {
-    if (run.timeoutTimer === undefined) return;
-    this.clock.clearTimeout(run.timeoutTimer);
-    run.timeoutTimer = undefined;
-    run.data.runningMs += this.clock.now() - run.runningSince;
+  /** `ctx.waitForInput`. */
+  requestInput(ctx: TaskContext, request: { slot: string; prompt?: string; schema?: object; group?: string }): void {
+    this.inputs.request(ctx, request);
   }
 
   // ---------------------------------------------------------------- control of one job
 
-  #checkJob(job: unknown, operation: string): JobState {
-    if (!(job instanceof JobState)) {
+  #checkJob(job: unknown, operation: string): JobStateCore {
+    if (!(job instanceof JobStateCore)) {
       throw new RoutiluxError(`${operation} expects a JobState, got ${job === null ? "null" : typeof job}`);
     }
-    if (job.flowId !== this.flow.flowId) {
-      throw new JobStateError(
-        `Job '${job.jobId}' belongs to flow '${job.flowId}', not to flow '${this.flow.flowId}'; ${operation} it on its own flow`,
-      );
+    if (job.flowId !== this.flowId) {
+      throw new JobStateError(`Job '${job.jobId}' belongs to flow '${job.flowId}', not to flow '${this.flowId}'; ${operation} it on its own flow`);
     }
     return job;
   }
 
   #checkOpen(operation: string): void {
-    if (this.#closed) throw new RoutiluxError(`Flow '${this.flow.flowId}' is shut down; ${operation} is no longer possible`);
+    if (this.#closed) throw new RoutiluxError(`Flow '${this.flowId}' is shut down; ${operation} is no longer possible`);
   }
 
-  /** How many handlers of `run` the caller itself is (1 when called from one of its handlers). */
-  #selfCount(run: JobRun): number {
-    const ctx = currentContext();
-    return ctx instanceof TaskContext && ctx.run === run && !ctx.done ? 1 : 0;
+  /** The job's run on this engine, when it runs here. */
+  #runOf(job: JobStateCore): JobRun | undefined {
+    const run = job[kJobData].run as JobRun | undefined;
+    return run !== undefined && run.engine === this && !run.detached ? run : undefined;
   }
 
-  #waitIdle(run: JobRun, threshold: number): Promise<void> {
-    if (run.inFlight <= threshold) return Promise.resolve();
-    return new Promise((resolve) => (run.idleWaiters ??= []).push({ threshold, resolve }));
+  #idle(run: JobRun): Promise<void> {
+    if (run.data.inFlight.length === 0) return Promise.resolve();
+    return new Promise((resolve) => (run.idleWaiters ??= []).push(resolve));
   }
 
-  #wakeIdle(run: JobRun): void {
-    const waiters = run.idleWaiters ?? [];
-    const keep = waiters.filter((w) => run.inFlight > w.threshold);
-    run.idleWaiters = keep.length > 0 ? keep : undefined;
-    for (const w of waiters) if (run.inFlight <= w.threshold) w.resolve();
+  async #flush(job: JobStateCore): Promise<void> {
+    await job[kJobData].journal?.flush(job);
   }
 
   async pause(jobState: JobState, reason: string, checkpoint: Payload | undefined): Promise<void> {
     const job = this.#checkJob(jobState, "pause");
-    if (job.status === "paused") return;
-    if (job.status !== "running") {
+    const inside = insideHandler();
+    let run = this.#runOf(job);
+    if (job.status === "running") {
+      if (run === undefined) {
+        throw new JobStateError(`Cannot pause job '${job.jobId}': it does not run on flow '${this.flowId}' in this process; resume it here first`);
+      }
+      const ctx = currentContext();
+      const by = ctx instanceof TaskContext && ctx.run === run && !ctx.done ? ctx.routineId : this.flowId;
+      this.pauseRun(run, by, reason, checkpoint);
+    } else if (job.status !== "paused") {
       throw new JobStateError(`Cannot pause job '${job.jobId}': it is ${job.status}; only a running job can be paused`);
     }
-    const run = this.#attach(job);
-    const self = this.#selfCount(run);
-    const now = this.clock.now();
-    this.#stopTimeout(run);
-    this.#clearRetryTimers(run);
-    this.#setStatus(run, "paused");
-    if (checkpoint !== undefined) job.checkpoint = checkpoint;
-    job.addPausePoint(now, reason, checkpoint);
-    job.pushRecord(self === 1 ? (currentContext()?.routineId ?? this.flow.flowId) : this.flow.flowId, "paused", { reason }, now);
-    this.journal?.jobChanged(job);
-    await this.#waitIdle(run, self);
-    // Paused from one of its own handlers: the job rests (and its waiters wake) when that handler settles.
-    if (run.inFlight === 0) this.#notify(run);
-    if (this.journal !== undefined) await this.journal.flush();
+    run ??= this.#runOf(job);
+    if (!inside && run !== undefined) await this.#idle(run);
+    await this.#flush(job);
+  }
+
+  /** Pauses a running job: nothing more is dispatched, its timers stop; it rests once its handlers settle. */
+  pauseRun(run: JobRun, by: string, reason: string, checkpoint: Payload | undefined, details: Payload = {}): void {
+    this.timers.stopLimit(run);
+    this.timers.clearDelays(run);
+    run.job.addPausePoint(this.clock.now(), reason, checkpoint);
+    transition(this, run, "paused", [by, "paused", { reason, ...details }]);
   }
 
   resume(jobState: JobState): JobState {
     const job = this.#checkJob(jobState, "resume");
     this.#checkOpen("resume");
     const status = job.status;
-    if (status === "running" && (job[kJobData].run as JobRun | undefined)?.engine === this) return job;
+    const current = this.#runOf(job);
+    if (status === "running" && current !== undefined) return jobState;
     if (status !== "paused" && status !== "running") {
       throw new JobStateError(`Cannot resume job '${job.jobId}': it is ${status}; only a paused job can be resumed`);
     }
+    const waits = job[kJobData].waitingFor;
+    if (waits !== undefined && waits.length > 0) {
+      const what = waits.map((w) => `${w.routineId}.${w.slotName}`).join(", ");
+      throw new JobStateError(`Cannot resume job '${job.jobId}': it waits for input (${what}); answer it with flow.answer(job, routineId, slotName, data)`);
+    }
     this.#checkRunnable(job);
     const run = this.#attach(job);
+    this.#gate(run, "resume");
+    const data = run.data;
     const now = this.clock.now();
-    this.#setStatus(run, "running");
     const deferred = job.takeDeferredEvents();
-    job.pushRecord(this.flow.flowId, "resumed", { pendingTasks: run.data.queue.length + (run.data.delayed?.size ?? 0), deferredEvents: deferred.length }, now);
-    for (const event of deferred) this.#emitNow(run, event.routineId, event.eventName, event.data);
-    for (const task of run.data.delayed?.values() ?? []) this.#armRetry(run, task);
-    this.journal?.jobChanged(job);
-    this.#armTimeout(run);
-    this.#schedule(run);
-    if (this.#drained(run)) queueMicrotask(() => this.#afterSettle(run));
-    return job;
+    const record: Payload = { pendingTasks: data.queue.length + (data.delayed?.size ?? 0), deferredEvents: deferred.length };
+    if (status === "paused") transition(this, run, "running", [this.flowId, "resumed", record]);
+    else this.#adoptRunning(run, "resumed", record);
+    for (const event of deferred) {
+      job.pushRecord(event.routineId, event.eventName, event.data, now);
+      this.queueTasks(run, (this.flow.outgoing(event.routineId, event.eventName) ?? []).map((c) => deliveryOf(c, event.data)));
+    }
+    this.timers.armAll(run);
+    this.timers.startLimit(run);
+    this.scheduler.ready(run);
+    if (!run.gated) queueMicrotask(() => this.afterSettle(run));
+    return jobState;
+  }
+
+  /** A job already "running" (a copy, or recovered) starts running here: counted, recorded. */
+  #adoptRunning(run: JobRun, eventName: string, record: Payload): void {
+    this.counted(run, run.counted ? run.job.status : undefined, "running");
+    run.counted = true;
+    run.job.pushRecord(this.flowId, eventName, record, this.clock.now());
+    run.job.jobFieldsChanged();
   }
 
   /**
    * Carries on jobs that a store held as "running" when their process died (`Flow.recover`): each
-   * is attached as last committed, records "recovered", and its pending tasks (those that were
-   * in flight at the crash included) run again. Deferred events wait for a resume, as before.
-   * Every job is checked before any is attached.
+   * is attached as last committed, records "recovered", and its pending tasks (those that were in
+   * flight at the crash included) run again. Every job is checked before any is attached.
    */
-  adopt(jobs: readonly JobState[]): void {
+  adopt(jobs: readonly JobStateCore[]): void {
     this.#checkOpen("recover");
-    for (const jobState of jobs) {
-      const job = this.#checkJob(jobState, "recover");
-      if (job.status !== "running") {
-        throw new JobStateError(`Cannot recover job '${job.jobId}': it is ${job.status}; only a running job is recovered (resume a paused one)`);
+    for (const job of jobs) {
+      this.#checkJob(job, "recover");
+      if (job.status !== "running" && job.status !== "paused") {
+        throw new JobStateError(`Cannot recover job '${job.jobId}': it is ${job.status}`);
       }
-      if (job[kJobData].run !== undefined) throw new JobStateError(`Cannot recover job '${job.jobId}': it is already attached to a flow here`);
+      if (this.#runOf(job) !== undefined) throw new JobStateError(`Cannot recover job '${job.jobId}': it is already attached to this flow`);
       this.#checkRunnable(job);
     }
     for (const job of jobs) {
       const run = this.#attach(job);
-      const data = run.data;
-      this.#setStatus(run, "running");
-      job.pushRecord(this.flow.flowId, "recovered", { pendingTasks: data.queue.length + (data.delayed?.size ?? 0) }, this.clock.now());
-      for (const task of data.delayed?.values() ?? []) this.#armRetry(run, task);
-      this.journal?.jobChanged(job);
-      this.#armTimeout(run);
-      this.#schedule(run);
-      if (this.#drained(run)) queueMicrotask(() => this.#afterSettle(run));
+      this.#gate(run, "recover");
+      if (job.status !== "running") {
+        this.counted(run, undefined, job.status);
+        run.counted = true;
+        continue;
+      }
+      this.#adoptRunning(run, "recovered", { pendingTasks: run.data.queue.length + (run.data.delayed?.size ?? 0) });
+      this.timers.armAll(run);
+      this.timers.startLimit(run);
+      this.scheduler.ready(run);
+      queueMicrotask(() => this.afterSettle(run));
     }
   }
 
   /** A job from elsewhere must name only routines, slots and events this flow has. */
-  #checkRunnable(job: JobState): void {
+  #checkRunnable(job: JobStateCore): void {
     const flow = this.flow;
     for (const task of job.pendingTasks) {
       const routine = flow.getRoutine(task.routineId);
@@ -641,8 +414,7 @@ export class Engine {
       }
     }
     for (const event of job.deferredEvents) {
-      const routine = flow.getRoutine(event.routineId);
-      if (routine?.getEvent(event.eventName) === undefined) {
+      if (flow.getRoutine(event.routineId)?.getEvent(event.eventName) === undefined) {
         throw new JobStateError(
           `Cannot resume job '${job.jobId}' on flow '${flow.flowId}': deferred event '${event.routineId}.${event.eventName}' ` +
           "names a routine or event this flow lacks",
@@ -658,66 +430,130 @@ export class Engine {
     if (status !== "running" && status !== "paused") {
       throw new JobStateError(`Cannot cancel job '${job.jobId}': it is already ${status}`);
     }
-    const run = this.#attach(job);
-    const self = this.#selfCount(run);
+    let run = this.#runOf(job);
+    if (run === undefined) {
+      if (status === "running" && this.journal === undefined) {
+        throw new JobStateError(`Cannot cancel job '${job.jobId}': it does not run on flow '${this.flowId}' in this process`);
+      }
+      run = this.#attach(job);
+      if (this.journal !== undefined) await this.#attached(run);
+      if (isFinal(job.status)) return;
+    }
     const dropped = this.#dropTasks(run);
-    this.#stopTimeout(run);
-    this.#setStatus(run, "cancelled");
-    job.pushRecord(this.flow.flowId, "cancelled", { reason, droppedTasks: dropped }, this.clock.now());
-    this.journal?.jobChanged(job);
-    this.#notify(run);
-    await this.#waitIdle(run, self);
-    if (this.journal !== undefined) await this.journal.flush();
+    this.timers.stopLimit(run);
+    run.data.waitingFor = undefined;
+    transition(this, run, "cancelled", [this.flowId, "cancelled", { reason, droppedTasks: dropped }]);
+    const why = new CancelledError(`Job '${job.jobId}' was cancelled${reason === "" ? "" : `: ${reason}`}`);
+    for (const ctx of run.active) ctx.abort(why);
+    await this.#flush(job);
   }
 
-  /** Resolves `true` when the job rests (completed, failed, cancelled, paused), `false` on timeout. */
-  waitFor(jobState: JobState, timeoutMs: number | undefined): Promise<boolean> {
-    const job = this.#checkJob(jobState, "waitForCompletion");
-    if (timeoutMs !== undefined && (typeof timeoutMs !== "number" || Number.isNaN(timeoutMs) || timeoutMs < 0)) {
-      throw new RoutiluxError(`Expected \`timeoutMs\` to be a number from 0 and up, got ${showValue(timeoutMs)}`);
-    }
-    const status = job.status;
-    const settling = status === "paused" && ((job[kJobData].run as JobRun | undefined)?.inFlight ?? 0) > 0;
-    if (status === "completed" || status === "failed" || status === "cancelled" || (status === "paused" && !settling)) {
-      const journal = this.journal;
-      return journal === undefined ? Promise.resolve(true) : journal.flush().then(() => true, () => true);
-    }
-    return new Promise((resolve) => {
-      const data = job[kJobData];
-      let timer: TimerHandle | undefined;
-      const waiter = (rested: boolean): void => {
-        if (timer !== undefined) this.clock.clearTimeout(timer);
-        resolve(rested);
-      };
-      (data.waiters ??= []).push(waiter);
-      if (timeoutMs !== undefined) {
-        timer = this.clock.setTimeout(() => {
-          timer = undefined;
-          data.waiters = data.waiters?.filter((w) => w !== waiter);
-          if (data.waiters?.length === 0) data.waiters = undefined;
-          resolve(false);
-        }, timeoutMs);
-      }
+  /** Takes a job that runs nowhere (a paused copy) under this process's journal, as a resume would; resolves once the store accepts it. */
+  #attached(run: JobRun): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const journal = this.journal!;
+      journal.attach(run.job, "resume", (error) => this.#lose(run, error)).then(resolve, (error: unknown) => {
+        run.data.journal = undefined;
+        run.detached = true;
+        reject(error);
+      });
     });
   }
 
-  /** Stops scheduling, clears timers and waits for every running handler to settle. */
-  async shutdown(): Promise<void> {
-    this.#closed = true;
-    for (const run of this.#active) {
-      this.#clearRetryTimers(run);
-      if (run.timeoutTimer !== undefined) {
-        this.clock.clearTimeout(run.timeoutTimer);
-        run.timeoutTimer = undefined;
+  /** `flow.answer`: delivers an answer to a slot the job waits for, resuming it once nothing else is waited for. */
+  async answer(jobState: JobState, routineId: string, slotName: string, data: Payload): Promise<void> {
+    const job = this.#checkJob(jobState, "answer");
+    this.#checkOpen("answer");
+    await this.inputs.validate(job, routineId, slotName, data);
+    let run = this.#runOf(job);
+    if (run === undefined) {
+      if (job.status === "running") {
+        throw new JobStateError(`Cannot answer job '${job.jobId}': it runs, but not on flow '${this.flowId}' in this process`);
       }
+      run = this.#attach(job);
+      if (this.journal !== undefined) await this.#attached(run);
     }
-    if (this.#running > 0) await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
-    if (this.journal !== undefined) await this.journal.flush();
-    // Jobs left running will not rest in this process: their waiters learn it now (false), not never.
+    if (this.inputs.answer(run, routineId, slotName, data) && run.job.status === "paused") this.resume(jobState);
+    await this.#flush(job);
+  }
+
+  /**
+   * Waits for the job to rest: "rested" (completed, failed, cancelled, or paused with no handler
+   * running, and durable), "timeout", or "released" (this process let it go: shutdown). Rejects
+   * with the error that lost the job to this process.
+   */
+  wait(jobState: JobState, timeoutMs: number | undefined, operation = "waitForCompletion"): Promise<"rested" | "timeout" | "released"> {
+    const job = this.#checkJob(jobState, operation);
+    if (timeoutMs !== undefined && (typeof timeoutMs !== "number" || Number.isNaN(timeoutMs) || timeoutMs < 0)) {
+      throw new RoutiluxError(`Expected \`timeoutMs\` to be a number from 0 and up, got ${showValue(timeoutMs)}`);
+    }
+    const data = job[kJobData];
+    if (data.lost !== undefined) return Promise.reject(data.lost);
+    return new Promise((resolve, reject) => {
+      let timer: ReturnType<Clock["setTimeout"]> | undefined;
+      const waiter: JobWaiter = {
+        wake: (rested) => {
+          if (timer !== undefined) this.clock.clearTimeout(timer);
+          resolve(rested ? "rested" : "released");
+        },
+        fail: (error) => {
+          if (timer !== undefined) this.clock.clearTimeout(timer);
+          reject(error);
+        },
+      };
+      (data.waiters ??= []).push(waiter);
+      if (timeoutMs !== undefined) {
+        timer = outsideContext(() => this.clock.setTimeout(() => {
+          timer = undefined;
+          data.waiters = data.waiters?.filter((w) => w !== waiter);
+          if (data.waiters?.length === 0) data.waiters = undefined;
+          resolve("timeout");
+        }, timeoutMs));
+      }
+      const run = data.run as JobRun | undefined;
+      if (run !== undefined && !run.detached) wakeWaiters(run);
+      else if (isFinal(job.status) || job.status === "paused") releaseWaiters(data, undefined, true);
+    });
+  }
+
+  /** Resolves once the store has accepted the job (at once without a store); rejects with what refused it. */
+  attached(jobState: JobState): Promise<void> {
+    const run = this.#runOf(this.#checkJob(jobState, "start"));
+    return run?.attached ?? Promise.resolve();
+  }
+
+  /**
+   * Stops scheduling, tells running handlers to stop, waits for them (unless called from one) for
+   * at most `graceMs`, writes what is buffered and hands back the leases of jobs left running, so
+   * another process can carry them on at once. Their waiters resolve `false`: the jobs will not rest
+   * here. A handler still running after the grace period is left behind: what it does later is not
+   * applied, and its task runs again wherever the job is recovered.
+   */
+  async shutdown(graceMs = 30_000): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.scheduler.close();
+    const why = new CancelledError(`Flow '${this.flowId}' is shutting down`);
     for (const run of this.#active) {
-      const waiters = run.data.waiters;
-      run.data.waiters = undefined;
-      for (const waiter of waiters ?? []) waiter(false);
+      this.timers.clearDelays(run);
+      this.timers.stopLimit(run);
+      for (const ctx of run.active) ctx.abort(why);
     }
+    if (!insideHandler()) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const grace = new Promise<void>((resolve) => {
+        timer = outsideContext(() => setTimeout(resolve, graceMs));
+      });
+      await Promise.race([this.scheduler.whenIdle(), grace]);
+      clearTimeout(timer);
+    }
+    const left = [...this.#active];
+    for (const run of left) run.detached = true;
+    if (this.journal !== undefined) {
+      await this.journal.flush().catch(() => undefined);
+      await this.journal.release(left.map((run) => run.job)).catch(() => undefined);
+    }
+    for (const run of left) releaseWaiters(run.data);
+    this.#active.clear();
   }
 }

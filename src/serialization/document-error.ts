@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import { SerializationError, showValue } from "../core/errors.js";
-import { findNonJson, formatPath } from "./json-check.js";
+import { findNonJson, formatPath } from "../core/json-value.js";
 
 const MAX_SHOWN = 80;
 

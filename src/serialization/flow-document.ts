@@ -4,7 +4,7 @@ import { FlowDefinitionError, SerializationError, describeError, listChoices } f
 import type { FlowDefinition, FlowDefinitionOptions } from "../core/flow-definition.js";
 import type { Routine } from "../core/routine.js";
 import { checkPlainJson, checkVersion, documentError } from "./document-error.js";
-import { assertJsonSafe } from "./json-check.js";
+import { assertJsonSafe } from "../core/json-value.js";
 import type { RoutineRegistry } from "./registry.js";
 
 /** The version of FlowDocument this release writes. */

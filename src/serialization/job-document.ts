@@ -1,10 +1,10 @@
 import { z } from "zod";
 import { JOB_STATUSES, type JobSnapshot } from "../state/job-snapshot.js";
 import { checkPlainJson, checkVersion, documentError } from "./document-error.js";
-import { assertJsonSafe } from "./json-check.js";
+import { assertJsonSafe } from "../core/json-value.js";
 
-/** The version of JobStateDocument this release writes. */
-export const JOB_DOCUMENT_VERSION = 1;
+/** The version of JobStateDocument this release writes (it reads version 1 too). */
+export const JOB_DOCUMENT_VERSION = 2;
 
 const json = z.json();
 const payload = z.record(z.string(), json);
@@ -27,8 +27,16 @@ export function pendingTaskSchema<T extends z.ZodType>(time: T) {
   });
 }
 
+const waitSchema = z.strictObject({
+  routineId: id,
+  slotName: id,
+  prompt: z.string().optional(),
+  schema: payload.optional(),
+  group: z.string().optional(),
+});
+
 const jobDocumentSchema = z.strictObject({
-  version: z.literal(JOB_DOCUMENT_VERSION),
+  version: z.union([z.literal(1), z.literal(JOB_DOCUMENT_VERSION)]),
   kind: z.literal("routilux.job"),
   jobId: id,
   flowId: z.string(),
@@ -50,6 +58,11 @@ const jobDocumentSchema = z.strictObject({
   nextTaskId: z.int().positive(),
   timeoutMs: z.number().nonnegative().nullable(),
   runningMs: z.number().nonnegative(),
+  /** The store revision of this state (version 2; 0 when never stored). */
+  revision: z.int().nonnegative().optional(),
+  /** Inputs the job waits for, and answers that arrived before their wait (version 2). */
+  waitingFor: z.array(waitSchema).optional(),
+  earlyAnswers: z.array(z.strictObject({ routineId: id, slotName: id, data: payload })).optional(),
 }).superRefine((doc, ctx) => {
   const ids = new Set<number>();
   doc.pendingTasks.forEach((task, i) => {
@@ -99,6 +112,9 @@ export function encodeJobDocument(s: JobSnapshot): JobStateDocument {
     nextTaskId: s.nextTaskId,
     timeoutMs: s.timeoutMs ?? null,
     runningMs: s.runningMs,
+    revision: s.revision,
+    waitingFor: s.waitingFor as JobStateDocument["waitingFor"],
+    earlyAnswers: s.earlyAnswers as JobStateDocument["earlyAnswers"],
   };
   assertJsonSafe(doc, `job '${s.jobId}'`);
   // A deep copy, so the document does not share objects with the live job.
@@ -141,5 +157,8 @@ export function decodeJobDocument(input: unknown): JobSnapshot {
     nextTaskId: d.nextTaskId,
     timeoutMs: d.timeoutMs ?? undefined,
     runningMs: d.runningMs,
+    revision: d.revision ?? 0,
+    waitingFor: d.waitingFor ?? [],
+    earlyAnswers: d.earlyAnswers ?? [],
   };
 }

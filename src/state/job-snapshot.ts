@@ -1,6 +1,8 @@
 import type { Payload } from "../core/slot.js";
 import type { DeferredEvent } from "./records.js";
+import type { EarlyAnswer } from "./job-data.js";
 import type { PendingTask } from "./task.js";
+import type { WaitRequest } from "./write-set.js";
 
 /** The status of a job. */
 export type JobStatus = "pending" | "running" | "completed" | "failed" | "paused" | "cancelled";
@@ -36,4 +38,9 @@ export interface JobSnapshot {
   /** The job's time limit, if any, and how long it has run so far (paused time excluded). */
   timeoutMs: number | undefined;
   runningMs: number;
+  /** The store revision of this state: the sequence number of its last commit (0: never stored). */
+  revision: number;
+  /** Inputs the job waits for, and answers that arrived before their wait. */
+  waitingFor: WaitRequest[];
+  earlyAnswers: EarlyAnswer[];
 }

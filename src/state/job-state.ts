@@ -1,108 +1,45 @@
 import { randomUUID } from "node:crypto";
-import { readFile, rename, writeFile } from "node:fs/promises";
-import { systemClock, type Clock } from "../core/clock.js";
-import { RoutiluxError, SerializationError, describeError } from "../core/errors.js";
+import { systemClock } from "../core/clock.js";
+import { contextStorage } from "../core/context.js";
+import { JobStateError, RoutiluxError, describeError } from "../core/errors.js";
+import { checkJsonValue } from "../core/json-value.js";
 import type { Payload } from "../core/slot.js";
-import type { Flow } from "../runtime/flow.js";
-import { decodeJobDocument, encodeJobDocument, type JobStateDocument } from "../serialization/job-document.js";
-import { Deque } from "./deque.js";
+import { JobData, kJobData, slotKey, splitSlotKey } from "./job-data.js";
 import type { JobSnapshot, JobStatus } from "./job-snapshot.js";
 import type { OutputHandler } from "./output-handlers.js";
 import { HistoryEntry, OutputEntry, PauseEntry, type DeferredEvent, type ExecutionRecord, type OutputRecord, type PausePoint } from "./records.js";
+import { SlotBuffer } from "./slot-buffer.js";
 import type { PendingTask } from "./task.js";
+import { LooseChanges, type WaitRequest, type WriteSet } from "./write-set.js";
 
 const EMPTY: Payload = Object.freeze({});
 
-/**
- * Told of every change of a job, as it happens: what a store needs to commit a task's changes.
- * Appends pass the entry, so a store can attribute each one to the activation that made it.
- * @internal
- */
-export interface ChangeTracker {
-  routineState(routineId: string): void;
-  sharedData(key: string): void;
-  /** A slot buffer changed, merging or restoring for `task` (the engine makes these changes outside any handler). */
-  slotBuffer(key: string, task?: PendingTask): void;
-  deferred(): void;
-  history(entry: HistoryEntry): void;
-  sharedLog(entry: unknown): void;
-  output(entry: OutputEntry): void;
-}
-
-/**
- * The engine-facing parts of a job that are state, not API: its task queue, retries waiting for
- * their time, slot merge buffers and timing. They live in the JobState, so a paused job's
- * queue is simply its queue, and serialization sees everything.
- * @internal
- */
-export class JobData {
-  readonly queue = new Deque<PendingTask>();
-  /** Retries waiting for their `notBefore`, by taskId. */
-  delayed: Map<number, PendingTask> | undefined;
-  /**
-   * Tasks whose handlers are running (a handful at most: bounded by the flow's workers): a document
-   * written now lists them as pending, to run again.
-   */
-  readonly inFlight: PendingTask[] = [];
-  /** Per-job merged data of slots with an "append" or custom strategy, keyed `routineId\0slot`. */
-  slotBuffers: Map<string, Payload> | undefined;
-  nextTaskId = 1;
-  clock: Clock = systemClock;
-  tracker: ChangeTracker | undefined;
-  outputHandler: OutputHandler | undefined;
-  timeoutMs: number | undefined;
-  runningMs = 0;
-  createdAtMs: number;
-  updatedAtMs: number;
-  /** Transient: the engine run the job is attached to in this process (never serialized). */
-  run: unknown;
-  /** Transient: callers of waitForCompletion, told when the job comes to rest. */
-  waiters: Array<(rested: boolean) => void> | undefined;
-
-  constructor(nowMs: number) {
-    this.createdAtMs = nowMs;
-    this.updatedAtMs = nowMs;
+function checkKey(key: unknown, jobId: string): string {
+  if (typeof key !== "string") throw new RoutiluxError(`Expected a string shared-data key for job '${jobId}', got ${typeof key}`);
+  if (key === "__proto__") {
+    throw new RoutiluxError(`Shared data key '__proto__' of job '${jobId}' is reserved: it would replace the object's prototype; use another key`);
   }
+  return key;
+}
 
-  /** Queued tasks and waiting retries (and, with `withInFlight`, running ones), in taskId order. */
-  pendingTasks(withInFlight = false): PendingTask[] {
-    const queued = this.queue.toArray();
-    const delayed = this.delayed?.size ?? 0;
-    const running = withInFlight ? this.inFlight.length : 0;
-    if (delayed === 0 && running === 0) return queued;
-    const all = [...queued, ...(this.delayed?.values() ?? [])];
-    if (running > 0) all.push(...this.inFlight);
-    return all.sort((a, b) => a.taskId - b.taskId);
+function checkPayload(value: unknown, what: string): Payload {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new RoutiluxError(`Expected ${what} to be a plain object, got ${Array.isArray(value) ? "an array" : value === null ? "null" : typeof value}`);
   }
+  return value as Payload;
 }
-
-/** Key of a slot buffer. @internal */
-export function slotKey(routineId: string, slotName: string): string {
-  return `${routineId}\u0000${slotName}`;
-}
-
-/** The routine id and slot name of a slot buffer key. @internal */
-export function splitSlotKey(key: string): [routineId: string, slotName: string] {
-  const split = key.indexOf("\u0000");
-  return [key.slice(0, split), key.slice(split + 1)];
-}
-
-/** @internal */
-export const kJobData: unique symbol = Symbol("routilux.jobData");
 
 /**
- * Everything that changes during one execution of a flow: status, history, routine states,
- * shared data and log, outputs, deferred events, and the job's queued tasks. Returned by
- * `flow.execute()`; serializable at any time and resumable on any host.
+ * The state of one job, without what needs documents or the engine (those are in `JobState`).
  *
- * @example
- * ```ts
- * const job = flow.execute("source", { entryParams: { value: "A" } });
- * await JobState.waitForCompletion(flow, job);
- * console.log(job.status, job.executionHistory.length, job.getSharedData("count"));
- * ```
+ * Every write goes one of two ways. Inside a handler of this job (found through the async
+ * context) it is buffered in the activation's write set: the handler reads its own writes, and
+ * they take effect, all together, when it succeeds, or not at all when it fails. Anywhere else it
+ * takes effect at once and, when a journal persists the job, is noted among its loose changes
+ * for the next commit. Values must be plain JSON; anything else is refused where it is written.
+ * @internal
  */
-export class JobState {
+export class JobStateCore {
   #jobId: string;
   /** The id of the flow the job belongs to; it resumes only on a flow with this id. */
   flowId: string;
@@ -110,10 +47,8 @@ export class JobState {
   status: JobStatus = "pending";
   /** The routine whose handler started last, if any. */
   currentRoutineId: string | undefined;
-  /** Custom data about the job (given to `execute`); serialized with it. */
-  metadata: Record<string, unknown> = {};
-  /** The checkpoint given to the last `flow.pause`, if any. */
-  checkpoint: Record<string, unknown> | undefined;
+  #metadata: Payload = {};
+  #checkpoint: Payload | undefined;
   #history: HistoryEntry[] = [];
   #routineStates: Record<string, Payload> = {};
   #pausePoints: PauseEntry[] = [];
@@ -154,14 +89,48 @@ export class JobState {
     this[kJobData].updatedAtMs = value.getTime();
   }
 
+  /** Custom data about the job (given to `execute`); serialized and persisted with it. Plain JSON. */
+  get metadata(): Record<string, unknown> {
+    return this.#metadata;
+  }
+
+  set metadata(value: Record<string, unknown>) {
+    this.#checkWritable();
+    checkJsonValue(checkPayload(value, `the metadata of job '${this.#jobId}'`), `the metadata of job '${this.#jobId}'`, "metadata");
+    this.#metadata = value;
+    this.#looseJob();
+  }
+
+  /** The checkpoint given to the last `flow.pause`, if any. */
+  get checkpoint(): Record<string, unknown> | undefined {
+    return this.#checkpoint;
+  }
+
+  set checkpoint(value: Record<string, unknown> | undefined) {
+    this.#checkWritable();
+    if (value !== undefined) checkJsonValue(checkPayload(value, "a checkpoint"), `the checkpoint of job '${this.#jobId}'`, "checkpoint");
+    this.#checkpoint = value;
+    this.#looseJob();
+  }
+
+  /** The store revision of this copy: the sequence number of its last commit (0 when never stored). */
+  get revision(): number {
+    return this[kJobData].revision;
+  }
+
   /** The chronological log of the job: start, emits, errors, retries, pauses, resumes, the end. */
   get executionHistory(): readonly ExecutionRecord[] {
-    return this.#history;
+    const own = this.#open()?.history;
+    return own === undefined ? this.#history : [...this.#history, ...own];
   }
 
   /** Per routine that ran: `status` ("running", "completed", "failed", "error_continued", "skipped") and what handlers added. */
   get routineStates(): Readonly<Record<string, Record<string, unknown>>> {
-    return this.#routineStates;
+    const own = this.#open()?.states;
+    if (own === undefined) return this.#routineStates;
+    const merged = { ...this.#routineStates };
+    for (const [id, state] of own) merged[id] = state;
+    return merged;
   }
 
   /** Every pause of the job, oldest first. */
@@ -171,7 +140,8 @@ export class JobState {
 
   /** Events stored by `emitDeferredEvent`, to be emitted (and cleared) when the job is resumed. */
   get deferredEvents(): readonly DeferredEvent[] {
-    return this.#deferred;
+    const own = this.#open()?.deferred;
+    return own === undefined ? this.#deferred : [...this.#deferred, ...own];
   }
 
   /** The job's queued tasks and waiting retries: what runs next, and what a paused job resumes with. */
@@ -179,74 +149,146 @@ export class JobState {
     return this[kJobData].pendingTasks();
   }
 
-  /** The job's business data, read and written by its routines; see {@link JobState.updateSharedData}. */
+  /** The job's business data, read and written by its routines; see {@link JobStateCore.updateSharedData}. */
   get sharedData(): Readonly<Record<string, unknown>> {
-    return this.#sharedData;
+    const own = this.#open()?.sharedValues;
+    if (own === undefined) return this.#sharedData;
+    const merged = { ...this.#sharedData };
+    for (const [key, value] of own) merged[key] = value;
+    return merged;
   }
 
-  /** The job's append-only business log; see {@link JobState.appendToSharedLog}. */
+  /** The job's append-only business log; see {@link JobStateCore.appendToSharedLog}. */
   get sharedLog(): readonly unknown[] {
-    return this.#sharedLog;
+    const own = this.#open()?.sharedLog;
+    return own === undefined ? this.#sharedLog : [...this.#sharedLog, ...own];
   }
 
-  /** Every output sent in the job (`sendOutput`), oldest first, whatever its output handler did. */
+  /** Every output sent in the job (`sendOutput`), oldest first. */
   get outputLog(): readonly OutputRecord[] {
-    return this.#outputLog;
+    const own = this.#open()?.outputs;
+    return own === undefined ? this.#outputLog : [...this.#outputLog, ...own];
+  }
+
+  /** The inputs the job waits for (`ctx.waitForInput`); empty when it waits for none. */
+  get waitingFor(): readonly WaitRequest[] {
+    return this[kJobData].waitingFor ?? [];
   }
 
   /** The history, or only the records of one routine. */
   getExecutionHistory(routineId?: string): ExecutionRecord[] {
-    return routineId === undefined ? [...this.#history] : this.#history.filter((r) => r.routineId === routineId);
+    const all = this.executionHistory;
+    return routineId === undefined ? [...all] : all.filter((r) => r.routineId === routineId);
   }
 
-  /** Appends a record to the history. */
+  /** Appends a record to the history (inside a handler: when its activation succeeds). Plain JSON data. */
   recordExecution(routineId: string, eventName: string, data: Record<string, unknown> = EMPTY): void {
-    const now = this[kJobData].clock.now();
-    const entry = new HistoryEntry(routineId, eventName, data, now);
-    this.#history.push(entry);
-    this[kJobData].updatedAtMs = now;
-    this[kJobData].tracker?.history(entry);
+    this.#checkWritable();
+    checkJsonValue(data, `the data of record '${routineId}.${eventName}' in job '${this.#jobId}'`, "data");
+    const w = this.#open();
+    const entry = new HistoryEntry(routineId, eventName, data, this[kJobData].clock.now());
+    if (w !== undefined) (w.history ??= []).push(entry);
+    else this.#pushEntry(entry);
   }
 
   /** A copy of a routine's state, or undefined if it has none. */
   getRoutineState(routineId: string): Record<string, unknown> | undefined {
-    const state = this.#routineStates[routineId];
+    const own = this.#open()?.states?.get(routineId);
+    const state = own ?? this.#routineStates[routineId];
     return state === undefined ? undefined : { ...state };
   }
 
-  /** Replaces a routine's state. */
+  /** Replaces a routine's state (inside a handler: when its activation succeeds). Plain JSON. */
   updateRoutineState(routineId: string, state: Record<string, unknown>): void {
-    this.#routineStates[routineId] = { ...state };
-    this.#changedRoutineState(routineId);
+    this.#checkWritable();
+    const copy = { ...checkPayload(state, `the state of routine '${routineId}'`) };
+    checkJsonValue(copy, `the state of routine '${routineId}' in job '${this.#jobId}'`, `routineStates.${routineId}`);
+    const w = this.#open();
+    if (w !== undefined) {
+      (w.states ??= new Map()).set(routineId, copy);
+      return;
+    }
+    this.#setOwn(this.#routineStates, routineId, copy);
+    this.routineStateChanged(routineId);
   }
 
-  /** Sets one key of the job's shared data. */
+  /** Sets one key of the job's shared data (inside a handler: when its activation succeeds). Plain JSON. */
   updateSharedData(key: string, value: unknown): void {
-    if (key === "__proto__") {
-      throw new RoutiluxError(`Shared data key '__proto__' of job '${this.#jobId}' is reserved: it would replace the object's prototype; use another key`);
+    this.writeSharedData(this.#open(), key, value);
+  }
+
+  /** @internal Sets a shared-data key in `w` (an open activation's write set) or, when undefined, at once. */
+  writeSharedData(w: WriteSet | undefined, key: string, value: unknown): void {
+    this.#checkWritable();
+    checkKey(key, this.#jobId);
+    checkJsonValue(value, `shared data '${key}' of job '${this.#jobId}'`, `sharedData.${key}`);
+    if (w !== undefined) {
+      (w.sharedValues ??= new Map()).set(key, value);
+      (w.sharedOps ??= []).push({ key, value });
+      return;
     }
+    this.#setShared(key, value);
+  }
+
+  /**
+   * @internal Updates a shared-data key with `fn` of its current value, in `w` (an open
+   * activation's write set) or, when undefined, at once. In an activation, `fn` runs now (the
+   * handler reads the result) and again on the committed value when the activation commits, so
+   * updates of one key by concurrent handlers are never lost. `fn` should be pure.
+   */
+  updateSharedDataWith<T>(w: WriteSet | undefined, key: string, fn: (previous: T | undefined) => T): T {
+    this.#checkWritable();
+    checkKey(key, this.#jobId);
+    const next = fn(this.readSharedData<T | undefined>(w, key, undefined));
+    checkJsonValue(next, `shared data '${key}' of job '${this.#jobId}'`, `sharedData.${key}`);
+    if (w !== undefined) {
+      (w.sharedValues ??= new Map()).set(key, next);
+      (w.sharedOps ??= []).push({ key, value: next, update: fn as (previous: unknown) => unknown });
+    } else {
+      this.#setShared(key, next);
+    }
+    return next;
+  }
+
+  #setShared(key: string, value: unknown): void {
     this.#sharedData[key] = value;
     const data = this[kJobData];
     data.updatedAtMs = data.clock.now();
-    data.tracker?.sharedData(key);
+    const loose = this.#loose();
+    if (loose !== undefined) (loose.sharedKeys ??= new Set()).add(key);
+  }
+
+  /** @internal A shared-data key as `w` (an open activation's write set) sees it. */
+  readSharedData<T>(w: WriteSet | undefined, key: string, defaultValue?: T): T {
+    const own = w?.sharedValues;
+    if (own?.has(key) === true) return own.get(key) as T;
+    return (Object.hasOwn(this.#sharedData, key) ? this.#sharedData[key] : defaultValue) as T;
   }
 
   /** One key of the job's shared data, or `defaultValue` when it is not set. */
   getSharedData<T = unknown>(key: string, defaultValue?: T): T {
-    return (Object.hasOwn(this.#sharedData, key) ? this.#sharedData[key] : defaultValue) as T;
+    return this.readSharedData(this.#open(), key, defaultValue);
   }
 
-  /** Appends an entry (a JSON value) to the job's shared log. */
+  /** Appends an entry (a JSON value) to the job's shared log (inside a handler: when its activation succeeds). */
   appendToSharedLog(entry: unknown): void {
+    this.#checkWritable();
+    checkJsonValue(entry, `a shared-log entry of job '${this.#jobId}'`, "sharedLog");
+    const w = this.#open();
+    if (w !== undefined) {
+      (w.sharedLog ??= []).push(entry);
+      return;
+    }
     this.#sharedLog.push(entry);
     const data = this[kJobData];
     data.updatedAtMs = data.clock.now();
-    data.tracker?.sharedLog(entry);
+    const loose = this.#loose();
+    if (loose !== undefined) (loose.sharedLog ??= []).push(entry);
   }
 
   /** A copy of the shared log. */
   getSharedLog(): unknown[] {
-    return [...this.#sharedLog];
+    return [...this.sharedLog];
   }
 
   /**
@@ -266,89 +308,110 @@ export class JobState {
   }
 
   /**
-   * Appends an output to `outputLog` and passes it to the output handler. A handler that throws
-   * is recorded as `(routineId, "output_error", ...)` and does not fail the job.
+   * Passes an output to the output handler at once and appends it to `outputLog` (inside a
+   * handler: when its activation succeeds, so a failed attempt's outputs reach the handler but
+   * not the log). A handler that throws is recorded as `(routineId, "output_error", ...)` and does
+   * not fail the job.
    */
   sendOutput(routineId: string, outputType: string, data: Record<string, unknown> = EMPTY): void {
+    this.writeOutput(this.#open(), routineId, outputType, data);
+  }
+
+  /** @internal Sends an output, logged in `w` (an open activation's write set) or, when undefined, at once. */
+  writeOutput(w: WriteSet | undefined, routineId: string, outputType: string, data: Record<string, unknown>): void {
+    this.#checkWritable();
+    checkJsonValue(data, `the data of output '${outputType}' of routine '${routineId}' in job '${this.#jobId}'`, "data");
     const jobData = this[kJobData];
-    const now = jobData.clock.now();
-    const entry = new OutputEntry(routineId, outputType, data, now);
-    this.#outputLog.push(entry);
-    jobData.updatedAtMs = now;
-    jobData.tracker?.output(entry);
+    const entry = new OutputEntry(routineId, outputType, data, jobData.clock.now());
+    if (w !== undefined) {
+      (w.outputs ??= []).push(entry);
+    } else {
+      this.#outputLog.push(entry);
+      jobData.updatedAtMs = entry.timeMs;
+      const loose = this.#loose();
+      if (loose !== undefined) (loose.outputs ??= []).push(entry);
+      if (jobData.observer?.active === true) jobData.observer.output(this, entry);
+    }
     const handler = jobData.outputHandler;
     if (handler === undefined) return;
     try {
       handler.handle(routineId, outputType, data, entry.timestamp);
     } catch (error) {
       const { message, type } = describeError(error);
-      this.recordExecution(routineId, "output_error", { outputType, error: message, errorType: type });
+      const record = new HistoryEntry(routineId, "output_error", { outputType, error: message, errorType: type }, jobData.clock.now());
+      if (w !== undefined) (w.history ??= []).push(record);
+      else this.#pushEntry(record);
     }
   }
 
-  /** Stores an event to emit when the job is resumed. */
+  /** Stores an event to emit when the job is resumed (inside a handler: when its activation succeeds). */
   addDeferredEvent(routineId: string, eventName: string, data: Record<string, unknown> = EMPTY): void {
-    this.#deferred.push({ routineId, eventName, data });
-    this[kJobData].tracker?.deferred();
+    this.writeDeferredEvent(this.#open(), routineId, eventName, data);
   }
 
-  /** Writes the whole job as a versioned plain-JSON document. */
-  serialize(): JobStateDocument {
-    return encodeJobDocument(this.toSnapshot());
-  }
-
-  /**
-   * Replaces this job's state with a document's. The document is validated first: a malformed
-   * one throws a {@link SerializationError} naming the first bad field, and this job is unchanged.
-   */
-  deserialize(doc: unknown): void {
-    this.restoreSnapshot(decodeJobDocument(doc));
-  }
-
-  /** A new JobState from a document (see {@link JobState.deserialize}). */
-  static fromDocument(doc: unknown): JobState {
-    const job = new JobState();
-    job.deserialize(doc);
-    return job;
-  }
-
-  /** Writes the document to a file (atomically: a temporary file, then a rename). */
-  async save(path: string): Promise<void> {
-    const text = JSON.stringify(this.serialize(), null, 2);
-    const temporary = `${path}.${process.pid}.${randomUUID()}.tmp`;
-    await writeFile(temporary, text, "utf8");
-    await rename(temporary, path);
-  }
-
-  /** Reads a JobState from a file written by {@link JobState.save}. */
-  static async load(path: string): Promise<JobState> {
-    const text = await readFile(path, "utf8");
-    let doc: unknown;
-    try {
-      doc = JSON.parse(text);
-    } catch (error) {
-      throw new SerializationError(`File '${path}' is not a JSON document: ${describeError(error).message}`, { cause: error });
+  /** @internal Stores a deferred event in `w` (an open activation's write set) or, when undefined, at once. */
+  writeDeferredEvent(w: WriteSet | undefined, routineId: string, eventName: string, data: Record<string, unknown>): void {
+    this.#checkWritable();
+    checkJsonValue(data, `the data of deferred event '${routineId}.${eventName}' in job '${this.#jobId}'`, "data");
+    const event: DeferredEvent = { routineId, eventName, data };
+    if (w !== undefined) {
+      (w.deferred ??= []).push(event);
+      return;
     }
-    return JobState.fromDocument(doc);
+    this.#deferred.push(event);
+    const loose = this.#loose();
+    if (loose !== undefined) (loose.deferred ??= []).push(event);
   }
 
-  /**
-   * Waits until the job is completed, failed, cancelled or paused (`true`), or until `timeoutMs`
-   * passes (`false`). Resolves at once when the job already rests; never polls.
-   *
-   * @param flow - the flow running the job
-   * @param options - `timeoutMs` bounds the wait, not the job: on timeout the job runs on
-   * @returns `true` once the job rests, `false` if `timeoutMs` passed first
-   */
-  static waitForCompletion(flow: Flow, jobState: JobState, options?: { timeoutMs?: number }): Promise<boolean> {
-    return flow.waitForJob(jobState, options);
+  // ---------------------------------------------------------------- engine and store side
+
+  /** The write set of an open activation of this job, when called from inside one. */
+  #open(): WriteSet | undefined {
+    const ctx = contextStorage.getStore();
+    return ctx === undefined ? undefined : (ctx.writesFor(this) as WriteSet | undefined);
   }
 
-  /** @internal Engine: appends a history record without the public method's checks. */
-  pushRecord(routineId: string, eventName: string, data: Payload, nowMs: number): void {
-    const entry = new HistoryEntry(routineId, eventName, data, nowMs);
+  /** The loose changes to note a change in, when a journal persists the job. */
+  #loose(): LooseChanges | undefined {
+    const data = this[kJobData];
+    if (data.journal === undefined) return undefined;
+    let loose = data.loose;
+    if (loose === undefined) {
+      loose = new LooseChanges();
+      data.loose = loose;
+      data.journal.jobChanged(this);
+    }
+    return loose;
+  }
+
+  #looseJob(): void {
+    const loose = this.#loose();
+    if (loose !== undefined) loose.job = true;
+  }
+
+  #checkWritable(): void {
+    if (this[kJobData].final) {
+      throw new JobStateError(`Job '${this.#jobId}' has ended (${this.status}) and its stored state is final; it can no longer change`);
+    }
+  }
+
+  #pushEntry(entry: HistoryEntry): void {
     this.#history.push(entry);
-    this[kJobData].tracker?.history(entry);
+    const data = this[kJobData];
+    data.updatedAtMs = entry.timeMs;
+    const loose = this.#loose();
+    if (loose !== undefined) (loose.history ??= []).push(entry);
+    if (data.observer?.active === true) data.observer.record(this, entry);
+  }
+
+  #setOwn(target: Record<string, Payload>, key: string, value: Payload): void {
+    if (key === "__proto__") Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
+    else target[key] = value;
+  }
+
+  /** @internal Engine: appends a record outside any activation. */
+  pushRecord(routineId: string, eventName: string, data: Payload, nowMs: number): void {
+    this.#pushEntry(new HistoryEntry(routineId, eventName, data, nowMs));
   }
 
   /** @internal Engine: the live state object of a routine, created on first use. */
@@ -356,32 +419,143 @@ export class JobState {
     let state = this.#routineStates[routineId];
     if (state === undefined) {
       state = {};
-      this.#routineStates[routineId] = state;
+      this.#setOwn(this.#routineStates, routineId, state);
     }
     return state;
   }
 
-  /** @internal Engine: note a change made to a live routine state. */
-  changedRoutineState(routineId: string): void {
-    this.#changedRoutineState(routineId);
+  /** @internal A routine state changed outside any activation: note it and tell the observer. */
+  routineStateChanged(routineId: string): void {
+    const data = this[kJobData];
+    data.updatedAtMs = data.clock.now();
+    const loose = this.#loose();
+    if (loose !== undefined) (loose.stateIds ??= new Set()).add(routineId);
+    if (data.observer?.active === true) data.observer.routine(this, routineId, this.#routineStates[routineId] ?? EMPTY);
   }
 
-  /** @internal Engine hot path: sets a routine's status (the engine stamps `updatedAt` itself). */
+  /** @internal Engine hot path: sets a routine's status; an activation's commit carries it to the store. */
   setRoutineStatus(routineId: string, status: string): Payload {
     let state = this.#routineStates[routineId];
     if (state === undefined) {
       state = { status };
-      this.#routineStates[routineId] = state;
+      this.#setOwn(this.#routineStates, routineId, state);
     } else {
       state.status = status;
     }
-    this[kJobData].tracker?.routineState(routineId);
+    const observer = this[kJobData].observer;
+    if (observer?.active === true) observer.routine(this, routineId, state);
     return state;
+  }
+
+  /** @internal Engine: a job-level field changed (status, pause points, time limit, inputs waited for). */
+  jobFieldsChanged(): void {
+    this.#looseJob();
+  }
+
+  /** @internal Engine: notes tasks queued outside any activation, and whether the pending set was dropped first. */
+  tasksChanged(added: readonly PendingTask[], cleared: boolean): void {
+    const loose = this.#loose();
+    if (loose === undefined) return;
+    if (cleared) {
+      loose.cleared = true;
+      loose.added = undefined;
+    }
+    if (added.length > 0) (loose.added ??= []).push(...added);
+  }
+
+  /** @internal Engine: a slot buffer's durable value changed outside an activation's commit. */
+  bufferChanged(key: string): void {
+    const loose = this.#loose();
+    if (loose !== undefined) (loose.bufferKeys ??= new Set()).add(key);
+  }
+
+  /**
+   * @internal Engine: applies a succeeded activation's writes, its records stamped `nowMs`. Not
+   * noted as loose: the activation's commit carries them.
+   */
+  applyWrites(w: WriteSet, nowMs: number): void {
+    const observer = this[kJobData].observer;
+    const live = observer?.active === true ? observer : undefined;
+    if (w.history !== undefined) {
+      for (const entry of w.history) {
+        entry.timeMs = nowMs;
+        this.#history.push(entry);
+        live?.record(this, entry);
+      }
+    }
+    if (w.outputs !== undefined) {
+      for (const entry of w.outputs) {
+        this.#outputLog.push(entry);
+        live?.output(this, entry);
+      }
+    }
+    if (w.sharedLog !== undefined) for (const entry of w.sharedLog) this.#sharedLog.push(entry);
+    if (w.sharedOps !== undefined) this.#applyShared(w.sharedOps, w.sharedValues!);
+    if (w.states !== undefined) {
+      for (const [id, state] of w.states) {
+        this.#setOwn(this.#routineStates, id, state);
+        live?.routine(this, id, state);
+      }
+    }
+    if (w.deferred !== undefined) for (const event of w.deferred) this.#deferred.push(event);
+  }
+
+  /** @internal The job's committed parts, whatever activation is open (what stores write). */
+  committed(): {
+    history: readonly HistoryEntry[];
+    routineStates: Readonly<Record<string, Payload>>;
+    sharedData: Readonly<Payload>;
+    sharedLog: readonly unknown[];
+    outputLog: readonly OutputEntry[];
+    deferred: readonly DeferredEvent[];
+    pausePoints: readonly PauseEntry[];
+  } {
+    return {
+      history: this.#history,
+      routineStates: this.#routineStates,
+      sharedData: this.#sharedData,
+      sharedLog: this.#sharedLog,
+      outputLog: this.#outputLog,
+      deferred: this.#deferred,
+      pausePoints: this.#pausePoints,
+    };
+  }
+
+  /** Applies an activation's shared-data writes: its values, or, when it updated, its writes again on the committed values. */
+  #applyShared(ops: NonNullable<WriteSet["sharedOps"]>, values: Map<string, unknown>): void {
+    if (!ops.some((op) => op.update !== undefined)) {
+      for (const [key, value] of values) this.#sharedData[key] = value;
+      return;
+    }
+    for (const op of ops) {
+      let value = op.value;
+      if (op.update !== undefined) {
+        try {
+          const next = op.update(this.#sharedData[op.key]);
+          checkJsonValue(next, `shared data '${op.key}' of job '${this.#jobId}'`, `sharedData.${op.key}`);
+          value = next;
+        } catch {
+          // It ran once already, in the handler; its value then stands.
+        }
+      }
+      this.#sharedData[op.key] = value;
+      values.set(op.key, value);
+    }
+  }
+
+  /** @internal Takes the loose changes for a commit, leaving none. */
+  takeLoose(): LooseChanges | undefined {
+    const data = this[kJobData];
+    const loose = data.loose;
+    data.loose = undefined;
+    return loose;
   }
 
   /** @internal Engine: records a pause point. */
   addPausePoint(nowMs: number, reason: string, checkpoint: Payload | undefined): void {
     this.#pausePoints.push(new PauseEntry(nowMs, reason, checkpoint));
+    if (checkpoint !== undefined) this.#checkpoint = checkpoint;
+    this.#looseJob();
   }
 
   /** @internal Engine: takes the deferred events, leaving none. */
@@ -389,16 +563,22 @@ export class JobState {
     const events = this.#deferred;
     if (events.length > 0) {
       this.#deferred = [];
-      this[kJobData].tracker?.deferred();
+      const loose = this.#loose();
+      if (loose !== undefined) {
+        loose.deferredReset = true;
+        loose.deferred = undefined;
+      }
     }
     return events;
   }
 
-  /** @internal Every part of the job as plain data. */
+  /** @internal Every part of the job as plain data; slot buffers at their durable value. */
   toSnapshot(): JobSnapshot {
     const data = this[kJobData];
     const slotBuffers: JobSnapshot["slotBuffers"] = [];
-    for (const [key, value] of data.slotBuffers ?? []) {
+    for (const [key, buffer] of data.slotBuffers ?? []) {
+      const value = buffer.durable();
+      if (value === undefined) continue;
       const [routineId, slotName] = splitSlotKey(key);
       slotBuffers.push({ routineId, slotName, data: value });
     }
@@ -409,8 +589,8 @@ export class JobState {
       createdAt: data.createdAtMs,
       updatedAt: data.updatedAtMs,
       currentRoutineId: this.currentRoutineId,
-      metadata: this.metadata,
-      checkpoint: this.checkpoint,
+      metadata: this.#metadata,
+      checkpoint: this.#checkpoint,
       history: this.#history.map((r) => ({ routineId: r.routineId, eventName: r.eventName, data: r.data, timestamp: r.timeMs })),
       routineStates: this.#routineStates,
       pausePoints: this.#pausePoints.map((p) => ({ timestamp: p.timeMs, reason: p.reason, checkpoint: p.checkpoint })),
@@ -423,6 +603,9 @@ export class JobState {
       nextTaskId: data.nextTaskId,
       timeoutMs: data.timeoutMs,
       runningMs: data.runningMs,
+      revision: data.revision,
+      waitingFor: data.waitingFor ?? [],
+      earlyAnswers: data.earlyAnswers ?? [],
     };
   }
 
@@ -438,8 +621,8 @@ export class JobState {
     data.createdAtMs = s.createdAt;
     data.updatedAtMs = s.updatedAt;
     this.currentRoutineId = s.currentRoutineId;
-    this.metadata = s.metadata;
-    this.checkpoint = s.checkpoint;
+    this.#metadata = s.metadata;
+    this.#checkpoint = s.checkpoint;
     this.#history = s.history.map((r) => new HistoryEntry(r.routineId, r.eventName, r.data, r.timestamp));
     this.#routineStates = s.routineStates;
     this.#pausePoints = s.pausePoints.map((p) => new PauseEntry(p.timestamp, p.reason, p.checkpoint));
@@ -454,15 +637,14 @@ export class JobState {
       else data.queue.push(task);
     }
     data.slotBuffers = undefined;
-    for (const b of s.slotBuffers) (data.slotBuffers ??= new Map()).set(slotKey(b.routineId, b.slotName), b.data);
+    for (const b of s.slotBuffers) (data.slotBuffers ??= new Map()).set(slotKey(b.routineId, b.slotName), new SlotBuffer(b.data));
     data.nextTaskId = s.nextTaskId;
     data.timeoutMs = s.timeoutMs;
     data.runningMs = s.runningMs;
-  }
-
-  #changedRoutineState(routineId: string): void {
-    const data = this[kJobData];
-    data.updatedAtMs = data.clock.now();
-    data.tracker?.routineState(routineId);
+    data.revision = s.revision;
+    data.waitingFor = s.waitingFor.length > 0 ? s.waitingFor : undefined;
+    data.earlyAnswers = s.earlyAnswers.length > 0 ? s.earlyAnswers : undefined;
+    data.final = false;
+    data.loose = undefined;
   }
 }

@@ -52,8 +52,8 @@ export class HistoryEntry implements ExecutionRecord {
   readonly routineId: string;
   readonly eventName: string;
   readonly data: Payload;
-  /** Epoch milliseconds. */
-  readonly timeMs: number;
+  /** Epoch milliseconds (an activation's records are stamped when it commits). */
+  timeMs: number;
 
   constructor(routineId: string, eventName: string, data: Payload, timeMs: number) {
     this.routineId = routineId;

@@ -60,7 +60,8 @@ describe("pause and cancel act on one job only", () => {
     await pausing;
     expect(one.status).toBe("paused");
     expect(two.status).toBe("running");
-    expect(two.sharedLog).toEqual(["two:src", "two:m1"]);
+    // "two:m1" is written by a handler still running: it takes effect when that handler succeeds.
+    expect(two.sharedLog).toEqual(["two:src"]);
     releaseTwo.open();
     expect(await JobState.waitForCompletion(flow, two, { timeoutMs: 5000 })).toBe(true);
     expect(two.status).toBe("completed");
@@ -90,7 +91,8 @@ describe("pause and cancel act on one job only", () => {
     expect(two.status).toBe("completed");
     expect(two.sharedLog).toEqual(["two:src", "two:m1", "two:m2", "two:end"]);
     expect(one.status).toBe("cancelled");
-    expect(one.sharedLog).toEqual(["one:src", "one:m1"]);
+    // The handler running at the cancel finished after it: what it wrote is discarded.
+    expect(one.sharedLog).toEqual(["one:src"]);
     expect(trace(two.executionHistory).some((t) => t.endsWith("cancelled"))).toBe(false);
   });
 

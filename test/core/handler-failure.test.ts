@@ -69,8 +69,9 @@ describe("a handler that throws (default STOP)", () => {
     // `other` was queued behind `worker`; `after` was emitted by the failing handler.
     expect(ran).toEqual(["entry", "worker"]);
     expect(job.pendingTasks).toHaveLength(0);
-    // The emit is in the history (it happened), but nothing downstream ran.
-    expect(trace(job.getExecutionHistory("worker"))).toEqual(["worker -> next", "worker -> error"]);
+    // A failed activation's emits are discarded, not shown as delivered; the error record counts them.
+    expect(trace(job.getExecutionHistory("worker"))).toEqual(["worker -> error"]);
+    expect(job.getExecutionHistory("worker")[0]!.data).toMatchObject({ discardedEmits: 1 });
     expect(job.getRoutineState("after")).toBeUndefined();
   });
 

@@ -105,7 +105,7 @@ describe("a flow with a store", () => {
     flaky.setErrorHandler(new ErrorHandler({ strategy: ErrorStrategy.RETRY, maxRetries: 2, retryDelayMs: 60_000 }));
     flow.addRoutine(flaky, "flaky");
     const job = flow.execute("flaky");
-    for (let i = 0; i < 20 && job.pendingTasks.length === 0; i++) await new Promise((resolve) => setImmediate(resolve));
+    for (let i = 0; i < 50 && !job.executionHistory.some((r) => r.eventName === "retry"); i++) await new Promise((resolve) => setImmediate(resolve));
     const stored = (await store.loadJob(job.jobId))!;
     expect(stored.pendingTasks).toHaveLength(1);
     expect(stored.pendingTasks[0]).toMatchObject({ routineId: "flaky", attempt: 2 });
@@ -158,7 +158,7 @@ describe("a flow with a store", () => {
     expect(stored.serialize()).toEqual(job.serialize());
   });
 
-  it("stops persisting a job whose state JSON cannot hold, says so in its history, and keeps the others going", async () => {
+  it("refuses a value JSON cannot hold where it is written: the handler fails under its policy, and the store agrees", async () => {
     const store = newStore();
     const flow = newFlow(store, "bigint");
     flow.addRoutine(routine({
@@ -171,9 +171,11 @@ describe("a flow with a store", () => {
     const good = flow.execute("only", { entryParams: { big: false } });
     await JobState.waitForCompletion(flow, bad);
     await JobState.waitForCompletion(flow, good);
-    const record = bad.executionHistory.find((r) => r.eventName === "store_error");
-    expect(record?.data.error).toMatch(/shared data 'total' holds what JSON cannot/);
-    expect((await store.loadJob(bad.jobId))!.status).toBe("running");
+    expect(bad.status).toBe("failed");
+    const error = bad.executionHistory.find((r) => r.eventName === "error");
+    expect(error?.data).toMatchObject({ errorType: "SerializationError" });
+    expect(String(error?.data.error)).toMatch(/'sharedData\.total' is the BigInt 10n/);
+    expect((await store.loadJob(bad.jobId))!.serialize()).toEqual(bad.serialize());
     expect((await store.loadJob(good.jobId))!.status).toBe("completed");
   });
 

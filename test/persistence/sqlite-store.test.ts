@@ -75,7 +75,7 @@ describe("the SQLite store's file", () => {
     await store.close();
     const db = new Database(path, { readonly: true });
     expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
-    expect(db.pragma("user_version", { simple: true })).toBe(1);
+    expect(db.pragma("user_version", { simple: true })).toBe(2);
     db.close();
   });
 
@@ -96,7 +96,7 @@ describe("the SQLite store's file", () => {
     db.close();
     const error = storeErrorOf(() => new SqliteJobStore({ path }));
     expect(error.message).toContain(path);
-    expect(error.message).toMatch(/schema version 7, newer than this routilux reads \(1\)/);
+    expect(error.message).toMatch(/schema version 7, newer than this routilux reads \(2\)/);
   });
 
   it("another application's database is refused, not taken over", () => {
@@ -134,7 +134,7 @@ describe("the SQLite store's file", () => {
     await store.commit({
       owner: "gone", nowMs: 0, leaseUntilMs: 1,
       jobs: [{
-        jobId: "j", flowId: "pausing", status: "running", createdAtMs: 0, updatedAtMs: 0,
+        jobId: "j", flowId: "pausing", status: "running", createdAtMs: 0, updatedAtMs: 0, acquire: true, previousSeq: 0, epoch: 0,
         snapshot: { seq: 1, data: JSON.stringify({ base: 1, id: "j", f: "pausing", s: "running", u: 0, n: 1, j: { ca: 0, m: {}, ck: null, to: null, rm: 0 }, p: [] }) },
         commits: [{ seq: 2, data: JSON.stringify({ s: "running", u: 1, n: 1, h: [["only", "x", {}, 1]] }) }],
       }],

@@ -146,6 +146,9 @@ const taskArb = fc.record({
 });
 
 /** A valid JobStateDocument with arbitrary content in every part. */
+/** The object without its undefined members (a document never holds them). */
+const withoutUndefined = (value: object): object => Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined));
+
 const documentArb: fc.Arbitrary<JobStateDocument> = fc.record({
   jobId: fc.uuid(),
   flowId: fc.string({ maxLength: 10 }),
@@ -179,6 +182,17 @@ const documentArb: fc.Arbitrary<JobStateDocument> = fc.record({
   gap: fc.integer({ min: 0, max: 3 }),
   timeoutMs: fc.option(fc.integer({ min: 0, max: 1e9 }), { nil: null }),
   runningMs: fc.double({ min: 0, max: 1e9, noNaN: true }),
+  revision: fc.nat({ max: 1e6 }),
+  waitingFor: fc.uniqueArray(
+    fc.record({
+      routineId: ident,
+      slotName: ident,
+      prompt: fc.option(fc.string(), { nil: undefined }),
+      group: fc.option(ident, { nil: undefined }),
+    }),
+    { maxLength: 3, selector: (w) => `${w.routineId}/${w.slotName}` },
+  ).map((waits) => waits.map((w) => withoutUndefined(w) as { routineId: string; slotName: string })),
+  earlyAnswers: fc.array(fc.record({ routineId: ident, slotName: ident, data: payload }), { maxLength: 2 }),
 }).map(({ tasks, gap, pausePoints, ...rest }) => {
   const pendingTasks = tasks.map((t, i) => {
     const task: JobStateDocument["pendingTasks"][number] = { taskId: i * 2 + 1, routineId: t.routineId, slotName: t.slotName, data: t.data, attempt: t.attempt };

@@ -137,29 +137,34 @@ describe("state that JSON cannot hold", () => {
     ["a BigInt in metadata", (job) => {
       job.metadata = { count: 12n };
     }, "metadata.count", /BigInt 12n/],
-    ["a BigInt in the shared log", (job) => job.appendToSharedLog({ ok: [1, 2n] }), "sharedLog[0].ok[1]", /BigInt/],
-    ["a Map in an output", (job) => job.sendOutput("src", "result", { index: new Map() }), "outputLog[0].data.index", /Map/],
-    ["a symbol in a deferred event", (job) => job.addDeferredEvent("src", "out", { tag: Symbol("x") }), "deferredEvents[0].data.tag", /symbol/],
+    ["a BigInt in the shared log", (job) => job.appendToSharedLog({ ok: [1, 2n] }), "sharedLog.ok[1]", /BigInt/],
+    ["a Map in an output", (job) => job.sendOutput("src", "result", { index: new Map() }), "data.index", /Map/],
+    ["a symbol in a deferred event", (job) => job.addDeferredEvent("src", "out", { tag: Symbol("x") }), "data.tag", /symbol/],
     ["Infinity in the checkpoint", (job) => {
       job.checkpoint = { ratio: Infinity };
     }, "checkpoint.ratio", /Infinity/],
-  ])("%s is reported with its path, and the job stays usable", (_what, spoil, path, what) => {
+    ["a Date in shared data", (job) => job.updateSharedData("when", new Date(0)), "sharedData.when", /Date.*toISOString/],
+    ["undefined in a list", (job) => job.updateSharedData("list", [1, undefined]), "sharedData.list[1]", /undefined in an array/],
+  ])("%s is refused where it is written, naming the path, and the job is unchanged", (_what, spoil, path, what) => {
     const job = new JobState("f");
-    spoil(job);
-    const error = thrownBy(() => job.serialize());
+    const before = job.serialize();
+    const error = thrownBy(() => spoil(job));
     expect(error).toBeInstanceOf(SerializationError);
     expect((error as SerializationError).path).toBe(path);
     expect(error.message).toContain(`'${path}'`);
     expect(error.message).toMatch(what);
     expect(error.message).toContain(job.jobId);
+    expect(job.serialize()).toEqual({ ...before, updatedAt: job.serialize().updatedAt });
   });
 
-  it("a job whose bad value is replaced serializes again", () => {
+  it("a value changed in place after it was written is still caught when the job is serialized", () => {
     const job = new JobState("f");
     const loop: Json = {};
-    loop.self = loop;
     job.updateSharedData("loop", loop);
-    expect(() => job.serialize()).toThrow(SerializationError);
+    loop.self = loop;
+    const error = thrownBy(() => job.serialize());
+    expect(error).toBeInstanceOf(SerializationError);
+    expect((error as SerializationError).path).toBe("sharedData.loop.self");
     job.updateSharedData("loop", { self: "fixed" });
     expect(job.serialize().sharedData).toEqual({ loop: { self: "fixed" } });
   });

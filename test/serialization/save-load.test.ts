@@ -53,11 +53,13 @@ describe("JobState.save and JobState.load", () => {
 
   it("save refuses state JSON cannot hold and leaves no file", async () => {
     const job = new JobState("f");
-    job.updateSharedData("n", 1n);
+    const value: Record<string, unknown> = {};
+    job.updateSharedData("n", value);
+    value.big = 1n; // changed in place after it was written: only the document check can see it
     const path = join(dir, "job.json");
     const error = await rejectionOf(job.save(path));
     expect(error).toBeInstanceOf(SerializationError);
-    expect((error as SerializationError).path).toBe("sharedData.n");
+    expect((error as SerializationError).path).toBe("sharedData.n.big");
     expect(await readdir(dir)).toEqual([]);
   });
 

@@ -1,4 +1,4 @@
-import { SerializationError } from "../core/errors.js";
+import { SerializationError } from "./errors.js";
 
 /** Formats a path as `a.b[2].c`. @internal */
 export function formatPath(path: readonly PropertyKey[]): string {
@@ -80,4 +80,60 @@ export function assertJsonSafe(value: unknown, where: string): void {
   if (found === undefined) return;
   const at = formatPath(found.path);
   throw new SerializationError(`Cannot serialize ${where}: ${at === "" ? "the value" : `'${at}'`} is ${found.what}`, { path: at });
+}
+
+/** Nesting past this depth is checked by the slow walk, which tells a cycle from deep data. */
+const FAST_DEPTH = 64;
+
+function isPlain(v: unknown, depth: number): boolean {
+  switch (typeof v) {
+    case "string":
+    case "boolean":
+      return true;
+    case "number":
+      return Number.isFinite(v);
+    case "object": {
+      if (v === null) return true;
+      if (depth > FAST_DEPTH) return false;
+      if (Array.isArray(v)) {
+        for (let i = 0; i < v.length; i++) {
+          const item: unknown = v[i];
+          if (item === undefined || !isPlain(item, depth + 1)) return false;
+        }
+        return true;
+      }
+      const proto = Object.getPrototypeOf(v) as unknown;
+      if (proto !== Object.prototype && proto !== null) return false;
+      for (const key in v) {
+        const item = (v as Record<string, unknown>)[key];
+        if (item !== undefined && !isPlain(item, depth + 1)) return false;
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+/**
+ * Checks a value handed to a job (a payload, a shared-data value, a routine state) where it is
+ * written: it must be plain JSON that comes back the same after `JSON.stringify` and `JSON.parse`.
+ * A `Date`, a class instance, a BigInt, a function, a non-finite number, `undefined` in an array
+ * or a cycle is refused with a {@link SerializationError} naming `where` and the path. `undefined`
+ * object members are allowed: they read the same after the round trip. Allocation-free when the
+ * value is fine.
+ * @param where - names the value in the message, such as "the data of emit('done') of routine 'a'"
+ * @param root - the name of the value's root in the path, such as "data"
+ * @internal
+ */
+export function checkJsonValue(value: unknown, where: string, root: string): void {
+  if (value === undefined || isPlain(value, 0)) return;
+  const found = findNonJson(value, true);
+  if (found === undefined) return;
+  const path = formatPath([root, ...found.path]);
+  throw new SerializationError(
+    `Cannot write ${where}: '${path}' is ${found.what}. A job holds only plain JSON (it is stored and resumed elsewhere)` +
+    (found.what.startsWith("an instance of Date") ? "; pass the date as an ISO string (date.toISOString())" : ""),
+    { path },
+  );
 }

@@ -1,0 +1,292 @@
+import { systemClock, type Clock } from "../core/clock.js";
+import { JobStateError, RoutiluxError, showValue } from "../core/errors.js";
+import { FlowDefinition, checkTimeout, type FlowDefinitionOptions } from "../core/flow-definition.js";
+import { checkJsonValue } from "../core/json-value.js";
+import type { Payload } from "../core/slot.js";
+import type { JobStore } from "../persistence/job-store.js";
+import { recoverJobs } from "../persistence/recovery.js";
+import { writerFor } from "../persistence/store-writer.js";
+import { Engine } from "../runtime/engine.js";
+import type { FlowEvent, FlowEventFilter } from "../runtime/events.js";
+import { ExecutionTracker } from "../runtime/execution-tracker.js";
+import { checkStandard } from "../runtime/validation.js";
+import { decodeFlowDocument, encodeFlowDocument, type FlowDocument } from "../serialization/flow-document.js";
+import { defaultRegistry, type RoutineRegistry } from "../serialization/registry.js";
+import { kJobData } from "../state/job-data.js";
+import type { OutputHandler } from "../state/output-handlers.js";
+import { JobState, type JobResult } from "./job-state.js";
+
+/** Options of a {@link Flow}. */
+export interface FlowOptions extends FlowDefinitionOptions {
+  /** Time and timers; inject a `SimulatedClock` in tests. Default: the system clock. */
+  clock?: Clock;
+  /**
+   * Persists every job of the flow as it runs (`SqliteJobStore`, `MemoryJobStore`): a job is in
+   * the store before any of its handlers runs, and after each task what it changed is committed
+   * before the task counts as done, so `recover()` carries on after a crash. Default: none.
+   */
+  store?: JobStore;
+}
+
+/** The options of a flow that its {@link FlowDocument} does not hold (given to `Flow.deserialize`). */
+export type FlowRuntimeOptions = Omit<FlowOptions, keyof FlowDefinitionOptions>;
+
+/** Options of one {@link Flow.execute} call. */
+export interface ExecuteOptions {
+  /** The data passed to the entry routine's `trigger` slot (plain JSON; checked against its schema, if any). */
+  entryParams?: Record<string, unknown>;
+  /** Where this job's `sendOutput` calls go (they are always in `outputLog` too). */
+  outputHandler?: OutputHandler;
+  /** Custom data about the job (plain JSON), stored in `jobState.metadata`; stores can filter jobs by it. */
+  metadata?: Record<string, unknown>;
+  /** Fails the job if it runs longer; overrides the flow's `executionTimeoutMs`. */
+  timeoutMs?: number;
+}
+
+function checkPayload(value: unknown, name: string): Payload {
+  if (value === undefined) return {};
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new RoutiluxError(`Expected \`${name}\` to be a plain object, got ${Array.isArray(value) ? "an array" : showValue(value)}`);
+  }
+  checkJsonValue(value, `\`${name}\``, name);
+  return value as Payload;
+}
+
+/**
+ * A workflow: routines wired event-to-slot, and the engine that runs its jobs. Every
+ * `execute()` starts an independent job with its own {@link JobState}; all jobs share one
+ * worker pool of `maxWorkers` and are served fairly.
+ *
+ * @example
+ * ```ts
+ * const flow = new Flow({ flowId: "greet" });
+ * flow.addRoutine(new Greeter(), "greeter");
+ * flow.addRoutine(new Printer(), "printer");
+ * flow.connect("greeter", "greeted", "printer", "input");
+ * const result = await flow.run("greeter", { entryParams: { name: "Ada" } });
+ * ```
+ */
+export class Flow extends FlowDefinition {
+  /** Activations and durations per routine, and job counts, over all jobs of this flow. */
+  readonly executionTracker = new ExecutionTracker();
+  readonly #engine: Engine;
+  readonly #store: JobStore | undefined;
+
+  constructor(options: FlowOptions = {}) {
+    super(options);
+    this.#engine = new Engine(this, options.clock ?? systemClock, this.maxWorkers, this.executionTracker);
+    const store = options.store;
+    if (store !== undefined) {
+      if (typeof store !== "object" || store === null || typeof (store as Partial<JobStore>).commit !== "function") {
+        throw new RoutiluxError(`Expected \`store\` to be a JobStore (such as a SqliteJobStore or a MemoryJobStore), got ${showValue(store)}`);
+      }
+      this.#store = store;
+      this.#engine.journal = writerFor(store);
+    }
+  }
+
+  /** The store this flow's jobs are persisted in, if any. */
+  get store(): JobStore | undefined {
+    return this.#store;
+  }
+
+  /** The clock this flow's jobs run on. */
+  get clock(): Clock {
+    return this.#engine.clock;
+  }
+
+  /**
+   * Starts a job at the entry routine's `trigger` slot and returns its JobState at once, status
+   * "running". No handler runs before this call returns; with a store, none runs before the job
+   * is stored (await {@link Flow.start} to know when).
+   *
+   * @param entryRoutineId - the routine whose `trigger` slot gets `entryParams`
+   * @returns the new job's JobState; await `job.result()` for its outcome
+   * @throws FlowDefinitionError for an unknown routine id or an entry routine without a `trigger`
+   * slot; ValidationError when `entryParams` does not fit the trigger slot's schema
+   */
+  execute(entryRoutineId: string, options: ExecuteOptions = {}): JobState {
+    const { job, entryParams } = this.#prepare(entryRoutineId, options);
+    const schema = this.getRoutine(entryRoutineId)?.getSlot("trigger")?.schema;
+    if (schema !== undefined) checkStandard(schema, entryParams, `the entry params of '${entryRoutineId}.trigger'`, true);
+    this.#engine.execute(entryRoutineId, entryParams, job);
+    return job;
+  }
+
+  /**
+   * Starts a job like {@link Flow.execute} and resolves once it is running: with a store, once it
+   * is in the store (a process killed after this resolves leaves the job to `recover()`).
+   * @throws (rejects) as execute throws, and with the StoreError when the store refuses the job
+   */
+  async start(entryRoutineId: string, options: ExecuteOptions = {}): Promise<JobState> {
+    const { job, entryParams } = this.#prepare(entryRoutineId, options);
+    const schema = this.getRoutine(entryRoutineId)?.getSlot("trigger")?.schema;
+    if (schema !== undefined) await checkStandard(schema, entryParams, `the entry params of '${entryRoutineId}.trigger'`);
+    this.#engine.execute(entryRoutineId, entryParams, job);
+    await this.#engine.attached(job);
+    return job;
+  }
+
+  /** Starts a job and waits for its result: `start` then `job.result()`. */
+  async run(entryRoutineId: string, options: ExecuteOptions & { resultTimeoutMs?: number } = {}): Promise<JobResult> {
+    const job = await this.start(entryRoutineId, options);
+    return job.result(options.resultTimeoutMs === undefined ? {} : { timeoutMs: options.resultTimeoutMs });
+  }
+
+  #prepare(entryRoutineId: string, options: ExecuteOptions): { job: JobState; entryParams: Payload } {
+    const entryParams = checkPayload(options.entryParams, "entryParams");
+    const metadata = checkPayload(options.metadata, "metadata");
+    const timeoutMs = checkTimeout(options.timeoutMs, "timeoutMs") ?? this.executionTimeoutMs;
+    this.requireRoutine(entryRoutineId, "entry");
+    const job = new JobState(this.flowId);
+    job.metadata = { ...metadata };
+    if (options.outputHandler !== undefined) job.setOutputHandler(options.outputHandler);
+    job[kJobData].timeoutMs = timeoutMs;
+    return { job, entryParams };
+  }
+
+  /**
+   * Pauses one job: it is no longer scheduled, its in-flight handlers settle, and its queued
+   * tasks stay in its JobState (`pendingTasks`). Called from any handler it does not wait for
+   * handlers: the job rests once they settle. Other jobs of the flow are untouched.
+   *
+   * @param options - `reason` is recorded in the pause point and history; `checkpoint` is stored in `jobState.checkpoint`
+   * @returns a promise that resolves once the job's running handlers have settled (from outside a handler) and the pause is durable
+   * @throws JobStateError if the job is not running (pausing a paused job does nothing)
+   */
+  pause(jobState: JobState, options: { reason?: string; checkpoint?: Record<string, unknown> } = {}): Promise<void> {
+    try {
+      const checkpoint = options.checkpoint === undefined ? undefined : checkPayload(options.checkpoint, "checkpoint");
+      return this.#engine.pause(jobState, options.reason ?? "", checkpoint);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Resumes a paused job (also one loaded from a document or a store, here or on another host):
+   * emits its deferred events, re-queues its pending tasks and returns the same JobState. With a
+   * store, its tasks run once the store has leased it here; a copy older than the store's, or a job
+   * another live process runs, is refused (`job.result()` rejects naming both revisions).
+   *
+   * @returns `jobState` itself, now "running"
+   * @throws JobStateError if the job is neither paused nor running, belongs to another flow, waits
+   * for input, names routines or slots this flow lacks, or is known here to be older than the store's
+   */
+  resume(jobState: JobState): JobState {
+    return this.#engine.resume(jobState);
+  }
+
+  /** Cancels one job: its queue is dropped and running handlers are told to stop (`ctx.signal`); their late effects are discarded. */
+  cancel(jobState: JobState, options: { reason?: string } = {}): Promise<void> {
+    try {
+      return this.#engine.cancel(jobState, options.reason ?? "");
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Answers an input a job waits for (`ctx.waitForInput`): the data is checked against the
+   * request's and the slot's schemas, delivered to `routineId.slotName` as one activation, and
+   * the job resumes once it waits for nothing else. An answer that arrives before the job asks is
+   * kept and delivered when it does. A job given by id is loaded from the store.
+   * @throws (rejects) ValidationError for data that does not fit; RoutiluxError for a slot the job
+   * does not wait for (it keeps waiting); JobStateError for a job that has ended
+   */
+  async answer(job: JobState | string, routineId: string, slotName: string, data: Record<string, unknown>): Promise<void> {
+    const target = typeof job === "string" ? await this.#loadForControl(job) : job;
+    await this.#engine.answer(target, routineId, slotName, data);
+  }
+
+  async #loadForControl(jobId: string): Promise<JobState> {
+    const store = this.#store;
+    if (store === undefined) throw new RoutiluxError(`Flow '${this.flowId}' has no store to find job '${jobId}' in; pass the JobState itself`);
+    const job = await store.loadJob(jobId);
+    if (job === undefined) throw new JobStateError(`No job '${jobId}' in ${String(store)}`);
+    return job;
+  }
+
+  /**
+   * Carries on, in this process, every job of this flow that the store holds as "running" and no
+   * live process runs: after a crash, on a flow with the same `flowId` and routine ids. Each job
+   * is rebuilt at its last committed task and its pending tasks run again, so a task that was in
+   * flight at the crash runs twice: its recorded changes count once, but its effects outside the
+   * job (an HTTP call, an email) are at-least-once, so make them idempotent. A job is recovered by
+   * one process only: the store leases it, and the lease of a process that died on this host is
+   * void at once (elsewhere it expires after the store's `leaseMs`). With `includePaused`, paused
+   * jobs that no process holds come back too, still paused, ready for `resume` or `answer`.
+   *
+   * @returns the recovered jobs
+   * @throws RoutiluxError when the flow has no store; StoreError when a job cannot be read (then none is recovered)
+   */
+  recover(options: { includePaused?: boolean } = {}): Promise<JobState[]> {
+    const store = this.#store;
+    if (store === undefined) {
+      return Promise.reject(new RoutiluxError(`Flow '${this.flowId}' has no store to recover from; create it with new Flow({ store })`));
+    }
+    return recoverJobs(store, this.flowId, options.includePaused === true, (jobs) => this.#engine.adopt(jobs)) as Promise<JobState[]>;
+  }
+
+  /** Calls `listener` with every change of the flow's jobs (of one job, with `filter.jobId`); returns the unsubscribe function. */
+  subscribe(listener: (event: FlowEvent) => void, filter: FlowEventFilter = {}): () => void {
+    return this.#engine.events.subscribe(listener, filter);
+  }
+
+  /**
+   * The flow's live events as an async iterator: with `jobId`, it ends after that job's final
+   * status event (completed, failed or cancelled; a pause does not end it); aborting `signal`
+   * makes it return.
+   */
+  events(filter: FlowEventFilter & { signal?: AbortSignal } = {}): AsyncIterableIterator<FlowEvent> {
+    return this.#engine.events.events(filter);
+  }
+
+  /**
+   * Stops scheduling, tells running handlers to stop (`ctx.signal`) and waits for them (unless
+   * called from a handler) for at most `graceMs` (default 30,000), writes what is buffered and
+   * hands back the leases of jobs left running, so a restarted process can recover them at once.
+   * Jobs keep their state; a handler still running after the grace period is left behind, and what
+   * it does later is not applied.
+   */
+  shutdown(options: { graceMs?: number } = {}): Promise<void> {
+    return this.#engine.shutdown(checkTimeout(options.graceMs, "graceMs"));
+  }
+
+  /**
+   * Writes the flow's structure (never job state) as a versioned plain-JSON document: routines by
+   * their name in `registry` (default {@link defaultRegistry}), else their class name, with their
+   * configuration and error handlers; connections with their parameter mappings; strategy,
+   * workers, flowId and timeout. A `retryable` predicate, or error classes no registry names,
+   * cannot be written: the handler's `retryableOmitted` says so, and after deserialize every
+   * error is retryable. Configuration JSON cannot hold throws a SerializationError naming its path.
+   */
+  serialize(registry: RoutineRegistry = defaultRegistry): FlowDocument {
+    return encodeFlowDocument(this, registry);
+  }
+
+  /**
+   * Builds a new flow from a document written by {@link Flow.serialize}, in this or another
+   * process. Each routine's class is found by name in `registry` (default {@link defaultRegistry}),
+   * constructed without arguments, then given its configuration and error handler. A malformed
+   * document or an unregistered name throws a SerializationError naming the field at fault.
+   * @param options - what a document does not hold, such as the clock or the store
+   */
+  static deserialize(doc: unknown, registry: RoutineRegistry = defaultRegistry, options: FlowRuntimeOptions = {}): Flow {
+    return decodeFlowDocument(doc, registry, (definition) => new Flow({ ...options, ...definition }));
+  }
+
+  /** See {@link JobState.waitForCompletion}. A wrong job or timeout rejects the promise; it never throws. */
+  waitForJob(jobState: JobState, options: { timeoutMs?: number } = {}): Promise<boolean> {
+    try {
+      return this.#engine.wait(jobState, options.timeoutMs).then((outcome) => outcome === "rested");
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** @internal */
+  protected override workersChanged(maxWorkers: number): void {
+    this.#engine.scheduler.maxWorkers = maxWorkers;
+  }
+}

@@ -1,0 +1,176 @@
+import type { Flow } from "../api/flow.js";
+import type { JobState } from "../api/job-state.js";
+import type { ActiveContext, HandlerContext, SharedData } from "../core/context.js";
+import type { Connection } from "../core/connection.js";
+import { outsideContext } from "../core/context.js";
+import { RoutiluxError } from "../core/errors.js";
+import { checkJsonValue } from "../core/json-value.js";
+import type { Routine } from "../core/routine.js";
+import type { Payload } from "../core/slot.js";
+import { HistoryEntry } from "../state/records.js";
+import type { SlotBuffer } from "../state/slot-buffer.js";
+import type { PendingTask } from "../state/task.js";
+import { WriteSet, type WaitRequest } from "../state/write-set.js";
+import type { JobRun } from "./job-run.js";
+
+/** A task delivering an event's data through one connection; its `taskId` is set when it is queued. @internal */
+export function deliveryOf(connection: Connection, data: Payload): PendingTask {
+  return {
+    taskId: 0,
+    routineId: connection.targetRoutineId,
+    slotName: connection.targetSlot,
+    data: connection.mapParams(data),
+    connectionId: connection.id,
+    attempt: 1,
+  };
+}
+
+/**
+ * One slot activation: the handler's context (`ctx`), and the unit of work it is. What the
+ * handler writes to its job (emits, shared data and log, routine states, outputs, deferred
+ * events, input requests) is buffered here while it runs, and applied and committed together
+ * when it succeeds, or dropped when it fails. After it settles, a detached continuation's writes
+ * take effect at once. Its `signal` tells the handler to stop (cancel, timeout, lost lease,
+ * shutdown).
+ * @internal
+ */
+export class TaskContext extends WriteSet implements ActiveContext, HandlerContext {
+  readonly routine: Routine;
+  readonly run: JobRun;
+  readonly task: PendingTask;
+  readonly startedAt: number;
+  /** The handler has settled; later writes (from a detached continuation) apply at once. */
+  done = false;
+  /** Tasks emitted by the handler, queued when it succeeds. */
+  emitted: PendingTask[] | undefined;
+  /** The merging slot buffer this activation contributed to, if any. */
+  buffer: SlotBuffer | undefined;
+  #controller: AbortController | undefined;
+  #abortReason: unknown;
+  #aborted = false;
+  #shared: SharedData | undefined;
+
+  constructor(run: JobRun, routine: Routine, task: PendingTask, startedAt: number) {
+    super();
+    this.run = run;
+    this.routine = routine;
+    this.task = task;
+    this.startedAt = startedAt;
+  }
+
+  get flow(): Flow {
+    return this.run.engine.flow;
+  }
+
+  get jobState(): JobState {
+    return this.run.job as JobState;
+  }
+
+  get jobId(): string {
+    return this.run.job.jobId;
+  }
+
+  get routineId(): string {
+    return this.task.routineId;
+  }
+
+  get attempt(): number {
+    return this.task.attempt;
+  }
+
+  /** Who sent this data (undefined for entry params, answers and retries of those). */
+  get source(): { routineId: string; eventName: string } | undefined {
+    const id = this.task.connectionId;
+    const connection = id === undefined ? undefined : this.run.engine.flow.connectionById(id);
+    return connection === undefined ? undefined : { routineId: connection.sourceRoutineId, eventName: connection.sourceEvent };
+  }
+
+  /** Aborted when the handler should stop: its job was cancelled, timed out or lost, or the flow shuts down. */
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#aborted) this.#controller.abort(this.#abortReason);
+    }
+    return this.#controller.signal;
+  }
+
+  /** Tells the handler to stop; the first reason wins. */
+  abort(reason: unknown): void {
+    if (this.#aborted || this.done) return;
+    this.#aborted = true;
+    this.#abortReason = reason;
+    const controller = this.#controller;
+    if (controller !== undefined) outsideContext(() => controller.abort(reason));
+  }
+
+  get shared(): SharedData {
+    return (this.#shared ??= {
+      get: <T>(key: string, defaultValue?: T): T => this.run.job.readSharedData(this.#writes(), key, defaultValue),
+      set: (key: string, value: unknown): void => this.run.job.writeSharedData(this.#writes(), key, value),
+      update: <T>(key: string, fn: (previous: T | undefined) => T): T => this.run.job.updateSharedDataWith(this.#writes(), key, fn),
+    });
+  }
+
+  /** Emits an event of this activation's routine. */
+  emit(eventName: string, data: Payload = {}): void {
+    this.routine.emit(eventName, data);
+  }
+
+  /** Sends an output of this activation's routine. */
+  sendOutput(outputType: string, data: Payload = {}): void {
+    this.run.job.writeOutput(this.#writes(), this.routineId, outputType, data);
+  }
+
+  /** Asks for input: when the handler succeeds, the job pauses until `flow.answer` fills the slot. */
+  waitForInput(request: { slot: string; prompt?: string; schema?: object; group?: string }): void {
+    this.run.engine.requestInput(this, request);
+  }
+
+  /** @internal Adds an input request to this activation. */
+  addWait(request: WaitRequest): void {
+    (this.waits ??= []).push(request);
+  }
+
+  // ---------------------------------------------------------------- ActiveContext
+
+  writesFor(job: object): object | undefined {
+    return job === this.run.job && !this.done ? this : undefined;
+  }
+
+  #writes(): WriteSet | undefined {
+    return this.done ? undefined : this;
+  }
+
+  emitAs(routineId: string, eventName: string, data: Payload): void {
+    const job = this.run.job;
+    checkJsonValue(data, `the data of emit('${eventName}') of routine '${routineId}' in job '${job.jobId}'`, "data");
+    if (this.done) {
+      this.run.engine.emitDetached(this.run, routineId, eventName, data);
+      return;
+    }
+    (this.history ??= []).push(new HistoryEntry(routineId, eventName, data, 0));
+    const connections = this.run.engine.flow.outgoing(routineId, eventName);
+    if (connections === undefined) return;
+    for (let i = 0; i < connections.length; i++) (this.emitted ??= []).push(deliveryOf(connections[i]!, data));
+  }
+
+  sendOutputAs(routineId: string, outputType: string, data: Payload): void {
+    this.run.job.writeOutput(this.#writes(), routineId, outputType, data);
+  }
+
+  emitDeferredAs(routineId: string, eventName: string, data: Payload): void {
+    this.run.job.writeDeferredEvent(this.#writes(), routineId, eventName, data);
+  }
+
+  routineIdOf(routine: Routine): string | undefined {
+    return this.run.engine.flow.routineIdOf(routine);
+  }
+}
+
+/** The error for an emit from a detached continuation after its job ended. @internal */
+export function endedJobEmit(jobId: string, status: string, routineId: string, eventName: string): RoutiluxError {
+  return new RoutiluxError(
+    `Cannot emit '${eventName}' of routine '${routineId}': job '${jobId}' has ended (${status}); ` +
+    "an emit from a callback that outlives its handler must happen while the job runs",
+  );
+}

@@ -1,0 +1,214 @@
+import { contextStorage } from "../core/context.js";
+import { describeError } from "../core/errors.js";
+import type { Routine } from "../core/routine.js";
+import type { Payload, SlotHandler } from "../core/slot.js";
+import { slotKey } from "../state/job-data.js";
+import { SlotBuffer } from "../state/slot-buffer.js";
+import type { PendingTask } from "../state/task.js";
+import { TaskContext } from "./activation.js";
+import type { Engine } from "./engine.js";
+import { decideFailure, handlerFor } from "./error-policy.js";
+import type { JobRun } from "./job-run.js";
+
+const NO_TASKS: readonly PendingTask[] = [];
+
+function callHandler(handler: SlotHandler, routine: Routine, data: Payload, ctx: TaskContext): unknown {
+  return handler.call(routine, data, ctx);
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && typeof value === "object" && typeof (value as { then?: unknown }).then === "function";
+}
+
+/**
+ * One activation, start to end, on the one path every task takes (entry, ordinary, retried,
+ * resumed, recovered): merge the slot's data, run the handler in its async context, then settle:
+ * apply and commit its writes and queue its emits if it succeeded, or apply the error policy if it
+ * failed.
+ * @internal
+ */
+export class Dispatcher {
+  readonly #engine: Engine;
+  readonly dispatch = (run: JobRun, task: PendingTask): void => this.#dispatch(run, task);
+
+  constructor(engine: Engine) {
+    this.#engine = engine;
+  }
+
+  #dispatch(run: JobRun, task: PendingTask): void {
+    const engine = this.#engine;
+    const routine = engine.flow.routines.get(task.routineId);
+    const slot = routine?.getSlot(task.slotName);
+    if (routine === undefined || slot === undefined) {
+      // Only a task from a document can name what the flow lacks; resume checks, so this is a bug guard.
+      const why = `task ${task.taskId} names slot '${task.routineId}.${task.slotName}', which flow '${engine.flow.flowId}' lacks`;
+      engine.failJob(run, task.routineId, why, "JobStateError");
+      return;
+    }
+    const job = run.job;
+    const data = run.data;
+    engine.scheduler.started();
+    const ctx = new TaskContext(run, routine, task, engine.clock.now());
+    data.inFlight.push(ctx);
+    job.currentRoutineId = task.routineId;
+    job.setRoutineStatus(task.routineId, "running");
+    let input = task.data;
+    const strategy = slot.mergeStrategy;
+    if (strategy !== "override") {
+      const key = slotKey(task.routineId, task.slotName);
+      const buffers = (data.slotBuffers ??= new Map<string, SlotBuffer>());
+      let buffer = buffers.get(key);
+      if (buffer === undefined) {
+        buffer = new SlotBuffer(undefined);
+        buffers.set(key, buffer);
+      }
+      try {
+        input = buffer.merge(strategy, task, task.data);
+      } catch (error) {
+        this.#settle(ctx, error, false);
+        return;
+      }
+      ctx.buffer = buffer;
+    }
+    const handler = slot.handler;
+    if (handler === undefined) {
+      this.#settle(ctx, undefined, true);
+      return;
+    }
+    let result: unknown;
+    try {
+      result = contextStorage.run(ctx, callHandler, handler, routine, input, ctx);
+    } catch (error) {
+      this.#settle(ctx, error, false);
+      return;
+    }
+    if (isThenable(result)) {
+      result.then(
+        () => this.#settleAsync(ctx, undefined, true),
+        (error: unknown) => this.#settleAsync(ctx, error, false),
+      );
+    } else {
+      this.#settle(ctx, undefined, true);
+    }
+  }
+
+  #settleAsync(ctx: TaskContext, error: unknown, ok: boolean): void {
+    this.#settle(ctx, error, ok);
+    // What the settle queued runs now, within the scheduler's time slice.
+    this.#engine.scheduler.drain();
+  }
+
+  /** A handler settled: apply and commit its writes, or apply the error policy. */
+  #settle(ctx: TaskContext, error: unknown, ok: boolean): void {
+    const engine = this.#engine;
+    const run = ctx.run;
+    const job = run.job;
+    const data = run.data;
+    const task = ctx.task;
+    const routineId = task.routineId;
+    ctx.done = true;
+    engine.scheduler.settled();
+    const inFlight = data.inFlight;
+    const at = inFlight.lastIndexOf(ctx);
+    if (at >= 0) {
+      inFlight[at] = inFlight[inFlight.length - 1]!;
+      inFlight.pop();
+    }
+    const now = engine.clock.now();
+    engine.tracker.activation(routineId, now - ctx.startedAt, ok);
+    data.updatedAtMs = now;
+    const status = job.status;
+    if (run.detached) {
+      // Let go by this process: what the handler did is not applied here.
+    } else if (status === "running" || status === "paused") {
+      if (ok) {
+        ctx.buffer?.succeed(task);
+        job.applyWrites(ctx, now);
+        job.setRoutineStatus(routineId, "completed");
+        const added = ctx.emitted ?? NO_TASKS;
+        for (let i = 0; i < added.length; i++) {
+          const next = added[i]!;
+          (next as { taskId: number }).taskId = data.nextTaskId++;
+          data.queue.push(next);
+        }
+        if (ctx.waits !== undefined) engine.inputs.asked(run, ctx.waits);
+        data.journal?.taskSettled(job, task, ctx, added);
+        if (added.length > 0) engine.scheduler.push(run);
+      } else {
+        ctx.buffer?.fail(task);
+        const added = this.#onFailure(ctx, error, now);
+        data.journal?.taskSettled(job, task, undefined, added);
+      }
+    } else {
+      // The job ended while this handler ran: its writes are discarded, but its outcome is recorded.
+      ctx.buffer?.fail(task);
+      if (!data.final) {
+        const state = job.liveRoutineState(routineId);
+        if (ok) {
+          state.status = "completed";
+        } else {
+          const { message, type } = describeError(error);
+          state.status = "failed";
+          state.error = message;
+          state.errorType = type;
+          job.pushRecord(routineId, "error", { slot: task.slotName, error: message, errorType: type, attempt: task.attempt, afterEnd: true }, now);
+        }
+        job.routineStateChanged(routineId);
+      }
+    }
+    engine.afterSettle(run);
+  }
+
+  /** Applies the error policy to a failed activation; returns the tasks it added (a retry). */
+  #onFailure(ctx: TaskContext, error: unknown, now: number): PendingTask[] {
+    const engine = this.#engine;
+    const run = ctx.run;
+    const job = run.job;
+    const task = ctx.task;
+    const routineId = task.routineId;
+    const handler = handlerFor(ctx.routine.getErrorHandler(), engine.flow.errorHandler);
+    const { message, type } = describeError(error);
+    const record: Payload = { slot: task.slotName, error: message, errorType: type, attempt: task.attempt, strategy: handler.strategy };
+    if (handler.isCritical) record.critical = true;
+    const discarded = ctx.emitted?.length ?? 0;
+    if (discarded > 0) record.discardedEmits = discarded;
+    job.pushRecord(routineId, "error", record, now);
+    const state = job.liveRoutineState(routineId);
+    state.error = message;
+    state.errorType = type;
+    const decision = decideFailure(handler, error, task.attempt);
+    switch (decision.kind) {
+      case "continue":
+        state.status = "error_continued";
+        job.routineStateChanged(routineId);
+        return [];
+      case "skip":
+        state.status = "skipped";
+        job.routineStateChanged(routineId);
+        job.pushRecord(routineId, "skipped", { slot: task.slotName }, now);
+        return [];
+      case "retry": {
+        const retry: PendingTask = {
+          taskId: run.data.nextTaskId++,
+          routineId,
+          slotName: task.slotName,
+          data: task.data,
+          connectionId: task.connectionId,
+          attempt: task.attempt + 1,
+          notBefore: now + decision.delayMs,
+        };
+        state.status = "running";
+        job.routineStateChanged(routineId);
+        job.pushRecord(routineId, "retry", { slot: task.slotName, attempt: retry.attempt, delayMs: decision.delayMs }, now);
+        engine.tracker.retry(routineId);
+        engine.timers.delay(run, retry);
+        return [retry];
+      }
+      case "stop":
+        state.status = "failed";
+        job.routineStateChanged(routineId);
+        engine.failJob(run, routineId, message, type);
+        return [];
+    }
+  }
+}

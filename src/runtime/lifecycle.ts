@@ -1,0 +1,105 @@
+import { JobStateError } from "../core/errors.js";
+import type { Payload } from "../core/slot.js";
+import type { JobData } from "../state/job-data.js";
+import type { JobStatus } from "../state/job-snapshot.js";
+import type { JobRun } from "./job-run.js";
+
+/** Every status change a job may make; nothing leaves "completed", "failed" or "cancelled". @internal */
+export const ALLOWED_MOVES: Readonly<Record<JobStatus, readonly JobStatus[]>> = {
+  pending: ["running"],
+  running: ["paused", "completed", "failed", "cancelled"],
+  paused: ["running", "cancelled"],
+  completed: [],
+  failed: [],
+  cancelled: [],
+};
+
+/** Whether a job never changes again in this status. @internal */
+export function isFinal(status: JobStatus): boolean {
+  return status === "completed" || status === "failed" || status === "cancelled";
+}
+
+/** Checks a status change against the table; a move it lacks is an engine bug, reported as one. @internal */
+export function checkMove(jobId: string, from: JobStatus, to: JobStatus): void {
+  if (!ALLOWED_MOVES[from].includes(to)) {
+    throw new JobStateError(`Job '${jobId}' cannot go from "${from}" to "${to}"; allowed from "${from}": ${ALLOWED_MOVES[from].join(", ") || "none"}`);
+  }
+}
+
+/** The engine parts the lifecycle drives. @internal */
+export interface LifecycleHost {
+  readonly flowId: string;
+  now(): number;
+  /** Counts the move in the flow's job figures and keeps the set of jobs running here. */
+  counted(run: JobRun, from: JobStatus | undefined, to: JobStatus): void;
+  /** Tells the flow's live events. */
+  statusEvent(run: JobRun, to: JobStatus, atMs: number): void;
+}
+
+/** Whether a job rests: it has ended, or it is paused with no handler of it running. @internal */
+export function rests(run: JobRun): boolean {
+  const status = run.job.status;
+  return isFinal(status) || (status === "paused" && run.data.inFlight.length === 0);
+}
+
+/**
+ * The one way a job's status changes: checks the move against the table, records it in the
+ * history, notes it for the journal, counts it, tells the live events and wakes the waiters whose
+ * condition now holds. A job that ends while persisted becomes final: its state can no longer change.
+ * @internal
+ */
+export function transition(host: LifecycleHost, run: JobRun, to: JobStatus, record?: readonly [string, string, Payload]): void {
+  const job = run.job;
+  const from = job.status;
+  checkMove(job.jobId, from, to);
+  const now = host.now();
+  job.status = to;
+  run.data.updatedAtMs = now;
+  host.counted(run, run.counted ? from : undefined, to);
+  run.counted = true;
+  if (record !== undefined) job.pushRecord(record[0], record[1], record[2], now);
+  job.jobFieldsChanged();
+  host.statusEvent(run, to, now);
+  wakeWaiters(run);
+}
+
+/**
+ * Tells the job's waiters that it rests, once what it did is durable. A waiter is told only for
+ * a status that holds when it is told: if the job runs again before its commits are written, its
+ * waiters keep waiting.
+ * @internal
+ */
+export function wakeWaiters(run: JobRun): void {
+  const data = run.data;
+  if (data.waiters === undefined || !rests(run)) return;
+  const waiters = data.waiters;
+  data.waiters = undefined;
+  const journal = data.journal;
+  if (journal === undefined) {
+    for (const waiter of waiters) waiter.wake(true);
+    return;
+  }
+  journal.flush(run.job).then(
+    () => {
+      if (rests(run)) for (const waiter of waiters) waiter.wake(true);
+      else (data.waiters ??= []).push(...waiters);
+    },
+    (error: unknown) => {
+      for (const waiter of waiters) waiter.fail(error instanceof Error ? error : new Error(String(error)));
+    },
+  );
+}
+
+/**
+ * Lets the job's waiters go: with `error`, they learn the job was lost; otherwise they are told
+ * `rested` (false: it will not rest here, as at shutdown).
+ * @internal
+ */
+export function releaseWaiters(data: JobData, error?: Error, rested = false): void {
+  const waiters = data.waiters;
+  data.waiters = undefined;
+  for (const waiter of waiters ?? []) {
+    if (error === undefined) waiter.wake(rested);
+    else waiter.fail(error);
+  }
+}

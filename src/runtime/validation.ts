@@ -1,0 +1,68 @@
+import type { StandardSchemaV1 } from "@standard-schema/spec";
+import { z } from "zod";
+import { RoutiluxError, ValidationError, describeError } from "../core/errors.js";
+import { formatPath } from "../core/json-value.js";
+
+const compiled = new WeakMap<object, z.ZodType>();
+
+/** Whether `value` is a Standard Schema (zod, valibot, arktype, ...). @internal */
+export function isStandardSchema(value: unknown): value is StandardSchemaV1 {
+  return typeof value === "object" && value !== null && typeof (value as Partial<StandardSchemaV1>)["~standard"]?.validate === "function";
+}
+
+function pathOf(path: ReadonlyArray<PropertyKey | StandardSchemaV1.PathSegment> | undefined): string {
+  return formatPath((path ?? []).map((p) => (typeof p === "object" ? p.key : p)));
+}
+
+function failure(where: string, issues: readonly StandardSchemaV1.Issue[]): ValidationError {
+  const first = issues[0];
+  const path = pathOf(first?.path);
+  const rest = issues.length > 1 ? ` (and ${issues.length - 1} more)` : "";
+  return new ValidationError(`${where} does not fit its schema${path === "" ? "" : ` at '${path}'`}: ${first?.message ?? "invalid"}${rest}`, { path });
+}
+
+/**
+ * Checks `value` against a Standard Schema; throws a {@link ValidationError} naming `where` and the
+ * field. With `sync`, a schema that validates asynchronously is refused (the caller cannot wait).
+ * @internal
+ */
+export function checkStandard(schema: StandardSchemaV1, value: unknown, where: string, sync: true): void;
+export function checkStandard(schema: StandardSchemaV1, value: unknown, where: string, sync?: false): Promise<void>;
+export function checkStandard(schema: StandardSchemaV1, value: unknown, where: string, sync = false): Promise<void> | void {
+  const result = schema["~standard"].validate(value);
+  if (result instanceof Promise) {
+    if (sync) throw new RoutiluxError(`The schema of ${where} validates asynchronously; use the async form of this call (flow.start)`);
+    return result.then((r) => {
+      if (r.issues !== undefined) throw failure(where, r.issues);
+    });
+  }
+  if (result.issues !== undefined) {
+    if (sync) throw failure(where, result.issues);
+    return Promise.reject(failure(where, result.issues));
+  }
+  return sync ? undefined : Promise.resolve();
+}
+
+/** Checks `value` against a JSON Schema (an input request's); throws a {@link ValidationError}. @internal */
+export function checkJsonSchema(schema: Record<string, unknown>, value: unknown, where: string): void {
+  let type = compiled.get(schema);
+  if (type === undefined) {
+    try {
+      type = z.fromJSONSchema(schema);
+    } catch (error) {
+      throw new RoutiluxError(`The JSON Schema of ${where} cannot be used: ${describeError(error).message}`, { cause: error });
+    }
+    compiled.set(schema, type);
+  }
+  const result = type.safeParse(value);
+  if (!result.success) {
+    throw failure(where, result.error.issues.map((issue) => ({ message: issue.message, path: issue.path })));
+  }
+}
+
+/** A JSON Schema for an input request: a plain JSON Schema object as is, a zod schema converted; undefined otherwise. @internal */
+export function toJsonSchema(schema: object): Record<string, unknown> | undefined {
+  if (schema instanceof z.ZodType) return z.toJSONSchema(schema);
+  if (isStandardSchema(schema)) return undefined;
+  return schema as Record<string, unknown>;
+}
