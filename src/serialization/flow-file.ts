@@ -149,7 +149,8 @@ function parseYaml(text: string): { value: unknown; positions: FlowSpecPositions
     // Plain YAML 1.2 core: no `!!binary`, `!!set` or `!!timestamp` objects, no `<<` merge keys.
     resolveKnownTags: false,
     merge: false,
-    logLevel: "silent",
+    // Not "silent": that level also drops the error for a second document in the file.
+    logLevel: "error",
   });
   const at = (offset: number): SourcePosition => {
     const { line, col } = lineCounter.linePos(offset);
@@ -158,14 +159,17 @@ function parseYaml(text: string): { value: unknown; positions: FlowSpecPositions
   const positions = yamlPositions(doc, at);
   const syntax = [...doc.errors, ...doc.warnings].map((e): SpecProblem => ({
     path: yamlPathAt(doc, e.pos[0]),
-    message: e.code === "TAG_RESOLVE_FAILED" ? `${e.message}; flow files use plain YAML values only` : e.message,
+    message: e.code === "TAG_RESOLVE_FAILED"
+      ? `${e.message}; flow files use plain YAML values only`
+      : e.code === "RESOURCE_EXHAUSTION" ? `nested too deep for the YAML parser (${e.message}); flow files are limited to ${MAX_FLOW_SPEC_NESTING} levels` : e.message,
     position: at(e.pos[0]),
   }));
   if (syntax.length > 0) return { value: undefined, positions, problems: syntax };
   const keys = yamlKeyProblems(doc, at);
   if (keys.length > 0) return { value: undefined, positions, problems: keys };
   try {
-    return { value: doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }), positions, problems: [] };
+    const value: unknown = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    return { value, positions, problems: [] };
   } catch (error) {
     const message = `aliases expand too much (a file that grows when its aliases are expanded is refused; limit ${MAX_ALIAS_COUNT} nodes): ${describeError(error).message}`;
     return { value: undefined, positions, problems: [{ path: [], message }] };
@@ -230,7 +234,9 @@ export function parseFlowSpec(text: string, options: ParseFlowSpecOptions = {}):
   const parsed = format === "json" ? parseJson(body) : parseYaml(body);
   const problems = parsed.problems.length > 0 ? parsed.problems : specProblems(parsed.value, options.registry);
   if (problems.length > 0) throw specError(problems, { ...source, positions: parsed.positions });
-  return { spec: parsed.value as FlowSpec, positions: parsed.positions, format, fileName: options.fileName };
+  // A copy through JSON: an alias of YAML gives each place it is used its own object, as JSON would.
+  const spec = (format === "yaml" ? JSON.parse(JSON.stringify(parsed.value)) : parsed.value) as FlowSpec;
+  return { spec, positions: parsed.positions, format, fileName: options.fileName };
 }
 
 /**
