@@ -20,9 +20,13 @@ const MAX_ALIAS_COUNT = 100;
 
 /** A parsed flow file: the spec, where each of its values is written, and the file it came from. */
 export interface ParsedFlowSpec {
+  /** The checked spec: plain JSON data, with no object shared between two places. */
   spec: FlowSpec;
+  /** Where each value of the spec is written; pass the whole result as `source` to locate later problems. */
   positions: FlowSpecPositions;
+  /** The format the text was read as. */
   format: FlowFileFormat;
+  /** The file name given, named in errors. */
   fileName?: string | undefined;
 }
 

@@ -23,7 +23,9 @@ export interface FlowSpecPositions {
 
 /** Where a flow spec came from, so that errors can name the file, line and column. */
 export interface FlowSpecSource {
+  /** Named at the start of each problem's line. */
   fileName?: string | undefined;
+  /** Gives each problem its line and column. */
   positions?: FlowSpecPositions | undefined;
 }
 
@@ -31,8 +33,11 @@ export interface FlowSpecSource {
 export interface FlowSpecIssue {
   /** The dotted path of the value at fault; empty for the file as a whole. */
   path: string;
+  /** What is wrong, what was expected and received, and the fix where there is one. */
   message: string;
+  /** 1-based line in the file, when the spec was parsed from text. */
   line?: number;
+  /** 1-based column in the file, when the spec was parsed from text. */
   column?: number;
 }
 
