@@ -191,6 +191,18 @@ function unknownType(type: string, routineId: string, index: number, registry: R
 }
 
 /**
+ * @internal Validates a flow document (version, schema, plain JSON) and returns it typed.
+ * Throws SerializationError naming the first bad field.
+ */
+export function checkFlowDocument(input: unknown): FlowDocument {
+  checkVersion("FlowDocument", input, FLOW_DOCUMENT_VERSION);
+  const result = flowDocumentSchema.safeParse(input);
+  if (!result.success) throw documentError("FlowDocument", input, result.error);
+  checkPlainJson("FlowDocument", input);
+  return result.data;
+}
+
+/**
  * @internal Validates a flow document and builds a new flow from it through `registry`. Routine
  * classes are constructed without arguments, then given their configuration and error handler.
  * Throws SerializationError naming the first bad field; builds nothing else on failure.
@@ -201,11 +213,7 @@ export function decodeFlowDocument<F extends FlowDefinition>(
   registry: RoutineRegistry,
   create: (options: FlowDefinitionOptions) => F,
 ): F {
-  checkVersion("FlowDocument", input, FLOW_DOCUMENT_VERSION);
-  const result = flowDocumentSchema.safeParse(input);
-  if (!result.success) throw documentError("FlowDocument", input, result.error);
-  checkPlainJson("FlowDocument", input);
-  const doc = structuredClone(result.data);
+  const doc = structuredClone(checkFlowDocument(input));
   const errorHandler = decodeErrorHandler(doc.errorHandler, "errorHandler", registry);
   const flow = create({
     flowId: doc.flowId,
