@@ -166,7 +166,7 @@ export function compileExpression(source: string, options: CompileOptions = {}):
     const message = error instanceof RangeError ? "it nests too deeply to parse" : summary(error);
     throw invalid(offsetOf(error) ?? 0, message, error);
   }
-  const tree = checkTree(parsed.ast, { names, builtIns: builtInNames(), maxTreeDepth: EXPRESSION_LIMITS.maxTreeDepth });
+  const tree = checkTree(parsed.ast, { source, names, builtIns: builtInNames(), maxTreeDepth: EXPRESSION_LIMITS.maxTreeDepth });
   if ("offset" in tree) throw invalid(tree.offset, tree.message);
   const checked = parsed.check();
   if (!checked.valid) throw invalid(offsetOf(checked.error) ?? 0, summary(checked.error), checked.error);

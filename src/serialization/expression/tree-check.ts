@@ -22,6 +22,7 @@ interface TreeNode {
   readonly op: string;
   readonly args: unknown;
   readonly pos: number;
+  readonly end?: number;
   readonly meta?: {
     readonly alternate?: TreeNode;
     readonly macro?: { readonly args?: unknown; readonly evaluate?: Evaluate };
@@ -70,6 +71,8 @@ function children(node: TreeNode): TreeNode[] {
 export interface TreeRules {
   /** Top-level names the expression may use (`data`, `config`, …). */
   readonly names: readonly string[];
+  /** The expression's text, to place names in. */
+  readonly source: string;
   /** Names the language itself defines and allows (`string`, `int`, … as types). */
   readonly builtIns: ReadonlySet<string>;
   /** The deepest the parse tree may be. */
@@ -112,10 +115,15 @@ function meterNode(node: TreeNode): void {
   };
 }
 
-function calledName(node: TreeNode): string | undefined {
+/** The function a call node calls, and the offset of its name (after the receiver of a method). */
+function called(node: TreeNode, source: string): { name: string; offset: number } | undefined {
   if ((node.op !== "call" && node.op !== "rcall") || !Array.isArray(node.args)) return undefined;
   const name: unknown = node.args[0];
-  return typeof name === "string" ? name : undefined;
+  const receiver: unknown = node.args[1];
+  if (typeof name !== "string") return undefined;
+  const after = node.op === "rcall" && isNode(receiver) ? receiver.end ?? node.pos : node.pos;
+  const offset = source.indexOf(name, after);
+  return { name, offset: offset < 0 ? node.pos : offset };
 }
 
 function forbidden(name: unknown, at: number): SourceProblem | undefined {
@@ -151,15 +159,19 @@ function nodeProblem(node: TreeNode, bound: ReadonlySet<string>, rules: TreeRule
       }
       return { offset: node.pos, message: `unknown name '${args}'; the names an expression can use are: ${listChoices(args, rules.names)}` };
     }
-    default:
-      if (calledName(node) === "matches") {
+    default: {
+      const call = called(node, rules.source);
+      if (call === undefined) return undefined;
+      if (FORBIDDEN_PROPERTIES.has(call.name)) return forbidden(call.name, call.offset);
+      if (call.name === "matches") {
         return {
-          offset: node.pos,
+          offset: call.offset,
           message: "matches() is not available: a regular expression can take exponential time on some inputs; " +
             "use contains(), startsWith() or endsWith()",
         };
       }
       return undefined;
+    }
   }
 }
 
@@ -167,30 +179,32 @@ function nodeProblem(node: TreeNode, bound: ReadonlySet<string>, rules: TreeRule
  * Checks a parsed expression: refused property names and functions, unknown names (each macro's
  * iteration variable is known inside its body), and the depth of the tree.
  * @param root - the tree the library parsed
- * @returns the first problem, in the order the tree is walked, or the checked tree
+ * @returns the problem that comes first in the text, or the checked tree
  * @internal
  */
 export function checkTree(root: unknown, rules: TreeRules): SourceProblem | CheckedTree {
   if (!isNode(root)) return { offset: 0, message: "the parser gave a tree this version does not know" };
   const nodes: TreeNode[] = [];
+  let first: SourceProblem | undefined;
   const stack: Array<{ node: TreeNode; depth: number; bound: ReadonlySet<string> }> = [{ node: root, depth: 1, bound: new Set() }];
   for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
     const { node, depth, bound } = item;
     if (depth > rules.maxTreeDepth) return { offset: node.pos, message: `it nests deeper than ${rules.maxTreeDepth} levels once parsed` };
     const problem = nodeProblem(node, bound, rules);
-    if (problem !== undefined) return problem;
+    if (problem !== undefined && (first === undefined || problem.offset < first.offset)) first = problem;
     nodes.push(node);
     if (node.op === "comprehension") {
       if (!isComprehension(node)) return { offset: node.pos, message: "the parser gave a macro this version does not know" };
       const { iterable, init, step, iterVarName } = node.args;
-      // The iteration variable is known in the body only; pushed so that the iterable is checked first.
+      // The iteration variable is known in the body only.
+      stack.push({ node: iterable, depth: depth + 1, bound }, { node: init, depth: depth + 1, bound });
       stack.push({ node: step, depth: depth + 1, bound: new Set([...bound, iterVarName]) });
-      stack.push({ node: init, depth: depth + 1, bound }, { node: iterable, depth: depth + 1, bound });
       continue;
     }
     // Pushed in reverse, so that problems are found left to right.
-    for (const child of children(node).reverse()) stack.push({ node: child, depth: depth + 1, bound });
+    for (const child of children(node)) stack.push({ node: child, depth: depth + 1, bound });
   }
+  if (first !== undefined) return first;
   return {
     meter() {
       for (const node of nodes) meterNode(node);
