@@ -387,6 +387,16 @@ describe("hostile messages meet a bounded evaluation", () => {
     }
   });
 
+  it("a big string or list used many times through a name is charged at each use", () => {
+    const uses = (test: (i: number) => string): string => Array.from({ length: 200 }, (_, i) => test(i)).join(" || ");
+    const big = "ab".repeat(500_000);
+    expect(evaluationError(`[data.big].exists(b, ${uses((i) => `b.contains('${i}')`)})`, { big }).message).toContain("budget");
+    expect(evaluationError(`[data.l + []].exists(l, ${uses((i) => `${-i - 1} in l`)})`, { l: items }).message).toContain("budget");
+    // Used once, the same values are well within the budget.
+    expect(compileCondition("[data.big].exists(b, b.contains('0'))").test({ data: { big } })).toBe(false);
+    expect(compileCondition("[data.l + []].exists(l, -1 in l)").test({ data: { l: items } })).toBe(false);
+  });
+
   it("a spent budget is reported even where CEL would let an error pass (error || true)", () => {
     expect(evaluationError("data.items.exists(a, a < 0) || true", { items: [...items, ...items, ...items, ...items, ...items] })
       .message).toContain("budget");

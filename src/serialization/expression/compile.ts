@@ -18,7 +18,7 @@ export const EXPRESSION_LIMITS = Object.freeze({
   maxNesting: 100,
   /** The deepest parse tree (a chain `1 + 1 + … + 1` is as deep as it is long). */
   maxTreeDepth: 250,
-  /** Cost units one evaluation may spend: macro iterations (1 + the size of their body) and input reads. */
+  /** Cost units one evaluation may spend: 1 per node run and per input read, plus the size of lists and strings made or read. */
   budget: 1_000_000,
 });
 

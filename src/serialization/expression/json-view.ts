@@ -138,6 +138,11 @@ function view(source: object, path: readonly PropertyKey[]): object {
   return proxy;
 }
 
+/** Whether `value` is a view of an input, whose reads are charged as they happen. @internal */
+export function isView(value: unknown): boolean {
+  return typeof value === "object" && value !== null && sources.has(value);
+}
+
 /**
  * The view of one top-level input (`data`, `config`, …) as an expression sees it. Reads through
  * the view are charged to the meter active at the time.

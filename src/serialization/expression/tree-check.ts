@@ -8,6 +8,7 @@
  * the tests of the run-time budget fail if a new version moves these.
  */
 import { listChoices } from "../../core/errors.js";
+import { isView } from "./json-view.js";
 import { charge } from "./meter.js";
 import type { SourceProblem } from "./source-scan.js";
 
@@ -85,17 +86,21 @@ export interface CheckedTree {
   meter(): void;
 }
 
-/** Operations whose work grows with the string or list they make: `+`, and functions (`split`, `join`, …). */
-const SIZED = new Set(["+", "call", "rcall"]);
+/**
+ * Operations charged for the size of what they give: `+` and functions (`split`, `join`, …)
+ * make it, and a name (`data`, an iteration variable) hands it to an operation that may scan it
+ * (`contains`, `in`), as often as the name appears.
+ */
+const SIZED = new Set(["+", "call", "rcall", "id"]);
 
-/** The size of a value an operation made, in cost units: a list's length, a string's length / 16. */
+/** The size of a value in cost units: a list's length, a string's length / 16; views charge their own reads. */
 function sizeOf(value: unknown): number {
   if (typeof value === "string") return value.length >>> 4;
-  return Array.isArray(value) ? value.length : 0;
+  return Array.isArray(value) && !isView(value) ? value.length : 0;
 }
 
 /**
- * Routes `node` through the meter: 1 unit each time it runs, plus the size of what it made for
+ * Routes `node` through the meter: 1 unit each time it runs, plus the size of what it gives for
  * the operations in {@link SIZED}. The dispatch is the library's own (`alternate`, then
  * `macro`, then the operation), read when the node runs, since type checking may replace it.
  */
@@ -153,10 +158,10 @@ function nodeProblem(node: TreeNode, bound: ReadonlySet<string>, rules: TreeRule
       return undefined;
     case "id": {
       if (typeof args !== "string" || bound.has(args) || rules.names.includes(args)) return undefined;
-      if (args !== "cel" && rules.builtIns.has(args)) return undefined;
       if (args === "cel") {
         return { offset: node.pos, message: "'cel' (and cel.bind) is not available: a bound value could be reused without limit" };
       }
+      if (rules.builtIns.has(args)) return undefined;
       return { offset: node.pos, message: `unknown name '${args}'; the names an expression can use are: ${listChoices(args, rules.names)}` };
     }
     default: {
@@ -201,7 +206,6 @@ export function checkTree(root: unknown, rules: TreeRules): SourceProblem | Chec
       stack.push({ node: step, depth: depth + 1, bound: new Set([...bound, iterVarName]) });
       continue;
     }
-    // Pushed in reverse, so that problems are found left to right.
     for (const child of children(node)) stack.push({ node: child, depth: depth + 1, bound });
   }
   if (first !== undefined) return first;
