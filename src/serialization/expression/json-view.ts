@@ -8,7 +8,7 @@
  */
 import { types } from "node:util";
 import { UnsignedInt } from "@marcbachmann/cel-js/evaluator";
-import { formatPath } from "../json-check.js";
+import { formatPath } from "../../core/json-value.js";
 import { charge, failActive } from "./meter.js";
 
 /** A plain JSON value, as an expression gives it back. */
