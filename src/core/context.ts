@@ -52,6 +52,12 @@ export interface HandlerContext extends ExecutionContext {
    * Requests sharing a `group` are alternatives. Returns at once.
    */
   waitForInput(request: { slot: string; prompt?: string; schema?: object; group?: string }): void;
+  /**
+   * Delivers `data` to `slot` of this handler's routine after `delayMs`, holding no worker
+   * meanwhile (a timer, stored with the job: it survives pause, serialization and a crash). Like
+   * an emit, it takes effect when the handler succeeds.
+   */
+  deliverLater(slot: string, data: Record<string, unknown>, delayMs: number): void;
 }
 
 /**

@@ -3,7 +3,7 @@ import type { JobState } from "../api/job-state.js";
 import type { ActiveContext, HandlerContext, SharedData } from "../core/context.js";
 import type { Connection } from "../core/connection.js";
 import { outsideContext } from "../core/context.js";
-import { RoutiluxError } from "../core/errors.js";
+import { RoutiluxError, listChoices, showValue } from "../core/errors.js";
 import { checkJsonValue } from "../core/json-value.js";
 import type { Routine } from "../core/routine.js";
 import type { Payload } from "../core/slot.js";
@@ -43,6 +43,8 @@ export class TaskContext extends WriteSet implements ActiveContext, HandlerConte
   done = false;
   /** Tasks emitted by the handler, queued when it succeeds. */
   emitted: PendingTask[] | undefined;
+  /** Deliveries to its own slots after a delay (`deliverLater`), held when it succeeds. */
+  later: PendingTask[] | undefined;
   /** The merging slot buffer this activation contributed to, if any. */
   buffer: SlotBuffer | undefined;
   #controller: AbortController | undefined;
@@ -124,6 +126,24 @@ export class TaskContext extends WriteSet implements ActiveContext, HandlerConte
   /** Asks for input: when the handler succeeds, the job pauses until `flow.answer` fills the slot. */
   waitForInput(request: { slot: string; prompt?: string; schema?: object; group?: string }): void {
     this.run.engine.requestInput(this, request);
+  }
+
+  /** Delivers data to a slot of this routine after `delayMs`, holding no worker; takes effect when the handler succeeds. */
+  deliverLater(slot: string, data: Payload, delayMs: number): void {
+    if (typeof slot !== "string" || this.routine.getSlot(slot) === undefined) {
+      throw new RoutiluxError(
+        `deliverLater in routine '${this.routineId}' names slot ${showValue(slot)}, which the routine lacks; ` +
+        `its slots are: ${listChoices(String(slot), this.routine.slots.keys())}`,
+      );
+    }
+    if (typeof delayMs !== "number" || !Number.isFinite(delayMs) || delayMs < 0) {
+      throw new RoutiluxError(`Expected \`delayMs\` of deliverLater to be a number of milliseconds from 0 and up, got ${showValue(delayMs)}`);
+    }
+    const job = this.run.job;
+    checkJsonValue(data, `the data of deliverLater('${slot}') of routine '${this.routineId}' in job '${job.jobId}'`, "data");
+    const task: PendingTask = { taskId: 0, routineId: this.routineId, slotName: slot, data, attempt: 1, notBefore: this.run.engine.clock.now() + delayMs };
+    if (this.done) this.run.engine.deliverDetached(this.run, task);
+    else (this.later ??= []).push(task);
   }
 
   /** @internal Adds an input request to this activation. */

@@ -125,14 +125,21 @@ export class Dispatcher {
         ctx.buffer?.succeed(task);
         job.applyWrites(ctx, now);
         job.setRoutineStatus(routineId, "completed");
-        const added = ctx.emitted ?? NO_TASKS;
+        let added = ctx.emitted ?? NO_TASKS;
         for (let i = 0; i < added.length; i++) {
           const next = added[i]!;
           (next as { taskId: number }).taskId = data.nextTaskId++;
           data.queue.push(next);
         }
-        if (ctx.waits !== undefined) engine.inputs.asked(run, ctx.waits);
+        if (ctx.later !== undefined) {
+          for (const later of ctx.later) {
+            (later as { taskId: number }).taskId = data.nextTaskId++;
+            engine.timers.delay(run, later);
+          }
+          added = [...added, ...ctx.later];
+        }
         data.journal?.taskSettled(job, task, ctx, added);
+        if (ctx.waits !== undefined) engine.inputs.asked(run, ctx.waits);
         if (added.length > 0) engine.scheduler.push(run);
       } else {
         ctx.buffer?.fail(task);
