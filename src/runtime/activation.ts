@@ -141,7 +141,8 @@ export class TaskContext extends WriteSet implements ActiveContext, HandlerConte
     }
     const job = this.run.job;
     checkJsonValue(data, `the data of deliverLater('${slot}') of routine '${this.routineId}' in job '${job.jobId}'`, "data");
-    const task: PendingTask = { taskId: 0, routineId: this.routineId, slotName: slot, data, attempt: 1, notBefore: this.run.engine.clock.now() + delayMs };
+    const notBefore = this.run.engine.clock.now() + delayMs;
+    const task: PendingTask = { taskId: 0, routineId: this.routineId, slotName: slot, data, attempt: 1, notBefore };
     if (this.done) this.run.engine.deliverDetached(this.run, task);
     else (this.later ??= []).push(task);
   }

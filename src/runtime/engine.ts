@@ -266,7 +266,9 @@ export class Engine implements LifecycleHost {
   /** A `deliverLater` from a continuation that outlived its handler: held at once, while the job lasts. */
   deliverDetached(run: JobRun, task: PendingTask): void {
     const job = run.job;
-    if (isFinal(job.status) || run.detached || job[kJobData].run !== run) throw endedJobEmit(job.jobId, job.status, task.routineId, task.slotName);
+    if (isFinal(job.status) || run.detached || job[kJobData].run !== run) {
+      throw endedJobEmit(job.jobId, job.status, task.routineId, task.slotName);
+    }
     (task as { taskId: number }).taskId = run.data.nextTaskId++;
     this.timers.delay(run, task);
     job.tasksChanged([task], false);
