@@ -9,7 +9,7 @@ export type { ExecutionContext, HandlerContext, SharedData } from "./core/contex
 export type { ExecutionStrategy } from "./core/flow-definition.js";
 
 // Execution: flows and their jobs
-export { Flow } from "./api/flow.js";
+export { Flow, loadFlowFile } from "./api/flow.js";
 export type { FlowOptions, FlowRuntimeOptions, ExecuteOptions } from "./api/flow.js";
 export { JobState } from "./api/job-state.js";
 export type { JobResult, WaitingInput } from "./api/job-state.js";
@@ -53,4 +53,15 @@ export { JOB_DOCUMENT_VERSION } from "./serialization/job-document.js";
 export type { FlowDocument, ErrorHandlerDocument } from "./serialization/flow-document.js";
 export { FLOW_DOCUMENT_VERSION } from "./serialization/flow-document.js";
 export { RoutineRegistry, defaultRegistry } from "./serialization/registry.js";
+
+// Flow files (YAML or JSON) and the expression language
+export { parseFlowSpec, stringifyFlowSpec, readFlowFile } from "./serialization/flow-file.js";
+export type { FlowFileFormat, ParsedFlowSpec, ParseFlowSpecOptions } from "./serialization/flow-file.js";
+export { specToDocument, documentToSpec, registryWithDefaults } from "./serialization/flow-spec-document.js";
+export { flowSpecJsonSchema } from "./serialization/flow-spec.js";
+export type { FlowSpec, RoutineSpec, ConnectionSpec, ErrorHandlerSpec } from "./serialization/flow-spec.js";
+export { FlowSpecError } from "./serialization/flow-spec-error.js";
+export type { FlowSpecIssue } from "./serialization/flow-spec-error.js";
+export { compileExpression, compileCondition, EXPRESSION_LIMITS } from "./serialization/expression/index.js";
+export type { Expression, Condition, CompileOptions, ExpressionKind, ExpressionScope, JsonValue } from "./serialization/expression/index.js";
 export type { RoutineConstructor, ErrorClass } from "./serialization/registry.js";

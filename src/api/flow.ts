@@ -12,6 +12,9 @@ import { ExecutionTracker } from "../runtime/execution-tracker.js";
 import { checkStandard } from "../runtime/validation.js";
 import { decodeFlowDocument, encodeFlowDocument, type FlowDocument } from "../serialization/flow-document.js";
 import { defaultRegistry, type RoutineRegistry } from "../serialization/registry.js";
+import { readFlowFile, type FlowFileFormat } from "../serialization/flow-file.js";
+import { buildFromSpec, documentToSpec } from "../serialization/flow-spec-document.js";
+import type { FlowSpec } from "../serialization/flow-spec.js";
 import { kJobData } from "../state/job-data.js";
 import type { OutputHandler } from "../state/output-handlers.js";
 import { JobState, type JobResult } from "./job-state.js";
@@ -276,6 +279,21 @@ export class Flow extends FlowDefinition {
     return decodeFlowDocument(doc, registry, (definition) => new Flow({ ...options, ...definition }));
   }
 
+  /**
+   * Builds a flow from a flow spec (the object form of a YAML or JSON flow file): routine classes
+   * are found in `registry`, then in {@link defaultRegistry} (the built-ins); omitted fields take
+   * their defaults. Errors are a `FlowSpecError` naming every problem with its dotted path.
+   * @param options - what a spec does not hold, such as the store or the clock
+   */
+  static fromSpec(spec: unknown, registry?: RoutineRegistry, options: FlowRuntimeOptions = {}): Flow {
+    return buildFromSpec(spec as FlowSpec, (doc, reg) => Flow.deserialize(doc, reg, options), { registry });
+  }
+
+  /** The flow as a flow spec (defaults left out): write it with `stringifyFlowSpec` as YAML or JSON. */
+  toSpec(registry: RoutineRegistry = defaultRegistry): FlowSpec {
+    return documentToSpec(this.serialize(registry));
+  }
+
   /** See {@link JobState.waitForCompletion}. A wrong job or timeout rejects the promise; it never throws. */
   waitForJob(jobState: JobState, options: { timeoutMs?: number } = {}): Promise<boolean> {
     try {
@@ -289,4 +307,23 @@ export class Flow extends FlowDefinition {
   protected override workersChanged(maxWorkers: number): void {
     this.#engine.scheduler.maxWorkers = maxWorkers;
   }
+}
+
+/**
+ * Reads a flow file (YAML or JSON, by extension, else by content) and builds its flow: errors name
+ * the file, the dotted path and, for YAML, the line and column of every problem.
+ *
+ * @example
+ * ```ts
+ * const flow = await loadFlowFile("flows/review.yaml", registry, { store: new SqliteJobStore() });
+ * ```
+ */
+export async function loadFlowFile(
+  path: string,
+  registry?: RoutineRegistry,
+  options: FlowRuntimeOptions & { format?: FlowFileFormat } = {},
+): Promise<Flow> {
+  const { format, ...runtime } = options;
+  const file = await readFlowFile(path, { ...(format === undefined ? {} : { format }), ...(registry === undefined ? {} : { registry }) });
+  return buildFromSpec(file.spec, (doc, reg) => Flow.deserialize(doc, reg, runtime), { registry, source: file });
 }

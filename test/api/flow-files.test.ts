@@ -1,0 +1,76 @@
+// Flow.fromSpec, flow.toSpec and loadFlowFile: a flow file builds the flow it describes, runs,
+// and writes back to the same spec; errors name the file, the path and the line.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { Flow, FlowSpecError, Routine, RoutineRegistry, loadFlowFile, stringifyFlowSpec, type HandlerContext, type Payload } from "../../src/index.js";
+
+class Double extends Routine {
+  constructor() {
+    super();
+    this.defineSlot("trigger", this.run);
+    this.defineSlot("input", this.run);
+    this.defineEvent("out", ["n"]);
+  }
+
+  run(data: Payload, ctx: HandlerContext): void {
+    const n = (data.n as number) * (this.getConfig<number>("factor", 2));
+    ctx.shared.update<number[]>("seen", (seen = []) => [...seen, n]);
+    if (n < 20) ctx.emit("out", { n });
+  }
+}
+
+const registry = new RoutineRegistry();
+registry.register("Double", Double);
+
+const YAML = `
+flowId: doubling
+routines:
+  first: { class: Double }
+  second: { class: Double, config: { factor: 3 } }
+connections:
+  - { from: first.out, to: second.input }
+`;
+
+const folders: string[] = [];
+afterEach(() => {
+  for (const folder of folders.splice(0)) rmSync(folder, { recursive: true, force: true });
+});
+
+function fileWith(name: string, text: string): string {
+  const folder = mkdtempSync(join(tmpdir(), "routilux-flows-"));
+  folders.push(folder);
+  const path = join(folder, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+describe("flow files", () => {
+  it("loadFlowFile builds the flow of a YAML file, which runs; toSpec writes the same spec back", async () => {
+    const flow = await loadFlowFile(fileWith("doubling.yaml", YAML), registry);
+    expect(flow.flowId).toBe("doubling");
+    const result = await flow.run("first", { entryParams: { n: 1 } });
+    expect(result).toMatchObject({ status: "completed", sharedData: { seen: [2, 6] } });
+    const spec = flow.toSpec(registry);
+    expect(spec).toEqual({
+      flowId: "doubling",
+      routines: { first: { class: "Double" }, second: { class: "Double", config: { factor: 3 } } },
+      connections: [{ from: "first.out", to: "second.input" }],
+    });
+    const again = Flow.fromSpec(spec, registry);
+    expect(again.serialize(registry)).toEqual(flow.serialize(registry));
+    const json = await loadFlowFile(fileWith("doubling.json", stringifyFlowSpec(spec, "json")), registry);
+    expect(json.serialize(registry)).toEqual(flow.serialize(registry));
+  });
+
+  it("an error names the file, the path and the line of each problem", async () => {
+    const path = fileWith("bad.yaml", YAML.replace("class: Double, config", "class: Tripple, config").replace("second.input", "second.inptu"));
+    const error = await loadFlowFile(path, registry).then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(FlowSpecError);
+    const message = (error as Error).message;
+    expect(message).toContain(`${path}:5:`);
+    expect(message).toMatch(/routines\.second\.class/);
+    expect(message).toMatch(/Tripple/);
+  });
+});
