@@ -57,9 +57,12 @@ export function transition(host: LifecycleHost, run: JobRun, to: JobStatus, reco
   run.data.updatedAtMs = now;
   host.counted(run, run.counted ? from : undefined, to);
   run.counted = true;
+  // A job's first event says it runs; after that, the status event follows the record that explains it,
+  // so a reader that stops at the final status has seen everything.
+  if (from === "pending") host.statusEvent(run, to, now);
   if (record !== undefined) job.pushRecord(record[0], record[1], record[2], now);
+  if (from !== "pending") host.statusEvent(run, to, now);
   job.jobFieldsChanged();
-  host.statusEvent(run, to, now);
   wakeWaiters(run);
 }
 
