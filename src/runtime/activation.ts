@@ -1,4 +1,5 @@
 import type { Flow } from "../api/flow.js";
+import type { Clock, TimerHandle } from "../core/clock.js";
 import type { JobState } from "../api/job-state.js";
 import type { ActiveContext, HandlerContext, SharedData } from "../core/context.js";
 import type { Connection } from "../core/connection.js";
@@ -8,10 +9,70 @@ import { checkJsonValue } from "../core/json-value.js";
 import type { Routine } from "../core/routine.js";
 import type { Payload } from "../core/slot.js";
 import { HistoryEntry } from "../state/records.js";
+import type { JobData } from "../state/job-data.js";
+import type { JobStateCore } from "../state/job-state.js";
 import type { SlotBuffer } from "../state/slot-buffer.js";
 import type { PendingTask } from "../state/task.js";
 import { WriteSet, type WaitRequest } from "../state/write-set.js";
-import type { JobRun } from "./job-run.js";
+
+/** What a run and its activations need from the engine that owns them. @internal */
+export interface RunOwner {
+  readonly flow: Flow;
+  readonly clock: Clock;
+  readonly closed: boolean;
+  /** An emit from a continuation that outlived its handler. */
+  emitDetached(run: JobRun, routineId: string, eventName: string, data: Payload): void;
+  /** A `deliverLater` from a continuation that outlived its handler. */
+  deliverDetached(run: JobRun, task: PendingTask): void;
+  /** `ctx.waitForInput`. */
+  requestInput(ctx: TaskContext, request: { slot: string; prompt?: string; schema?: object; group?: string }): void;
+  /** Waits for the job to rest (see `Engine.wait`). */
+  wait(jobState: JobState, timeoutMs: number | undefined, operation?: string): Promise<"rested" | "timeout" | "released">;
+  /** The run moves to another engine: this one forgets it. */
+  forget(run: JobRun): void;
+}
+
+/**
+ * A job attached to an engine in this process: the transient bookkeeping that is not state
+ * (scheduling flags, timers, who waits for its handlers). Everything that is state stays in the
+ * JobState.
+ * @internal
+ */
+export class JobRun {
+  readonly engine: RunOwner;
+  readonly job: JobStateCore;
+  readonly data: JobData;
+  /** In the scheduler's ready ring. */
+  queued = false;
+  /** Counted in the flow's job figures. */
+  counted = false;
+  /** Waiting for the store to accept it (durable start or resume): nothing of it is dispatched yet. */
+  gated = false;
+  /** Settles once the store has accepted the job (set while gated). */
+  attached: Promise<void> | undefined;
+  /** Let go by this process (its lease was lost, its store failed for good, the flow shut down): nothing more runs. */
+  detached = false;
+  retryTimers: Map<number, TimerHandle> | undefined;
+  timeoutTimer: TimerHandle | undefined;
+  /** Callers waiting for the job's in-flight handlers to settle (`pause` from outside). */
+  idleWaiters: Array<() => void> | undefined;
+
+  constructor(engine: RunOwner, job: JobStateCore, data: JobData) {
+    this.engine = engine;
+    this.job = job;
+    this.data = data;
+  }
+
+  /** Activations of this job whose handlers run now. */
+  get active(): readonly TaskContext[] {
+    return this.data.inFlight as TaskContext[];
+  }
+
+  /** Whether the job may run tasks now: running here, accepted by its store, not let go. */
+  get runnable(): boolean {
+    return this.job.status === "running" && !this.gated && !this.detached;
+  }
+}
 
 /** A task delivering an event's data through one connection; its `taskId` is set when it is queued. @internal */
 export function deliveryOf(connection: Connection, data: Payload): PendingTask {

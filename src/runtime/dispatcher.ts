@@ -1,3 +1,5 @@
+import type { Flow } from "../api/flow.js";
+import type { Clock } from "../core/clock.js";
 import { contextStorage } from "../core/context.js";
 import { describeError } from "../core/errors.js";
 import type { Routine } from "../core/routine.js";
@@ -5,12 +7,28 @@ import type { Payload, SlotHandler } from "../core/slot.js";
 import { slotKey } from "../state/job-data.js";
 import { SlotBuffer } from "../state/slot-buffer.js";
 import type { PendingTask } from "../state/task.js";
-import { TaskContext } from "./activation.js";
-import type { Engine } from "./engine.js";
+import { TaskContext, type JobRun } from "./activation.js";
 import { decideFailure, handlerFor } from "./error-policy.js";
-import type { JobRun } from "./job-run.js";
+import type { ExecutionTracker } from "./execution-tracker.js";
+import type { Inputs } from "./inputs.js";
+import type { Scheduler } from "./scheduler.js";
+import type { Timers } from "./timers.js";
 
 const NO_TASKS: readonly PendingTask[] = [];
+
+/** What the dispatcher needs from the engine. @internal */
+export interface DispatchHost {
+  readonly flow: Flow;
+  readonly clock: Clock;
+  readonly tracker: ExecutionTracker;
+  readonly scheduler: Scheduler;
+  readonly timers: Timers;
+  readonly inputs: Inputs;
+  /** Fails the job (STOP): its queue is dropped and its running handlers told to stop. */
+  failJob(run: JobRun, routineId: string, reason: string, errorType: string): void;
+  /** After a settle: end the job when nothing of it is left, else wake its waiters. */
+  afterSettle(run: JobRun): void;
+}
 
 function callHandler(handler: SlotHandler, routine: Routine, data: Payload, ctx: TaskContext): unknown {
   return handler.call(routine, data, ctx);
@@ -28,10 +46,10 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  * @internal
  */
 export class Dispatcher {
-  readonly #engine: Engine;
+  readonly #engine: DispatchHost;
   readonly dispatch = (run: JobRun, task: PendingTask): void => this.#dispatch(run, task);
 
-  constructor(engine: Engine) {
+  constructor(engine: DispatchHost) {
     this.#engine = engine;
   }
 

@@ -9,12 +9,12 @@ import type { JobStatus } from "../state/job-snapshot.js";
 import { JobStateCore } from "../state/job-state.js";
 import type { AttachMode, JobJournal } from "../state/journal.js";
 import type { PendingTask } from "../state/task.js";
-import { TaskContext, deliveryOf, endedJobEmit } from "./activation.js";
-import { Dispatcher } from "./dispatcher.js";
+import { TaskContext, deliveryOf, endedJobEmit, type RunOwner } from "./activation.js";
+import { Dispatcher, type DispatchHost } from "./dispatcher.js";
 import { FlowEvents } from "./events.js";
 import type { ExecutionTracker } from "./execution-tracker.js";
-import { Inputs } from "./inputs.js";
-import { JobRun } from "./job-run.js";
+import { Inputs, type InputsHost } from "./inputs.js";
+import { JobRun } from "./activation.js";
 import { isFinal, releaseWaiters, transition, wakeWaiters, type LifecycleHost } from "./lifecycle.js";
 import { Scheduler } from "./scheduler.js";
 import { Timers } from "./timers.js";
@@ -33,7 +33,7 @@ function insideHandler(): boolean {
  * running handlers are told through `ctx.signal`.
  * @internal
  */
-export class Engine implements LifecycleHost {
+export class Engine implements LifecycleHost, RunOwner, DispatchHost, InputsHost {
   readonly flow: Flow;
   readonly clock: Clock;
   readonly tracker: ExecutionTracker;
@@ -79,6 +79,10 @@ export class Engine implements LifecycleHost {
     this.events.status(run.job, to, atMs);
   }
 
+  forget(run: JobRun): void {
+    this.#active.delete(run);
+  }
+
   // ---------------------------------------------------------------- starting
 
   execute(entryRoutineId: string, entryParams: Payload, job: JobStateCore): void {
@@ -110,7 +114,7 @@ export class Engine implements LifecycleHost {
         throw new JobStateError(`Job '${job.jobId}' still has handlers running on another Flow instance; wait for them before moving it`);
       }
       existing.detached = true;
-      existing.engine.#active.delete(existing);
+      existing.engine.forget(existing);
     }
     const run = new JobRun(this, job, data);
     data.run = run;

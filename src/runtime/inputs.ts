@@ -1,15 +1,26 @@
 import type { StandardSchemaV1 } from "@standard-schema/spec";
+import type { Flow } from "../api/flow.js";
+import type { Clock } from "../core/clock.js";
+import type { PendingTask } from "../state/task.js";
 import { JobStateError, RoutiluxError, listChoices, showValue } from "../core/errors.js";
 import { checkJsonValue, findNonJson } from "../core/json-value.js";
 import type { Payload } from "../core/slot.js";
 import { kJobData } from "../state/job-data.js";
 import type { JobStateCore } from "../state/job-state.js";
 import type { WaitRequest } from "../state/write-set.js";
-import type { TaskContext } from "./activation.js";
-import type { Engine } from "./engine.js";
-import type { JobRun } from "./job-run.js";
+import type { JobRun, TaskContext } from "./activation.js";
 import { isFinal } from "./lifecycle.js";
 import { checkJsonSchema, checkStandard, isStandardSchema, toJsonSchema } from "./validation.js";
+
+/** What the inputs need from the engine. @internal */
+export interface InputsHost {
+  readonly flow: Flow;
+  readonly clock: Clock;
+  /** Queues tasks outside any activation (an answer's delivery). */
+  queueTasks(run: JobRun, tasks: readonly PendingTask[]): void;
+  /** Pauses a running job (it waits for input). */
+  pauseRun(run: JobRun, by: string, reason: string, checkpoint: Payload | undefined, details?: Payload): void;
+}
 
 /** Standard Schemas that have no JSON form, kept in this process for the requests that gave them. */
 const inProcessSchemas = new WeakMap<WaitRequest, StandardSchemaV1>();
@@ -30,9 +41,9 @@ function describeWaits(waits: readonly WaitRequest[] | undefined): string {
  * @internal
  */
 export class Inputs {
-  readonly #engine: Engine;
+  readonly #engine: InputsHost;
 
-  constructor(engine: Engine) {
+  constructor(engine: InputsHost) {
     this.#engine = engine;
   }
 

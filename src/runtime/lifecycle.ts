@@ -2,7 +2,7 @@ import { JobStateError } from "../core/errors.js";
 import type { Payload } from "../core/slot.js";
 import type { JobData } from "../state/job-data.js";
 import type { JobStatus } from "../state/job-snapshot.js";
-import type { JobRun } from "./job-run.js";
+import type { JobRun } from "./activation.js";
 
 /** Every status change a job may make; nothing leaves "completed", "failed" or "cancelled". @internal */
 export const ALLOWED_MOVES: Readonly<Record<JobStatus, readonly JobStatus[]>> = {

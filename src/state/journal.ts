@@ -1,9 +1,16 @@
 // The port between the engine and what persists jobs: plain data in, promises out. The engine
 // reports what each unit of work changed; a store's journal encodes and commits it. Neither side
 // knows the other's classes.
-import type { JobStateCore } from "./job-state.js";
 import type { PendingTask } from "./task.js";
 import type { WriteSet } from "./write-set.js";
+
+/**
+ * A job as the journal port names it: the journal's implementation works with the job's state
+ * itself (it is always a `JobStateCore`); the port needs no more than its identity.
+ */
+export interface JournaledJob {
+  readonly jobId: string;
+}
 
 /** How a job comes to run in this process. */
 export type AttachMode =
@@ -27,17 +34,17 @@ export interface JobJournal {
    * (a revision older than the store's, a live owner elsewhere, a failing store). `lost` is called
    * later if the job is lost to this process: its lease was taken, or the store failed for good.
    */
-  attach(job: JobStateCore, mode: AttachMode, lost: (error: Error) => void): Promise<void>;
+  attach(job: JournaledJob, mode: AttachMode, lost: (error: Error) => void): Promise<void>;
   /**
    * One activation settled. `writes` holds what it wrote when it succeeded (undefined when it
    * failed); `added` the tasks it queued (its emits, or its retry). The job's loose changes, made
    * before, are committed first, in the same unit.
    */
-  taskSettled(job: JobStateCore, consumed: PendingTask, writes: WriteSet | undefined, added: readonly PendingTask[]): void;
+  taskSettled(job: JournaledJob, consumed: PendingTask, writes: WriteSet | undefined, added: readonly PendingTask[]): void;
   /** The job changed outside any activation (its loose changes): commit them soon. */
-  jobChanged(job: JobStateCore): void;
+  jobChanged(job: JournaledJob): void;
   /** Resolves once everything handed over for `job` (every job, when omitted) is durable; rejects with what lost it. */
-  flush(job?: JobStateCore): Promise<void>;
+  flush(job?: JournaledJob): Promise<void>;
   /** This process stops running these jobs (shutdown): what is buffered is written and their leases released. */
-  release(jobs: readonly JobStateCore[]): Promise<void>;
+  release(jobs: readonly JournaledJob[]): Promise<void>;
 }
