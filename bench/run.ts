@@ -12,6 +12,8 @@ import fanoutTasks from "./workloads/fanout-tasks.js";
 import fanoutScaling from "./workloads/fanout-scaling.js";
 import ioConcurrent from "./workloads/io-concurrent.js";
 import durableChain from "./workloads/durable-chain.js";
+import manyJobs from "./workloads/many-jobs.js";
+import recoverJobs from "./workloads/recover-jobs.js";
 import idleJobsMemory from "./workloads/idle-jobs-memory.js";
 
 /**
@@ -24,7 +26,9 @@ const WORKLOADS: readonly Workload[] = [
   fanoutTasks,
   fanoutScaling,
   ioConcurrent,
+  manyJobs,
   durableChain,
+  recoverJobs,
   idleJobsMemory,
 ];
 

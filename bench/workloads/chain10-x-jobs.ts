@@ -1,10 +1,10 @@
-// chain10_x_jobs: a flow of 10 routines in a chain; 200 jobs run one after another, each awaited
+// chain10_x_jobs: a flow of 10 routines in a chain; 2,000 jobs run one after another, each awaited
 // with JobState.waitForCompletion. Measures per-job overhead: start, 10 activations, settle, await.
 import { Flow, JobState, Routine, type FlowOptions, type Payload } from "../../src/index.js";
 import { check, secondsSince, type Workload } from "../workload.js";
 
 export const CHAIN_LENGTH = 10;
-export const CHAIN_JOBS = 200;
+export const CHAIN_JOBS = 2_000;
 
 /** One link of the chain: an async handler that emits the next step. */
 class Step extends Routine {

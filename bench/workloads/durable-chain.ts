@@ -1,7 +1,8 @@
-// durable_chain: chain10_x_jobs with the SQLite store on a temporary file: 200 jobs of a
+// durable_chain: chain10_x_jobs with the SQLite store on a temporary file: 2,000 jobs of a
 // 10-routine chain, one after another, each awaited. Every task is committed before it counts,
-// and a job's completion is reported only once its commits are durable (one group commit per
-// job here, since each job is awaited before the next starts). Measures the cost of never losing work.
+// no handler of a job runs before the job is stored, and a job's completion is reported only once
+// its commits are durable (two group commits per job here, since each job is awaited before the
+// next starts). Measures the cost of never losing work.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

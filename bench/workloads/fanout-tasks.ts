@@ -1,8 +1,8 @@
-// fanout_tasks: one job; the entry routine emits 20,000 events to one sink slot. Raw task throughput.
+// fanout_tasks: one job; the entry routine emits 100,000 events to one sink slot. Raw task throughput.
 import { Flow, JobState, Routine, type Payload } from "../../src/index.js";
 import { check, secondsSince, type Workload } from "../workload.js";
 
-export const FANOUT_EVENTS = 20_000;
+export const FANOUT_EVENTS = 100_000;
 
 class Source extends Routine {
   constructor(readonly count: number) {

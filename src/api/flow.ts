@@ -142,7 +142,7 @@ export class Flow extends FlowDefinition {
     const timeoutMs = checkTimeout(options.timeoutMs, "timeoutMs") ?? this.executionTimeoutMs;
     this.requireRoutine(entryRoutineId, "entry");
     const job = new JobState(this.flowId);
-    job.metadata = { ...metadata };
+    if (Object.keys(metadata).length > 0) job.metadata = { ...metadata };
     if (options.outputHandler !== undefined) job.setOutputHandler(options.outputHandler);
     job[kJobData].timeoutMs = timeoutMs;
     return { job, entryParams };

@@ -191,6 +191,8 @@ export class StoreWriter implements JobJournal {
     if (log === undefined) return;
     this.#dirty.delete(log);
     this.#build(log, consumed, writes, added);
+    if (this.#batch.commits >= BATCH_MAX_COMMITS) void this.#startWrite();
+    else this.#schedule();
   }
 
   jobChanged(job: JobStateCore): void {
@@ -285,8 +287,6 @@ export class StoreWriter implements JobJournal {
       data.final = true;
       log.closed = true;
     }
-    if (this.#batch.commits >= BATCH_MAX_COMMITS) void this.#startWrite();
-    else this.#schedule();
   }
 
   #schedule(): void {
@@ -300,15 +300,20 @@ export class StoreWriter implements JobJournal {
     for (const log of this.#dirty) {
       this.#dirty.delete(log);
       if (log.lost === undefined && this.#logs.get(log.job.jobId) === log) this.#build(log, undefined, undefined, NO_TASKS);
+      if (this.#batch.commits >= BATCH_MAX_COMMITS) this.#seal();
     }
-    if (this.#batch.jobs.size > 0) {
-      const batch = this.#batch;
-      this.#batch = new Batch();
-      outsideContext(() => {
-        this.#last = this.#last.then(() => this.#write(batch));
-      });
-    }
+    this.#seal();
     return this.#last;
+  }
+
+  /** Queues the gathered batch for writing after the writes before it. */
+  #seal(): void {
+    if (this.#batch.jobs.size === 0) return;
+    const batch = this.#batch;
+    this.#batch = new Batch();
+    outsideContext(() => {
+      this.#last = this.#last.then(() => this.#write(batch));
+    });
   }
 
   /** Writes one batch; never rejects (a failure is retried, or loses the batch's jobs when lasting). */

@@ -42,25 +42,86 @@ export class JobRun {
   readonly engine: RunOwner;
   readonly job: JobStateCore;
   readonly data: JobData;
-  /** In the scheduler's ready ring. */
-  queued = false;
-  /** Counted in the flow's job figures. */
-  counted = false;
-  /** Waiting for the store to accept it (durable start or resume): nothing of it is dispatched yet. */
-  gated = false;
-  /** Settles once the store has accepted the job (set while gated). */
-  attached: Promise<void> | undefined;
-  /** Let go by this process (its lease was lost, its store failed for good, the flow shut down): nothing more runs. */
-  detached = false;
-  retryTimers: Map<number, TimerHandle> | undefined;
-  timeoutTimer: TimerHandle | undefined;
-  /** Callers waiting for the job's in-flight handlers to settle (`pause` from outside). */
-  idleWaiters: Array<() => void> | undefined;
+  /** Bits of QUEUED, COUNTED, GATED and DETACHED: many idle jobs each hold a run. */
+  #flags = 0;
+  #more: RunTimers | undefined;
 
   constructor(engine: RunOwner, job: JobStateCore, data: JobData) {
     this.engine = engine;
     this.job = job;
     this.data = data;
+  }
+
+  /** In the scheduler's ready ring. */
+  get queued(): boolean {
+    return (this.#flags & QUEUED) !== 0;
+  }
+
+  set queued(value: boolean) {
+    this.#flags = value ? this.#flags | QUEUED : this.#flags & ~QUEUED;
+  }
+
+  /** Counted in the flow's job figures. */
+  get counted(): boolean {
+    return (this.#flags & COUNTED) !== 0;
+  }
+
+  set counted(value: boolean) {
+    this.#flags = value ? this.#flags | COUNTED : this.#flags & ~COUNTED;
+  }
+
+  /** Waiting for the store to accept it (durable start or resume): nothing of it is dispatched yet. */
+  get gated(): boolean {
+    return (this.#flags & GATED) !== 0;
+  }
+
+  set gated(value: boolean) {
+    this.#flags = value ? this.#flags | GATED : this.#flags & ~GATED;
+  }
+
+  /** Let go by this process (its lease was lost, its store failed for good, the flow shut down): nothing more runs. */
+  get detached(): boolean {
+    return (this.#flags & DETACHED) !== 0;
+  }
+
+  set detached(value: boolean) {
+    this.#flags = value ? this.#flags | DETACHED : this.#flags & ~DETACHED;
+  }
+
+  /** Settles once the store has accepted the job (set while gated). */
+  get attached(): Promise<void> | undefined {
+    return this.#more?.attached;
+  }
+
+  set attached(value: Promise<void> | undefined) {
+    (this.#more ??= new RunTimers()).attached = value;
+  }
+
+  /** Timers of the job's delayed tasks, by taskId. */
+  get retryTimers(): Map<number, TimerHandle> | undefined {
+    return this.#more?.retryTimers;
+  }
+
+  set retryTimers(value: Map<number, TimerHandle> | undefined) {
+    if (this.#more !== undefined || value !== undefined) (this.#more ??= new RunTimers()).retryTimers = value;
+  }
+
+  /** The job's time limit. */
+  get timeoutTimer(): TimerHandle | undefined {
+    return this.#more?.timeoutTimer;
+  }
+
+  set timeoutTimer(value: TimerHandle | undefined) {
+    if (this.#more !== undefined || value !== undefined) (this.#more ??= new RunTimers()).timeoutTimer = value;
+  }
+
+  /** Callers waiting for the job's in-flight handlers to settle (`pause` from outside). */
+  get idleWaiters(): Array<() => void> | undefined {
+    return this.#more?.idleWaiters;
+  }
+
+  set idleWaiters(value: Array<() => void> | undefined) {
+    if (this.#more !== undefined || value !== undefined) (this.#more ??= new RunTimers()).idleWaiters = value;
   }
 
   /** Activations of this job whose handlers run now. */
@@ -70,8 +131,21 @@ export class JobRun {
 
   /** Whether the job may run tasks now: running here, accepted by its store, not let go. */
   get runnable(): boolean {
-    return this.job.status === "running" && !this.gated && !this.detached;
+    return (this.#flags & (GATED | DETACHED)) === 0 && this.job.status === "running";
   }
+}
+
+const QUEUED = 1;
+const COUNTED = 2;
+const GATED = 4;
+const DETACHED = 8;
+
+/** What only some runs need: made on first use. */
+class RunTimers {
+  attached: Promise<void> | undefined;
+  retryTimers: Map<number, TimerHandle> | undefined;
+  timeoutTimer: TimerHandle | undefined;
+  idleWaiters: Array<() => void> | undefined;
 }
 
 /** A task delivering an event's data through one connection; its `taskId` is set when it is queued. @internal */

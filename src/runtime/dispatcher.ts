@@ -4,7 +4,7 @@ import { contextStorage } from "../core/context.js";
 import { describeError } from "../core/errors.js";
 import type { Routine } from "../core/routine.js";
 import type { Payload, SlotHandler } from "../core/slot.js";
-import { slotKey } from "../state/job-data.js";
+import { NOTHING_IN_FLIGHT, slotKey } from "../state/job-data.js";
 import { SlotBuffer } from "../state/slot-buffer.js";
 import type { PendingTask } from "../state/task.js";
 import { TaskContext, type JobRun } from "./activation.js";
@@ -67,6 +67,7 @@ export class Dispatcher {
     const data = run.data;
     engine.scheduler.started();
     const ctx = new TaskContext(run, routine, task, engine.clock.now());
+    if (data.inFlight === NOTHING_IN_FLIGHT) data.inFlight = [];
     data.inFlight.push(ctx);
     job.currentRoutineId = task.routineId;
     job.setRoutineStatus(task.routineId, "running");

@@ -194,8 +194,12 @@ export class Engine implements LifecycleHost, RunOwner, DispatchHost, InputsHost
       run.idleWaiters = undefined;
       for (const wake of waiters) wake();
     }
-    if (run.runnable && data.inFlight.length === 0 && data.queue.length === 0 && (data.delayed?.size ?? 0) === 0) this.#complete(run);
-    else wakeWaiters(run);
+    if (run.runnable && data.inFlight.length === 0 && data.queue.length === 0 && (data.delayed?.size ?? 0) === 0) {
+      this.#complete(run);
+    } else {
+      if (run.job.status === "paused" && data.inFlight.length === 0) run.job.compact();
+      wakeWaiters(run);
+    }
   }
 
   #complete(run: JobRun): void {
@@ -334,11 +338,11 @@ export class Engine implements LifecycleHost, RunOwner, DispatchHost, InputsHost
   }
 
   /** Pauses a running job: nothing more is dispatched, its timers stop; it rests once its handlers settle. */
-  pauseRun(run: JobRun, by: string, reason: string, checkpoint: Payload | undefined, details: Payload = {}): void {
+  pauseRun(run: JobRun, by: string, reason: string, checkpoint: Payload | undefined, details?: Payload): void {
     this.timers.stopLimit(run);
     this.timers.clearDelays(run);
     run.job.addPausePoint(this.clock.now(), reason, checkpoint);
-    transition(this, run, "paused", [by, "paused", { reason, ...details }]);
+    transition(this, run, "paused", [by, "paused", details === undefined ? { reason } : { reason, ...details }]);
   }
 
   resume(jobState: JobState): JobState {

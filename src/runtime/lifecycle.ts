@@ -63,6 +63,7 @@ export function transition(host: LifecycleHost, run: JobRun, to: JobStatus, reco
   if (record !== undefined) job.pushRecord(record[0], record[1], record[2], now);
   if (from !== "pending") host.statusEvent(run, to, now);
   job.jobFieldsChanged();
+  if (rests(run)) job.compact();
   wakeWaiters(run);
 }
 

@@ -2,7 +2,7 @@ import { systemClock, type Clock } from "../core/clock.js";
 import type { Payload } from "../core/slot.js";
 import { Deque } from "./deque.js";
 import type { JobJournal } from "./journal.js";
-import type { HistoryEntry, OutputEntry } from "./records.js";
+import { TIME_BASE, type HistoryEntry, type OutputEntry } from "./records.js";
 import type { SlotBuffer } from "./slot-buffer.js";
 import type { PendingTask } from "./task.js";
 import type { LooseChanges, WaitRequest } from "./write-set.js";
@@ -41,53 +41,183 @@ export interface EarlyAnswer {
  * the JobState, so a paused job's queue is simply its queue, and serialization sees everything.
  * @internal
  */
+/** The in-flight list of a job with no handler running: shared (and frozen) until a dispatch makes its own. @internal */
+export const NOTHING_IN_FLIGHT: Array<{ readonly task: PendingTask }> = Object.freeze([]) as unknown as Array<{ readonly task: PendingTask }>;
+
+/** The parts of a job's engine data that most jobs never set, kept apart so an idle job stays small. */
+class MoreJobData {
+  delayed: Map<number, PendingTask> | undefined = undefined;
+  slotBuffers: Map<string, SlotBuffer> | undefined = undefined;
+  waitingFor: WaitRequest[] | undefined = undefined;
+  earlyAnswers: EarlyAnswer[] | undefined = undefined;
+  outputHandler: OutputHandler | undefined = undefined;
+  timeoutMs: number | undefined = undefined;
+  runningMs: number = 0;
+  runningSince: number | undefined = undefined;
+  loose: LooseChanges | undefined = undefined;
+  final: boolean = false;
+  eventSeq: number = 0;
+  lost: Error | undefined = undefined;
+}
+
 export class JobData {
   readonly queue = new Deque<PendingTask>();
-  /** Retries and delayed deliveries waiting for their `notBefore`, by taskId. */
-  delayed: Map<number, PendingTask> | undefined;
   /**
    * Activations whose handlers are running (bounded by the flow's workers): a document written
    * now lists their tasks as pending, to run again.
    */
-  readonly inFlight: Array<{ readonly task: PendingTask }> = [];
-  /** Per-job buffers of slots with an "append" or custom merge strategy, keyed by `slotKey`. */
-  slotBuffers: Map<string, SlotBuffer> | undefined;
-  /** Inputs the job waits for (`ctx.waitForInput`), in the order asked. */
-  waitingFor: WaitRequest[] | undefined;
-  /** Answers that arrived before their wait. */
-  earlyAnswers: EarlyAnswer[] | undefined;
+  inFlight: Array<{ readonly task: PendingTask }> = NOTHING_IN_FLIGHT;
   nextTaskId = 1;
   clock: Clock = systemClock;
-  outputHandler: OutputHandler | undefined;
-  timeoutMs: number | undefined;
-  /** How long the job ran before `runningSince` (paused time excluded). */
-  runningMs = 0;
-  /** Transient: since when the job's time limit counts (undefined while it does not). */
-  runningSince: number | undefined;
-  createdAtMs: number;
-  updatedAtMs: number;
+  /** Creation and last change, relative to TIME_BASE (small integers: no boxed number per job). */
+  #created: number;
+  #updated: number;
   /** The store revision this copy is at: the sequence number of the last commit it holds (0: none). */
   revision = 0;
   /** The journal persisting the job in this process, if any. */
   journal: JobJournal | undefined;
-  /** Changes made outside any activation that the journal has not committed yet. */
-  loose: LooseChanges | undefined;
-  /** The job was persisted and has ended: its stored state is final. */
-  final = false;
   /** Where the job's changes are reported as live events. */
   observer: JobObserver | undefined;
-  /** The number of the job's last live event (per process). */
-  eventSeq = 0;
   /** Transient: the engine run the job is attached to in this process (never serialized). */
   run: unknown;
   /** Transient: callers waiting for the job to rest. */
   waiters: JobWaiter[] | undefined;
+  #more: MoreJobData | undefined;
+
+  /** The rarely set parts, made on first write. */
+  #writable(): MoreJobData {
+    return (this.#more ??= new MoreJobData());
+  }
+
+  /** Retries and delayed deliveries waiting for their `notBefore`, by taskId. */
+  get delayed(): Map<number, PendingTask> | undefined {
+    return this.#more === undefined ? undefined : this.#more.delayed;
+  }
+
+  set delayed(value: Map<number, PendingTask> | undefined) {
+    if (this.#more !== undefined || value !== undefined) this.#writable().delayed = value;
+  }
+
+  /** Per-job buffers of slots with an "append" or custom merge strategy, keyed by `slotKey`. */
+  get slotBuffers(): Map<string, SlotBuffer> | undefined {
+    return this.#more === undefined ? undefined : this.#more.slotBuffers;
+  }
+
+  set slotBuffers(value: Map<string, SlotBuffer> | undefined) {
+    if (this.#more !== undefined || value !== undefined) this.#writable().slotBuffers = value;
+  }
+
+  /** Inputs the job waits for (`ctx.waitForInput`), in the order asked. */
+  get waitingFor(): WaitRequest[] | undefined {
+    return this.#more === undefined ? undefined : this.#more.waitingFor;
+  }
+
+  set waitingFor(value: WaitRequest[] | undefined) {
+    if (this.#more !== undefined || value !== undefined) this.#writable().waitingFor = value;
+  }
+
+  /** Answers that arrived before their wait. */
+  get earlyAnswers(): EarlyAnswer[] | undefined {
+    return this.#more === undefined ? undefined : this.#more.earlyAnswers;
+  }
+
+  set earlyAnswers(value: EarlyAnswer[] | undefined) {
+    if (this.#more !== undefined || value !== undefined) this.#writable().earlyAnswers = value;
+  }
+
+  /** Where the job's outputs go (never serialized). */
+  get outputHandler(): OutputHandler | undefined {
+    return this.#more === undefined ? undefined : this.#more.outputHandler;
+  }
+
+  set outputHandler(value: OutputHandler | undefined) {
+    if (this.#more !== undefined || value !== undefined) this.#writable().outputHandler = value;
+  }
+
+  /** The job's time limit, if any. */
+  get timeoutMs(): number | undefined {
+    return this.#more === undefined ? undefined : this.#more.timeoutMs;
+  }
+
+  set timeoutMs(value: number | undefined) {
+    if (this.#more !== undefined || value !== undefined) this.#writable().timeoutMs = value;
+  }
+
+  /** How long the job ran before `runningSince` (paused time excluded). */
+  get runningMs(): number {
+    return this.#more === undefined ? 0 : this.#more.runningMs;
+  }
+
+  set runningMs(value: number) {
+    if (this.#more !== undefined || value !== 0) this.#writable().runningMs = value;
+  }
+
+  /** Transient: since when the job's time limit counts (undefined while it does not). */
+  get runningSince(): number | undefined {
+    return this.#more === undefined ? undefined : this.#more.runningSince;
+  }
+
+  set runningSince(value: number | undefined) {
+    if (this.#more !== undefined || value !== undefined) this.#writable().runningSince = value;
+  }
+
+  /** Changes made outside any activation that the journal has not committed yet. */
+  get loose(): LooseChanges | undefined {
+    return this.#more === undefined ? undefined : this.#more.loose;
+  }
+
+  set loose(value: LooseChanges | undefined) {
+    if (this.#more !== undefined || value !== undefined) this.#writable().loose = value;
+  }
+
+  /** The job was persisted and has ended: its stored state is final. */
+  get final(): boolean {
+    return this.#more === undefined ? false : this.#more.final;
+  }
+
+  set final(value: boolean) {
+    if (this.#more !== undefined || value !== false) this.#writable().final = value;
+  }
+
+  /** The number of the job's last live event (per process). */
+  get eventSeq(): number {
+    return this.#more === undefined ? 0 : this.#more.eventSeq;
+  }
+
+  set eventSeq(value: number) {
+    if (this.#more !== undefined || value !== 0) this.#writable().eventSeq = value;
+  }
+
   /** Transient: why this process lost the job (its waiters are refused with it until it is attached again). */
-  lost: Error | undefined;
+  get lost(): Error | undefined {
+    return this.#more === undefined ? undefined : this.#more.lost;
+  }
+
+  set lost(value: Error | undefined) {
+    if (this.#more !== undefined || value !== undefined) this.#writable().lost = value;
+  }
 
   constructor(nowMs: number) {
-    this.createdAtMs = nowMs;
-    this.updatedAtMs = nowMs;
+    this.#created = nowMs - TIME_BASE;
+    this.#updated = this.#created;
+  }
+
+  /** When the job was created, in epoch milliseconds. */
+  get createdAtMs(): number {
+    return this.#created + TIME_BASE;
+  }
+
+  set createdAtMs(value: number) {
+    this.#created = value - TIME_BASE;
+  }
+
+  /** When the job last changed, in epoch milliseconds. */
+  get updatedAtMs(): number {
+    return this.#updated + TIME_BASE;
+  }
+
+  set updatedAtMs(value: number) {
+    this.#updated = value - TIME_BASE;
   }
 
   /** How long the job has run in all, as of `nowMs`. */

@@ -4,7 +4,7 @@ import { contextStorage } from "../core/context.js";
 import { JobStateError, RoutiluxError, describeError } from "../core/errors.js";
 import { checkJsonValue } from "../core/json-value.js";
 import type { Payload } from "../core/slot.js";
-import { JobData, kJobData, slotKey, splitSlotKey } from "./job-data.js";
+import { JobData, NOTHING_IN_FLIGHT, kJobData, slotKey, splitSlotKey } from "./job-data.js";
 import type { JobSnapshot, JobStatus } from "./job-snapshot.js";
 import type { OutputHandler } from "./output-handlers.js";
 import { HistoryEntry, OutputEntry, PauseEntry, type DeferredEvent, type ExecutionRecord, type OutputRecord, type PausePoint } from "./records.js";
@@ -13,6 +13,9 @@ import type { PendingTask } from "./task.js";
 import { LooseChanges, type WaitRequest, type WriteSet } from "./write-set.js";
 
 const EMPTY: Payload = Object.freeze({});
+/** Shared stand-ins for parts a job has not written yet: most jobs never write most parts, and idle jobs are many. */
+const NO_ENTRIES = Object.freeze([]) as unknown as never[];
+const NO_VALUES = Object.freeze({}) as Payload;
 
 function checkKey(key: unknown, jobId: string): string {
   if (typeof key !== "string") throw new RoutiluxError(`Expected a string shared-data key for job '${jobId}', got ${typeof key}`);
@@ -47,15 +50,15 @@ export class JobStateCore {
   status: JobStatus = "pending";
   /** The routine whose handler started last, if any. */
   currentRoutineId: string | undefined;
-  #metadata: Payload = {};
+  #metadata: Payload = NO_VALUES;
   #checkpoint: Payload | undefined;
   #history: HistoryEntry[] = [];
-  #routineStates: Record<string, Payload> = {};
-  #pausePoints: PauseEntry[] = [];
-  #deferred: DeferredEvent[] = [];
-  #sharedData: Payload = {};
-  #sharedLog: unknown[] = [];
-  #outputLog: OutputEntry[] = [];
+  #routineStates: Record<string, Payload> = NO_VALUES as Record<string, Payload>;
+  #pausePoints: PauseEntry[] = NO_ENTRIES;
+  #deferred: DeferredEvent[] = NO_ENTRIES;
+  #sharedData: Payload = NO_VALUES;
+  #sharedLog: unknown[] = NO_ENTRIES;
+  #outputLog: OutputEntry[] = NO_ENTRIES;
   /** @internal */
   readonly [kJobData]: JobData;
 
@@ -89,8 +92,13 @@ export class JobStateCore {
     this[kJobData].updatedAtMs = value.getTime();
   }
 
-  /** Custom data about the job (given to `execute`); serialized and persisted with it. Plain JSON. */
+  /**
+   * Custom data about the job (given to `execute`); serialized and persisted with it. Plain JSON.
+   * Assign a new object to persist a change at once; a change made in place is written with the
+   * job's next commit of its job-level fields.
+   */
   get metadata(): Record<string, unknown> {
+    if (this.#metadata === NO_VALUES) this.#metadata = {};
     return this.#metadata;
   }
 
@@ -208,7 +216,7 @@ export class JobStateCore {
       (w.states ??= new Map()).set(routineId, copy);
       return;
     }
-    this.#setOwn(this.#routineStates, routineId, copy);
+    this.#setOwn(this.#states(), routineId, copy);
     this.routineStateChanged(routineId);
   }
 
@@ -251,7 +259,7 @@ export class JobStateCore {
   }
 
   #setShared(key: string, value: unknown): void {
-    this.#sharedData[key] = value;
+    this.#shared()[key] = value;
     const data = this[kJobData];
     data.updatedAtMs = data.clock.now();
     const loose = this.#loose();
@@ -279,7 +287,7 @@ export class JobStateCore {
       (w.sharedLog ??= []).push(entry);
       return;
     }
-    this.#sharedLog.push(entry);
+    this.#log().push(entry);
     const data = this[kJobData];
     data.updatedAtMs = data.clock.now();
     const loose = this.#loose();
@@ -326,7 +334,7 @@ export class JobStateCore {
     if (w !== undefined) {
       (w.outputs ??= []).push(entry);
     } else {
-      this.#outputLog.push(entry);
+      this.#outputs().push(entry);
       jobData.updatedAtMs = entry.timeMs;
       const loose = this.#loose();
       if (loose !== undefined) (loose.outputs ??= []).push(entry);
@@ -358,6 +366,7 @@ export class JobStateCore {
       (w.deferred ??= []).push(event);
       return;
     }
+    if (this.#deferred === NO_ENTRIES) this.#deferred = [];
     this.#deferred.push(event);
     const loose = this.#loose();
     if (loose !== undefined) (loose.deferred ??= []).push(event);
@@ -404,6 +413,40 @@ export class JobStateCore {
     if (data.observer?.active === true) data.observer.record(this, entry);
   }
 
+  #states(): Record<string, Payload> {
+    if (this.#routineStates === NO_VALUES) this.#routineStates = {};
+    return this.#routineStates;
+  }
+
+  #shared(): Payload {
+    if (this.#sharedData === NO_VALUES) this.#sharedData = {};
+    return this.#sharedData;
+  }
+
+  #log(): unknown[] {
+    if (this.#sharedLog === NO_ENTRIES) this.#sharedLog = [];
+    return this.#sharedLog;
+  }
+
+  #outputs(): OutputEntry[] {
+    if (this.#outputLog === NO_ENTRIES) this.#outputLog = [];
+    return this.#outputLog;
+  }
+
+  /**
+   * @internal Engine: the job comes to rest (paused at rest, or ended): arrays grown by pushes keep
+   * up to half again their length in spare capacity, so they are copied to their exact size. Idle
+   * jobs are many; this is what lets a process hold them.
+   */
+  compact(): void {
+    if (this.#history.length > 0) this.#history = this.#history.slice();
+    if (this.#pausePoints.length > 0) this.#pausePoints = this.#pausePoints.slice();
+    if (this.#sharedLog.length > 0) this.#sharedLog = this.#sharedLog.slice();
+    if (this.#outputLog.length > 0) this.#outputLog = this.#outputLog.slice();
+    const data = this[kJobData];
+    if (data.inFlight.length === 0) data.inFlight = NOTHING_IN_FLIGHT;
+  }
+
   #setOwn(target: Record<string, Payload>, key: string, value: Payload): void {
     if (key === "__proto__") Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
     else target[key] = value;
@@ -419,7 +462,7 @@ export class JobStateCore {
     let state = this.#routineStates[routineId];
     if (state === undefined) {
       state = {};
-      this.#setOwn(this.#routineStates, routineId, state);
+      this.#setOwn(this.#states(), routineId, state);
     }
     return state;
   }
@@ -438,7 +481,7 @@ export class JobStateCore {
     let state = this.#routineStates[routineId];
     if (state === undefined) {
       state = { status };
-      this.#setOwn(this.#routineStates, routineId, state);
+      this.#setOwn(this.#states(), routineId, state);
     } else {
       state.status = status;
     }
@@ -485,19 +528,22 @@ export class JobStateCore {
     }
     if (w.outputs !== undefined) {
       for (const entry of w.outputs) {
-        this.#outputLog.push(entry);
+        this.#outputs().push(entry);
         live?.output(this, entry);
       }
     }
-    if (w.sharedLog !== undefined) for (const entry of w.sharedLog) this.#sharedLog.push(entry);
+    if (w.sharedLog !== undefined) for (const entry of w.sharedLog) this.#log().push(entry);
     if (w.sharedOps !== undefined) this.#applyShared(w.sharedOps, w.sharedValues!);
     if (w.states !== undefined) {
       for (const [id, state] of w.states) {
-        this.#setOwn(this.#routineStates, id, state);
+        this.#setOwn(this.#states(), id, state);
         live?.routine(this, id, state);
       }
     }
-    if (w.deferred !== undefined) for (const event of w.deferred) this.#deferred.push(event);
+    if (w.deferred !== undefined) {
+      if (this.#deferred === NO_ENTRIES) this.#deferred = [];
+      for (const event of w.deferred) this.#deferred.push(event);
+    }
   }
 
   /** @internal The job's committed parts, whatever activation is open (what stores write). */
@@ -523,22 +569,23 @@ export class JobStateCore {
 
   /** Applies an activation's shared-data writes: its values, or, when it updated, its writes again on the committed values. */
   #applyShared(ops: NonNullable<WriteSet["sharedOps"]>, values: Map<string, unknown>): void {
+    const shared = this.#shared();
     if (!ops.some((op) => op.update !== undefined)) {
-      for (const [key, value] of values) this.#sharedData[key] = value;
+      for (const [key, value] of values) shared[key] = value;
       return;
     }
     for (const op of ops) {
       let value = op.value;
       if (op.update !== undefined) {
         try {
-          const next = op.update(this.#sharedData[op.key]);
+          const next = op.update(shared[op.key]);
           checkJsonValue(next, `shared data '${op.key}' of job '${this.#jobId}'`, `sharedData.${op.key}`);
           value = next;
         } catch {
           // It ran once already, in the handler; its value then stands.
         }
       }
-      this.#sharedData[op.key] = value;
+      shared[op.key] = value;
       values.set(op.key, value);
     }
   }
@@ -553,6 +600,7 @@ export class JobStateCore {
 
   /** @internal Engine: records a pause point. */
   addPausePoint(nowMs: number, reason: string, checkpoint: Payload | undefined): void {
+    if (this.#pausePoints === NO_ENTRIES) this.#pausePoints = [];
     this.#pausePoints.push(new PauseEntry(nowMs, reason, checkpoint));
     if (checkpoint !== undefined) this.#checkpoint = checkpoint;
     this.#looseJob();
@@ -562,7 +610,7 @@ export class JobStateCore {
   takeDeferredEvents(): DeferredEvent[] {
     const events = this.#deferred;
     if (events.length > 0) {
-      this.#deferred = [];
+      this.#deferred = NO_ENTRIES;
       const loose = this.#loose();
       if (loose !== undefined) {
         loose.deferredReset = true;

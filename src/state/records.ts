@@ -45,21 +45,36 @@ export interface PausePoint {
 }
 
 /**
- * A history entry. The time is kept as epoch milliseconds; `timestamp` makes the `Date` on read.
+ * Times are kept relative to this process's start, so those of a running process are small
+ * integers (no boxed number per record; a process holds many idle jobs). Any time stays exact.
+ * @internal
+ */
+export const TIME_BASE = Date.now();
+
+/**
+ * A history entry. The time is kept as milliseconds; `timestamp` makes the `Date` on read.
  * @internal
  */
 export class HistoryEntry implements ExecutionRecord {
   readonly routineId: string;
   readonly eventName: string;
   readonly data: Payload;
-  /** Epoch milliseconds (an activation's records are stamped when it commits). */
-  timeMs: number;
+  #at: number;
 
   constructor(routineId: string, eventName: string, data: Payload, timeMs: number) {
     this.routineId = routineId;
     this.eventName = eventName;
     this.data = data;
-    this.timeMs = timeMs;
+    this.#at = timeMs - TIME_BASE;
+  }
+
+  /** Epoch milliseconds (an activation's records are stamped when it commits). */
+  get timeMs(): number {
+    return this.#at + TIME_BASE;
+  }
+
+  set timeMs(value: number) {
+    this.#at = value - TIME_BASE;
   }
 
   get timestamp(): Date {
@@ -76,13 +91,18 @@ export class OutputEntry implements OutputRecord {
   readonly routineId: string;
   readonly outputType: string;
   readonly data: Payload;
-  readonly timeMs: number;
+  readonly #at: number;
 
   constructor(routineId: string, outputType: string, data: Payload, timeMs: number) {
     this.routineId = routineId;
     this.outputType = outputType;
     this.data = data;
-    this.timeMs = timeMs;
+    this.#at = timeMs - TIME_BASE;
+  }
+
+  /** Epoch milliseconds. */
+  get timeMs(): number {
+    return this.#at + TIME_BASE;
   }
 
   get timestamp(): Date {
@@ -98,12 +118,17 @@ export class OutputEntry implements OutputRecord {
 export class PauseEntry implements PausePoint {
   readonly reason: string;
   readonly checkpoint?: Record<string, unknown>;
-  readonly timeMs: number;
+  readonly #at: number;
 
   constructor(timeMs: number, reason: string, checkpoint: Record<string, unknown> | undefined) {
-    this.timeMs = timeMs;
+    this.#at = timeMs - TIME_BASE;
     this.reason = reason;
     if (checkpoint !== undefined) this.checkpoint = checkpoint;
+  }
+
+  /** Epoch milliseconds. */
+  get timeMs(): number {
+    return this.#at + TIME_BASE;
   }
 
   get timestamp(): Date {
