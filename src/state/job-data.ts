@@ -42,7 +42,7 @@ export interface EarlyAnswer {
  * @internal
  */
 /** The in-flight list of a job with no handler running: shared (and frozen) until a dispatch makes its own. @internal */
-export const NOTHING_IN_FLIGHT: Array<{ readonly task: PendingTask }> = Object.freeze([]) as unknown as Array<{ readonly task: PendingTask }>;
+export const NOTHING_IN_FLIGHT = Object.freeze([]) as unknown as Array<{ readonly task: PendingTask }>;
 
 /** The parts of a job's engine data that most jobs never set, kept apart so an idle job stays small. */
 class MoreJobData {
