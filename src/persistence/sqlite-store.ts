@@ -328,20 +328,42 @@ export class SqliteJobStore implements JobStore {
     return epoch;
   }
 
+  /** In one transaction: the flow's claimable jobs, leased (running ones) with a raised epoch, read with their logs in bulk. */
   #claimNow(request: ClaimRequest): StoredJob[] {
     const s = this.#statements;
-    const rows = s.claimable.all(request.flowId, request.includePaused === true ? 1 : 0) as Array<Pick<JobRow, "job_id" | "status" | "lease_owner" | "lease_until">>;
-    const claimed: StoredJob[] = [];
-    for (const row of rows) {
-      if (request.exclude?.has(row.job_id) === true) continue;
-      if (row.status === "running") {
-        if (!leaseIsFree(row.lease_owner, row.lease_until, request)) continue;
-        s.lease.run(request.owner, request.leaseUntilMs, row.job_id);
-      }
-      const stored = this.#readNow(row.job_id);
-      if (stored !== undefined) claimed.push(stored);
+    const paused = request.includePaused === true ? 1 : 0;
+    const rows = (s.claimable.all(request.flowId, paused) as JobRow[]).filter((row) =>
+      request.exclude?.has(row.job_id) !== true && (row.status !== "running" || leaseIsFree(row.lease_owner, row.lease_until, request)));
+    if (rows.length === 0) return [];
+    const leased = rows.filter((row) => row.status === "running").map((row) => row.job_id);
+    if (leased.length > 0) s.leaseMany.run(request.owner, request.leaseUntilMs, JSON.stringify(leased));
+    const logs = new Map<string, StoredCommit[]>();
+    const rowsOfLog = s.claimableLogs.iterate(JSON.stringify(rows.map((row) => row.job_id))) as Iterable<{ job_id: string; seq: number; data: string }>;
+    for (const commit of rowsOfLog) {
+      let list = logs.get(commit.job_id);
+      if (list === undefined) logs.set(commit.job_id, (list = []));
+      list.push({ seq: commit.seq, data: commit.data });
     }
-    return claimed;
+    return rows.map((row) => this.#stored(row, logs.get(row.job_id) ?? [], row.status === "running" ? 1 : 0, request));
+  }
+
+  /** A job row and its log as the store hands them out; a log that does not reach the row's last commit is corruption. */
+  #stored(row: JobRow, commits: StoredCommit[], raise = 0, lease?: ClaimRequest): StoredJob {
+    const last = commits.length > 0 ? commits[commits.length - 1]!.seq : row.snapshot_seq;
+    if (last !== row.last_seq) {
+      throw new StoreError(`${String(this)}: job '${row.job_id}' should have commits up to seq ${row.last_seq} but its log ends at ${last}; the store is corrupt`);
+    }
+    return {
+      jobId: row.job_id,
+      flowId: row.flow_id,
+      status: row.status,
+      snapshot: row.snapshot,
+      snapshotSeq: row.snapshot_seq,
+      commits,
+      epoch: row.epoch + raise,
+      leaseOwner: raise === 1 ? lease!.owner : row.lease_owner,
+      leaseUntilMs: raise === 1 ? lease!.leaseUntilMs : row.lease_until,
+    };
   }
 
   #renewNow(owner: string, leaseUntilMs: number, jobs: readonly HeldLease[]): string[] {
@@ -355,23 +377,7 @@ export class SqliteJobStore implements JobStore {
   #readNow(jobId: string): StoredJob | undefined {
     const s = this.#statements;
     const row = s.job.get(jobId) as JobRow | undefined;
-    if (row === undefined) return undefined;
-    const commits = s.log.all(jobId, row.snapshot_seq) as StoredCommit[];
-    const last = commits.length > 0 ? commits[commits.length - 1]!.seq : row.snapshot_seq;
-    if (last !== row.last_seq) {
-      throw new StoreError(`${String(this)}: job '${jobId}' should have commits up to seq ${row.last_seq} but its log ends at ${last}; the store is corrupt`);
-    }
-    return {
-      jobId,
-      flowId: row.flow_id,
-      status: row.status,
-      snapshot: row.snapshot,
-      snapshotSeq: row.snapshot_seq,
-      commits,
-      epoch: row.epoch,
-      leaseOwner: row.lease_owner,
-      leaseUntilMs: row.lease_until,
-    };
+    return row === undefined ? undefined : this.#stored(row, s.log.all(jobId, row.snapshot_seq) as StoredCommit[]);
   }
 
   // ---------------------------------------------------------------- errors
@@ -460,9 +466,13 @@ function prepare(db: Database.Database) {
     job: db.prepare("SELECT * FROM jobs WHERE job_id = ?"),
     log: db.prepare("SELECT seq, data FROM job_log WHERE job_id = ? AND seq > ? ORDER BY seq"),
     claimable: db.prepare(`
-      SELECT job_id, status, lease_owner, lease_until FROM jobs
+      SELECT * FROM jobs
       WHERE flow_id = ? AND (status = 'running' OR (? = 1 AND status = 'paused')) ORDER BY created_at, rowid`),
-    lease: db.prepare("UPDATE jobs SET lease_owner = ?, lease_until = ?, epoch = epoch + 1 WHERE job_id = ?"),
+    leaseMany: db.prepare(`
+      UPDATE jobs SET lease_owner = ?, lease_until = ?, epoch = epoch + 1 WHERE job_id IN (SELECT value FROM json_each(?))`),
+    claimableLogs: db.prepare(`
+      SELECT l.job_id, l.seq, l.data FROM job_log l JOIN jobs j ON j.job_id = l.job_id
+      WHERE l.job_id IN (SELECT value FROM json_each(?)) AND l.seq > j.snapshot_seq ORDER BY l.job_id, l.seq`),
     renewOne: db.prepare("UPDATE jobs SET lease_until = ? WHERE job_id = ? AND lease_owner = ? AND epoch = ? AND status = 'running'"),
     releaseAll: db.prepare("UPDATE jobs SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?"),
     releaseOne: db.prepare("UPDATE jobs SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ? AND job_id = ?"),

@@ -13,14 +13,15 @@ const id = z.string().min(1);
 
 /**
  * A pending task's schema, with `notBefore` as the given time schema (ISO text in documents,
- * epoch milliseconds in a store's log). @internal
+ * epoch milliseconds in a store's log) and the given data schema (JSON in documents; any value in a
+ * store's log, which JSON.parse made). @internal
  */
-export function pendingTaskSchema<T extends z.ZodType>(time: T) {
+export function pendingTaskSchema<T extends z.ZodType, P extends z.ZodType = typeof payload>(time: T, data: P = payload as unknown as P) {
   return z.strictObject({
     taskId: z.int().positive(),
     routineId: id,
     slotName: id,
-    data: payload,
+    data,
     connectionId: z.string().optional(),
     attempt: z.int().positive(),
     notBefore: time.optional(),
