@@ -139,10 +139,13 @@ export interface DeltaValues {
   buffers: Map<string, string | undefined> | undefined;
 }
 
-/** What one delta consists of; see {@link buildDelta}. @internal */
+/** What one delta consists of, in order; see {@link buildDelta}. @internal */
 export interface DeltaParts {
-  readonly loose: LooseChanges | undefined;
+  /** Loose changes made before the activation's writes took effect. */
+  readonly earlier: LooseChanges | undefined;
   readonly writes: WriteSet | undefined;
+  /** Loose changes made since (by settling it), or by themselves. */
+  readonly later: LooseChanges | undefined;
   readonly consumed: PendingTask | undefined;
   readonly added: readonly PendingTask[];
   /** How many pause points the store has already. */
@@ -155,40 +158,40 @@ export interface DeltaParts {
  * @internal
  */
 export function buildDelta(job: JobStateCore, parts: DeltaParts): { body: CommitData; values: DeltaValues } {
-  const { loose, writes, consumed } = parts;
+  const { earlier, writes, later, consumed } = parts;
   const data = job[kJobData];
   const c = header(job);
   const values: DeltaValues = { shared: undefined, states: undefined, buffers: undefined };
   const state = job.committed();
-  if (loose?.job === true) {
+  if (earlier?.job === true || later?.job === true) {
     c.j = jobFields(job);
     const points = state.pausePoints;
     if (points.length > parts.pausePoints) c.pp = points.slice(parts.pausePoints).map(pauseRow);
   }
-  if (loose?.cleared === true) c.pc = 1;
+  if (earlier?.cleared === true || later?.cleared === true) c.pc = 1;
   if (consumed !== undefined) c.c = consumed.taskId;
-  const added = loose?.added === undefined ? parts.added : [...loose.added, ...parts.added];
-  if (added.length > 0) c.a = added as PendingTask[];
-  const history = concat(loose?.history, writes?.history);
+  const added = concat(concat(later?.cleared === true ? undefined : earlier?.added, parts.added), later?.added) ?? [];
+  if (added.length > 0) c.a = added;
+  const history = concat(concat(earlier?.history, writes?.history), later?.history);
   if (history !== undefined) c.h = history.map(historyRow);
-  const outputs = concat(loose?.outputs, writes?.outputs);
+  const outputs = concat(concat(earlier?.outputs, writes?.outputs), later?.outputs);
   if (outputs !== undefined) c.o = outputs.map(outputRow);
-  const log = concat(loose?.sharedLog, writes?.sharedLog);
+  const log = concat(concat(earlier?.sharedLog, writes?.sharedLog), later?.sharedLog);
   if (log !== undefined) c.l = log;
-  if (loose?.deferredReset === true) c.er = 1;
-  const deferred = concat(loose?.deferred, writes?.deferred);
+  if (earlier?.deferredReset === true || later?.deferredReset === true) c.er = 1;
+  const deferred = concat(concat(later?.deferredReset === true ? undefined : earlier?.deferred, writes?.deferred), later?.deferred);
   if (deferred !== undefined) c.e = deferred.map((event) => [event.routineId, event.eventName, event.data]);
   const sharedData = state.sharedData;
-  for (const key of keysOf(loose?.sharedKeys, writes?.sharedValues)) {
+  for (const key of keysOf([earlier?.sharedKeys, later?.sharedKeys], writes?.sharedValues)) {
     (values.shared ??= new Map()).set(key, Object.hasOwn(sharedData, key) ? JSON.stringify(sharedData[key]) : undefined);
   }
   const states = state.routineStates;
-  const stateIds = keysOf(loose?.stateIds, writes?.states);
+  const stateIds = keysOf([earlier?.stateIds, later?.stateIds], writes?.states);
   if (consumed !== undefined) stateIds.add(consumed.routineId);
   for (const id of stateIds) {
     if (Object.hasOwn(states, id)) (values.states ??= new Map()).set(id, { ...states[id] });
   }
-  const bufferKeys = new Set(loose?.bufferKeys);
+  const bufferKeys = keysOf([earlier?.bufferKeys, later?.bufferKeys], undefined);
   if (consumed !== undefined && data.slotBuffers !== undefined) {
     const key = slotKey(consumed.routineId, consumed.slotName);
     if (data.slotBuffers.has(key)) bufferKeys.add(key);
@@ -205,9 +208,10 @@ function concat<T>(a: readonly T[] | undefined, b: readonly T[] | undefined): T[
   return b === undefined ? [...a] : [...a, ...b];
 }
 
-function keysOf(a: ReadonlySet<string> | undefined, b: ReadonlyMap<string, unknown> | undefined): Set<string> {
-  const keys = new Set<string>(a);
-  if (b !== undefined) for (const key of b.keys()) keys.add(key);
+function keysOf(sets: ReadonlyArray<ReadonlySet<string> | undefined>, map: ReadonlyMap<string, unknown> | undefined): Set<string> {
+  const keys = new Set<string>();
+  for (const set of sets) if (set !== undefined) for (const key of set) keys.add(key);
+  if (map !== undefined) for (const key of map.keys()) keys.add(key);
   return keys;
 }
 

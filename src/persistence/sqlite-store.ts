@@ -338,7 +338,8 @@ export class SqliteJobStore implements JobStore {
     const leased = rows.filter((row) => row.status === "running").map((row) => row.job_id);
     if (leased.length > 0) s.leaseMany.run(request.owner, request.leaseUntilMs, JSON.stringify(leased));
     const logs = new Map<string, StoredCommit[]>();
-    const rowsOfLog = s.claimableLogs.iterate(JSON.stringify(rows.map((row) => row.job_id))) as Iterable<{ job_id: string; seq: number; data: string }>;
+    const ids = JSON.stringify(rows.map((row) => row.job_id));
+    const rowsOfLog = s.claimableLogs.iterate(ids) as Iterable<{ job_id: string; seq: number; data: string }>;
     for (const commit of rowsOfLog) {
       let list = logs.get(commit.job_id);
       if (list === undefined) logs.set(commit.job_id, (list = []));

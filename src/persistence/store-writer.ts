@@ -4,7 +4,7 @@ import { kJobData } from "../state/job-data.js";
 import type { JobStateCore } from "../state/job-state.js";
 import type { AttachMode, JobJournal } from "../state/journal.js";
 import type { PendingTask } from "../state/task.js";
-import type { WriteSet } from "../state/write-set.js";
+import type { LooseChanges, WriteSet } from "../state/write-set.js";
 import { baseCommit, buildDelta } from "./commit-format.js";
 import { JobLog, TrackedCommit } from "./job-log.js";
 import { TERMINAL_STATUSES, type FencedWrite, type JobStore, type JobWrite } from "./job-store.js";
@@ -186,11 +186,17 @@ export class StoreWriter implements JobJournal {
     return new Promise((resolve, reject) => attached.attachWaiters.push({ resolve, reject }));
   }
 
-  taskSettled(job: JobStateCore, consumed: PendingTask, writes: WriteSet | undefined, added: readonly PendingTask[]): void {
+  taskSettled(
+    job: JobStateCore,
+    consumed: PendingTask,
+    writes: WriteSet | undefined,
+    added: readonly PendingTask[],
+    earlier: LooseChanges | undefined,
+  ): void {
     const log = this.#logOf(job);
     if (log === undefined) return;
     this.#dirty.delete(log);
-    this.#build(log, consumed, writes, added);
+    this.#build(log, consumed, writes, added, earlier);
     if (this.#batch.commits >= BATCH_MAX_COMMITS) void this.#startWrite();
     else this.#schedule();
   }
@@ -258,7 +264,13 @@ export class StoreWriter implements JobJournal {
   }
 
   /** Builds the job's next commit: its base, a snapshot, or a delta of its loose changes and an activation. */
-  #build(log: JobLog, consumed: PendingTask | undefined, writes: WriteSet | undefined, added: readonly PendingTask[]): void {
+  #build(
+    log: JobLog,
+    consumed: PendingTask | undefined,
+    writes: WriteSet | undefined,
+    added: readonly PendingTask[],
+    earlier?: LooseChanges,
+  ): void {
     const job = log.job;
     const data = log.data;
     const now = data.clock.now();
@@ -273,10 +285,10 @@ export class StoreWriter implements JobJournal {
       log.pausePoints = job.pausePoints.length;
       commit = new TrackedCommit(log, ++log.seq, text);
     } else {
-      const loose = job.takeLoose();
-      if (loose === undefined && consumed === undefined && added.length === 0) return;
-      const { body, values } = buildDelta(job, { loose, writes, consumed, added, pausePoints: log.pausePoints });
-      if (loose?.job === true) log.pausePoints = job.pausePoints.length;
+      const later = job.takeLoose();
+      if (earlier === undefined && later === undefined && consumed === undefined && added.length === 0) return;
+      const { body, values } = buildDelta(job, { earlier, writes, later, consumed, added, pausePoints: log.pausePoints });
+      if (earlier?.job === true || later?.job === true) log.pausePoints = job.pausePoints.length;
       commit = new TrackedCommit(log, ++log.seq, undefined, body, values);
       log.unencoded++;
     }
@@ -298,6 +310,8 @@ export class StoreWriter implements JobJournal {
   /** Builds the commits of dirty jobs, then starts writing the batch after the writes before it; resolves when all are done. */
   #startWrite(): Promise<void> {
     for (const log of this.#dirty) {
+      // A pause from one of the job's own handlers is stored with that handler's commit.
+      if (log.data.holds > 0) continue;
       this.#dirty.delete(log);
       if (log.lost === undefined && this.#logs.get(log.job.jobId) === log) this.#build(log, undefined, undefined, NO_TASKS);
       if (this.#batch.commits >= BATCH_MAX_COMMITS) this.#seal();

@@ -182,6 +182,8 @@ export class TaskContext extends WriteSet implements ActiveContext, HandlerConte
   later: PendingTask[] | undefined;
   /** The merging slot buffer this activation contributed to, if any. */
   buffer: SlotBuffer | undefined;
+  /** This activation paused its own job: the pause is stored with its commit. */
+  holding = false;
   #controller: AbortController | undefined;
   #abortReason: unknown;
   #aborted = false;

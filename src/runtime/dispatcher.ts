@@ -136,11 +136,14 @@ export class Dispatcher {
     const now = engine.clock.now();
     engine.tracker.activation(routineId, now - ctx.startedAt, ok);
     data.updatedAtMs = now;
+    if (ctx.holding) data.holds--;
     const status = job.status;
     if (run.detached) {
       // Let go by this process: what the handler did is not applied here.
     } else if (status === "running" || status === "paused") {
       if (ok) {
+        // Changes made outside activations before now go first in this commit; those the settle makes (waits, a pause) after.
+        const earlier = data.journal === undefined ? undefined : job.takeLoose();
         ctx.buffer?.succeed(task);
         job.applyWrites(ctx, now);
         job.setRoutineStatus(routineId, "completed");
@@ -157,13 +160,13 @@ export class Dispatcher {
           }
           added = [...added, ...ctx.later];
         }
-        data.journal?.taskSettled(job, task, ctx, added);
         if (ctx.waits !== undefined) engine.inputs.asked(run, ctx.waits);
+        data.journal?.taskSettled(job, task, ctx, added, earlier);
         if (added.length > 0) engine.scheduler.push(run);
       } else {
         ctx.buffer?.fail(task);
         const added = this.#onFailure(ctx, error, now);
-        data.journal?.taskSettled(job, task, undefined, added);
+        data.journal?.taskSettled(job, task, undefined, added, undefined);
       }
     } else {
       // The job ended while this handler ran: its writes are discarded, but its outcome is recorded.

@@ -322,19 +322,24 @@ export class Engine implements LifecycleHost, RunOwner, DispatchHost, InputsHost
     const job = this.#checkJob(jobState, "pause");
     const inside = insideHandler();
     let run = this.#runOf(job);
+    const ctx = currentContext();
+    const own = ctx instanceof TaskContext && run !== undefined && ctx.run === run && !ctx.done ? ctx : undefined;
     if (job.status === "running") {
       if (run === undefined) {
         throw new JobStateError(`Cannot pause job '${job.jobId}': it does not run on flow '${this.flowId}' in this process; resume it here first`);
       }
-      const ctx = currentContext();
-      const by = ctx instanceof TaskContext && ctx.run === run && !ctx.done ? ctx.routineId : this.flowId;
-      this.pauseRun(run, by, reason, checkpoint);
+      if (own !== undefined && !own.holding) {
+        // Paused by one of its own handlers: the pause is stored with that handler's work, never before it.
+        own.holding = true;
+        run.data.holds++;
+      }
+      this.pauseRun(run, own?.routineId ?? this.flowId, reason, checkpoint);
     } else if (job.status !== "paused") {
       throw new JobStateError(`Cannot pause job '${job.jobId}': it is ${job.status}; only a running job can be paused`);
     }
     run ??= this.#runOf(job);
     if (!inside && run !== undefined) await this.#idle(run);
-    await this.#flush(job);
+    if (own === undefined) await this.#flush(job);
   }
 
   /** Pauses a running job: nothing more is dispatched, its timers stop; it rests once its handlers settle. */

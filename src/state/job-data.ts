@@ -82,6 +82,11 @@ export class JobData {
   run: unknown;
   /** Transient: callers waiting for the job to rest. */
   waiters: JobWaiter[] | undefined;
+  /**
+   * Transient: open activations that changed the job's control state (a pause from one of its own
+   * handlers): its loose changes wait for their commits, so they are stored with that work.
+   */
+  holds = 0;
   #more: MoreJobData | undefined;
 
   /** The rarely set parts, made on first write. */

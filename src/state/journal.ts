@@ -2,7 +2,7 @@
 // reports what each unit of work changed; a store's journal encodes and commits it. Neither side
 // knows the other's classes.
 import type { PendingTask } from "./task.js";
-import type { WriteSet } from "./write-set.js";
+import type { LooseChanges, WriteSet } from "./write-set.js";
 
 /**
  * A job as the journal port names it: the journal's implementation works with the job's state
@@ -37,10 +37,17 @@ export interface JobJournal {
   attach(job: JournaledJob, mode: AttachMode, lost: (error: Error) => void): Promise<void>;
   /**
    * One activation settled. `writes` holds what it wrote when it succeeded (undefined when it
-   * failed); `added` the tasks it queued (its emits, or its retry). The job's loose changes, made
-   * before, are committed first, in the same unit.
+   * failed); `added` the tasks it queued (its emits, or its retry). In the same unit: `earlier`,
+   * the loose changes made before the activation's writes took effect, first; then the writes;
+   * then the job's loose changes made since (what settling did: an error record, a pause).
    */
-  taskSettled(job: JournaledJob, consumed: PendingTask, writes: WriteSet | undefined, added: readonly PendingTask[]): void;
+  taskSettled(
+    job: JournaledJob,
+    consumed: PendingTask,
+    writes: WriteSet | undefined,
+    added: readonly PendingTask[],
+    earlier: LooseChanges | undefined,
+  ): void;
   /** The job changed outside any activation (its loose changes): commit them soon. */
   jobChanged(job: JournaledJob): void;
   /** Resolves once everything handed over for `job` (every job, when omitted) is durable; rejects with what lost it. */

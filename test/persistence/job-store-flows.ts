@@ -251,6 +251,70 @@ export function describeJobStoreFlows(open: Opener, options: { reopens?: boolean
       expect(stored.serialize()).toEqual(job.serialize());
     });
 
+    it("a pause from one of the job's own handlers is stored with that handler's work, never before it", async () => {
+      const { store } = open();
+      const flow = track(new Flow({ flowId: "self-pause", store }));
+      const hold = gate();
+      const paused = gate();
+      const step = new Routine();
+      step.defineEvent("next");
+      step.defineSlot("trigger", async (_data: Payload, ctx: HandlerContext) => {
+        await ctx.flow.pause(ctx.jobState, { reason: "from inside" });
+        paused.open();
+        await hold.wait;
+        ctx.jobState.updateSharedData("work", "done");
+        ctx.emit("next");
+      });
+      step.defineSlot("input", () => undefined);
+      flow.addRoutine(step, "step");
+      flow.connect("step", "next", "step", "input");
+      const job = await flow.start("step");
+      await paused.wait;
+      expect(job.status).toBe("paused");
+      await sleep(20);
+      const midway = (await store.loadJob(job.jobId))!;
+      expect(midway.status).toBe("running");
+      expect(midway.pendingTasks.map((t) => t.slotName)).toEqual(["trigger"]);
+      hold.open();
+      expect(await job.result()).toMatchObject({ status: "paused" });
+      const stored = (await store.loadJob(job.jobId))!;
+      expect(stored.status).toBe("paused");
+      expect(stored.getSharedData("work")).toBe("done");
+      expect(stored.pendingTasks.map((t) => t.slotName)).toEqual(["input"]);
+      expect(stored.serialize()).toEqual(job.serialize());
+    });
+
+    it("a job waiting for input is stored waiting in the same commit as the task that asked", async () => {
+      const { store } = open();
+      const flow = track(new Flow({ flowId: "asks", store }));
+      const ask = new Routine();
+      ask.defineSlot("trigger", (_data: Payload, ctx: HandlerContext) => {
+        ctx.jobState.updateSharedData("asked", true);
+        ctx.waitForInput({ slot: "answer", prompt: "ok?" });
+      });
+      ask.defineSlot("answer", (data: Payload, ctx: HandlerContext) => ctx.jobState.updateSharedData("answer", data.ok));
+      flow.addRoutine(ask, "ask");
+      const job = await flow.start("ask");
+      await job.result();
+      const stored = (await store.loadJob(job.jobId))!;
+      expect(stored.status).toBe("paused");
+      expect(stored.waitingFor).toEqual([{ routineId: "ask", slotName: "answer", prompt: "ok?" }]);
+      expect(stored.pendingTasks).toEqual([]);
+      expect(stored.serialize()).toEqual(job.serialize());
+      const elsewhere = otherProcess(store);
+      const other = new Flow({ flowId: "asks", store: elsewhere });
+      other.addRoutine(ask, "ask");
+      track(other);
+      const ended = new Promise<void>((resolve) => other.subscribe((event) => {
+        if (event.type === "status" && event.status === "completed") resolve();
+      }, { jobId: job.jobId }));
+      await other.answer(job.jobId, "ask", "answer", { ok: true });
+      await ended;
+      const done = (await elsewhere.loadJob(job.jobId))!;
+      expect(done.status).toBe("completed");
+      expect(done.getSharedData("answer")).toBe(true);
+    });
+
     it("a copy older than the store is refused on resume, naming both revisions, and the store keeps the newer state", async () => {
       const { store } = open();
       const flow = track(stagesFlow(store, 3));
