@@ -502,7 +502,13 @@ function fencedError(why: FencedWrite, log: JobLog, where: string): Error {
     case "epoch":
       return new StoreError(`Job '${jobId}' was taken over by another process in ${where} (its lease was lost); this process stops it and can no longer write it`);
     case "ended":
-      return new JobStateError(`Job '${jobId}' has ended in ${where} (revision ${why.storedSeq ?? "?"}); it cannot change any more`);
+      // Taking an ended job is refused; a job this process held was taken over and ended elsewhere: it is lost here.
+      return log.acquire
+        ? new JobStateError(`Job '${jobId}' has ended in ${where} (revision ${why.storedSeq ?? "?"}); it cannot change any more`)
+        : new StoreError(
+          `Job '${jobId}' was taken over by another process in ${where}, which ended it (revision ${why.storedSeq ?? "?"}); ` +
+          "this process stops it and can no longer write it",
+        );
     case "exists":
       return new StoreError(`Job '${jobId}' is already in ${where}; a new job needs a new id`);
     case "missing":

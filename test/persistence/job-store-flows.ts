@@ -389,6 +389,39 @@ export function describeJobStoreFlows(open: Opener, options: { reopens?: boolean
       expect(stored.commits.length).toBe(revision);
     });
 
+    it("a process whose job another process took over and ended learns it from its next commit: its waiters get a StoreError", async () => {
+      // The lease lasts long: the next commit, not a renewal, finds the job taken.
+      const { store } = open();
+      const flow = track(new Flow({ flowId: "ended-elsewhere", store }));
+      const go = gate();
+      const hold = new Routine();
+      hold.defineEvent("after");
+      hold.defineSlot("trigger", async function (this: Routine, _data, ctx) {
+        await go.wait;
+        ctx.shared.set("late", true);
+        this.emit("after");
+      });
+      flow.addRoutine(hold, "hold");
+      flow.addRoutine(routine({ input: () => undefined }), "after");
+      flow.connect("hold", "after", "after", "input");
+      const job = await flow.start("hold");
+      const [taken] = await store.claimJobs({ flowId: "ended-elsewhere", owner: "thief", nowMs: Date.now(), leaseUntilMs: Date.now() + HOUR, isOwnerGone: () => true });
+      const seq = taken!.commits.at(-1)?.seq ?? taken!.snapshotSeq;
+      const ended = await store.commit({
+        owner: "thief", nowMs: Date.now(), leaseUntilMs: Date.now() + HOUR,
+        jobs: [{
+          jobId: job.jobId, flowId: "ended-elsewhere", status: "completed", createdAtMs: 0, updatedAtMs: 0, previousSeq: seq, epoch: taken!.epoch,
+          snapshot: { seq: seq + 1, data: taken!.snapshot }, commits: [],
+        }],
+      });
+      expect(ended.fenced).toEqual([]);
+      go.open();
+      const error = await job.result().then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(StoreError);
+      expect(String((error as Error).message)).toMatch(new RegExp(`Job '${job.jobId}' was taken over by another process`));
+      expect(await store.readJob(job.jobId)).toMatchObject({ status: "completed", epoch: taken!.epoch, commits: [] });
+    });
+
     it("listJobs filters by flow and status, oldest first; deleteJob removes a job and its log", async () => {
       const { store } = open();
       const ring = track(ringFlow(store, 3));
