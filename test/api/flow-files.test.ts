@@ -102,4 +102,21 @@ describe("flow files", () => {
       { path: "routines.second.config", line: 6, column: 13, message: "routine 'second' (Strict) refused its config: cannot explode" },
     ]);
   });
+
+  it("a file may name built-ins next to the given registry's classes", async () => {
+    const text = [
+      "flowId: mixed",
+      "routines:",
+      "  first: { class: Double }",
+      "  gate: { class: Filter, config: { condition: \"data.n > 3\" } }",
+      "  second: { class: Double, config: { factor: 3 } }",
+      "connections:",
+      "  - { from: first.out, to: gate.input }",
+      "  - { from: gate.passed, to: second.input }",
+      "",
+    ].join("\n");
+    const flow = await loadFlowFile(fileWith("mixed.yaml", text), registry);
+    expect(await flow.run("first", { entryParams: { n: 2 } })).toMatchObject({ status: "completed", sharedData: { seen: [4, 12] } });
+    expect(await flow.run("first", { entryParams: { n: 1 } })).toMatchObject({ status: "completed", sharedData: { seen: [2] } });
+  });
 });
