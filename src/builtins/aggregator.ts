@@ -59,6 +59,10 @@ function parse(config: Readonly<Record<string, unknown>>): AggregatorSettings {
  * `expectedCount` messages. A round that is never completed and has no `timeoutMs` stays in the
  * routine state when the job completes.
  *
+ * A round's timeout cannot be cancelled when the round completes first (the engine has no way to
+ * withdraw a delayed delivery): it still counts as work of the job, which therefore completes
+ * only when the timeout has run out, and then does nothing.
+ *
  * Per job: the round being collected is in the job's routine state under `aggregator`, and the
  * timeout is a delayed delivery stored with the job (numbered by round, so the timer of a round
  * already emitted is ignored). So jobs never mix their rounds, and a round survives a pause,

@@ -46,7 +46,8 @@ function parse(config: Readonly<Record<string, unknown>>): BatcherSettings {
  * batch so that one for a batch already emitted is ignored. So it survives a pause,
  * serialization and a crash, and jobs never mix their messages. Without `flushAfterMs`, messages
  * of an incomplete batch stay in the routine state when the job completes: send to `flush` to
- * emit them.
+ * emit them. A `flushAfterMs` timer whose batch was emitted first (full, or flushed) cannot be
+ * cancelled: the job completes only after it has run out, and then it does nothing.
  *
  * @example
  * ```ts
