@@ -48,7 +48,7 @@ function parse(config: Readonly<Record<string, unknown>>): AggregatorSettings {
  * - Event: `aggregated { items, count, partial }`: `items` the messages as they arrived (in
  *   arrival order; with `sources`, in the order of `sources`), `count` how many, `partial` true
  *   when `timeoutMs` ran out first. With `sources` it also has `bySource` (routine id to its
- *   message) and `missing` (the sources that sent nothing, on a partial round).
+ *   message) and `missing` (the sources that sent nothing: empty unless the round is partial).
  * - Config: `expectedCount` (messages per round) or `sources` (routine ids: a round is one
  *   message from each, matched by `ctx.source.routineId`); `timeoutMs` (optional: this long after
  *   a round's first message, what has come is emitted with `partial: true`).

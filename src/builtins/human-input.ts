@@ -54,7 +54,9 @@ function parse(config: Readonly<Record<string, unknown>>): HumanInputSettings {
  * slot without the engine's check (one given before the question, or sent by a connection) is
  * checked here: when a question is open, a wrong answer is noted in the routine state
  * (`humanInput.lastError`) and the question asked again; otherwise it fails the activation with a
- * ValidationError. Per job: the open question is in the job's routine state under
+ * ValidationError. One question is open at a time per job: a message that arrives while one is
+ * open (queued with it before the job paused) asks again once it is answered. Per job: the open
+ * question is in the job's routine state under
  * `humanInput`, and the wait in the job (`waitingFor`), so it survives serialization, a store and
  * another process.
  *

@@ -42,7 +42,8 @@ function parse(config: Readonly<Record<string, unknown>>): RendererSettings {
  * ```
  * Markdown: `**name**: Ada`, and list items as `- en`. Strings are written as they are (not
  * escaped: the text is for people and language models, not for an XML parser); other scalars as
- * JSON (`42`, `true`, `null`); an empty object or list renders as an empty string.
+ * JSON (`42`, `true`, `null`); an empty object or list is written as JSON (`{}`), and renders as
+ * an empty string when it is the whole value.
  *
  * @example
  * ```ts

@@ -80,6 +80,23 @@ describe("Delay", () => {
     expect(copy.status).toBe("completed");
   });
 
+  it("survives a restart from a store while it holds a message", async () => {
+    const clock = new SimulatedClock(T0);
+    const store = trackStore(new MemoryJobStore());
+    const first = pipeline("Delay", { delayMs: 1000 }, { clock, store });
+    const job = await first.start("feed", { entryParams: steps([0, "kept"]) });
+    await clock.advance(400);
+    await first.shutdown();
+    const second = pipeline("Delay", { delayMs: 1000 }, { clock, store });
+    const [again] = await second.recover();
+    expect(again?.jobId).toBe(job.jobId);
+    await clock.advance(599);
+    expect(timeline(again!, "output")).toEqual([]);
+    await clock.advance(1);
+    expect(timeline(again!, "output")).toEqual([[1000, value("kept")]]);
+    await expect.poll(async () => (await store.loadJob(job.jobId))?.status).toBe("completed");
+  });
+
   it("refuses data wired to its timer slot", async () => {
     const clock = new SimulatedClock(T0);
     const flow = track(Flow.fromSpec({
@@ -131,6 +148,21 @@ describe("Debouncer", () => {
     await clock.advance(1000);
     expect(timeline(a, "output")).toEqual([[150, value("a2")]]);
     expect(timeline(b, "output")).toEqual([[220, value("b3")]]);
+  });
+
+  it("survives a pause and a document round trip in the middle of a burst", async () => {
+    const clock = new SimulatedClock(T0);
+    const flow = pipeline("Debouncer", { waitMs: 300 }, { clock });
+    const job = flow.execute("feed", { entryParams: steps([0, 1], [100, 2], [700, 3]) });
+    await clock.advance(200);
+    await flow.pause(job);
+    const copy = JobState.fromDocument(JSON.parse(JSON.stringify(job.serialize())));
+    expect(copy.getRoutineState("b")).toMatchObject({ debouncer: { pending: value(2), burstAt: T0, lastAt: T0 + 100 } });
+    const rebuilt = pipeline("Debouncer", { waitMs: 300 }, { clock });
+    rebuilt.resume(copy);
+    await clock.advance(2000);
+    expect(timeline(copy, "output")).toEqual([[400, value(2)], [1000, value(3)]]);
+    expect(copy.status).toBe("completed");
   });
 
   it("survives a restart from a store in the middle of a burst", async () => {
