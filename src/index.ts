@@ -47,6 +47,12 @@ export type { OutputHandler } from "./state/output-handlers.js";
 export { ExecutionTracker } from "./runtime/execution-tracker.js";
 export type { RoutinePerformance, FlowPerformance } from "./runtime/execution-tracker.js";
 
+// Built-in routines (registered in defaultRegistry under their class names)
+export {
+  TextClipper, TextRenderer, ResultExtractor, DataTransformer, DataValidator, DataFlattener, ConditionalRouter, TimeProvider,
+  Aggregator, Batcher, Debouncer, Splitter, Filter, Mapper, Delay, HumanInput, registerBuiltins,
+} from "./builtins/index.js";
+
 // Documents
 export type { JobStateDocument } from "./serialization/job-document.js";
 export { JOB_DOCUMENT_VERSION } from "./serialization/job-document.js";

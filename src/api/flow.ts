@@ -3,6 +3,7 @@ import { JobStateError, RoutiluxError, showValue } from "../core/errors.js";
 import { FlowDefinition, checkTimeout, type FlowDefinitionOptions } from "../core/flow-definition.js";
 import { checkJsonValue } from "../core/json-value.js";
 import type { Payload } from "../core/slot.js";
+import { registerBuiltins } from "../builtins/index.js";
 import type { JobStore } from "../persistence/job-store.js";
 import { recoverJobs } from "../persistence/recovery.js";
 import { writerFor } from "../persistence/store-writer.js";
@@ -18,6 +19,10 @@ import type { FlowSpec } from "../serialization/flow-spec.js";
 import { kJobData } from "../state/job-data.js";
 import type { OutputHandler } from "../state/output-handlers.js";
 import { JobState, type JobResult } from "./job-state.js";
+
+// The built-in routines are in defaultRegistry whenever the package is loaded, so flow files and
+// flow documents can name them. (package.json lists this module under "sideEffects".)
+registerBuiltins(defaultRegistry);
 
 /** Options of a {@link Flow}. */
 export interface FlowOptions extends FlowDefinitionOptions {

@@ -67,7 +67,15 @@ export function findNonJson(value: unknown, strict = false): NonJson | undefined
     }
     return undefined;
   };
-  return walk(value, []);
+  try {
+    return walk(value, []);
+  } catch (error) {
+    // Nesting deep enough to exhaust the stack here would exhaust it in JSON.stringify too.
+    if (error instanceof RangeError) {
+      return { path: [], what: "nested too deeply to check (the call stack ran out); keep JSON values to a few thousand levels" };
+    }
+    throw error;
+  }
 }
 
 /**

@@ -191,6 +191,25 @@ function unknownType(type: string, routineId: string, index: number, registry: R
 }
 
 /**
+ * A routine refused the configuration a document gave it (a built-in's bad expression or value):
+ * a FlowDefinitionError whose message names the routine id and class, and which knows the
+ * routine's index in the document, so a flow file can add the line.
+ * @internal
+ */
+export class RoutineConfigError extends FlowDefinitionError {
+  /** The routine's id. */
+  readonly routineId: string;
+  /** The document path of its config: `routines[2].config`. */
+  readonly path: string;
+
+  constructor(message: string, routineId: string, path: string, cause: unknown) {
+    super(message, { cause });
+    this.routineId = routineId;
+    this.path = path;
+  }
+}
+
+/**
  * @internal Validates a flow document (version, schema, plain JSON) and returns it typed.
  * Throws SerializationError naming the first bad field.
  */
@@ -235,7 +254,16 @@ export function decodeFlowDocument<F extends FlowDefinition>(
         { path: `routines[${i}].type`, cause: error },
       );
     }
-    routine.setConfig(r.config);
+    try {
+      routine.setConfig(r.config);
+    } catch (error) {
+      const path = `routines[${i}].config`;
+      const message = describeError(error).message;
+      if (error instanceof FlowDefinitionError) {
+        throw new RoutineConfigError(`Routine '${r.id}' (${r.type}): ${message}`, r.id, path, error);
+      }
+      throw new SerializationError(`Invalid FlowDocument at '${path}': routine '${r.id}' (${r.type}) refused its config: ${message}`, { path, cause: error });
+    }
     routine.setErrorHandler(decodeErrorHandler(r.errorHandler, `routines[${i}].errorHandler`, registry));
     flow.addRoutine(routine, r.id);
   });

@@ -2,6 +2,7 @@ import { readFile, stat } from "node:fs/promises";
 import { Document, LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Node } from "yaml";
 import { RoutiluxError, describeError } from "../core/errors.js";
 import { specError, type FlowSpecPositions, type SourcePosition, type SpecProblem } from "./flow-spec-error.js";
+import { registryWithDefaults } from "./flow-spec-document.js";
 import { MAX_FLOW_SPEC_NESTING, specProblems, type FlowSpec } from "./flow-spec.js";
 import { JsonText, lineLocator } from "./json-positions.js";
 import type { RoutineRegistry } from "./registry.js";
@@ -236,7 +237,8 @@ export function parseFlowSpec(text: string, options: ParseFlowSpecOptions = {}):
   const body = text.startsWith("\uFEFF") ? text.slice(1) : text;
   const format = formatOf(body, options);
   const parsed = format === "json" ? parseJson(body) : parseYaml(body);
-  const problems = parsed.problems.length > 0 ? parsed.problems : specProblems(parsed.value, options.registry);
+  const registry = options.registry === undefined ? undefined : registryWithDefaults(options.registry);
+  const problems = parsed.problems.length > 0 ? parsed.problems : specProblems(parsed.value, registry);
   if (problems.length > 0) throw specError(problems, { ...source, positions: parsed.positions });
   // A copy through JSON: an alias of YAML gives each place it is used its own object, as JSON would.
   const spec = (format === "yaml" ? JSON.parse(JSON.stringify(parsed.value)) : parsed.value) as FlowSpec;

@@ -1,8 +1,8 @@
 import { ErrorHandler } from "../core/error-handler.js";
-import { SerializationError } from "../core/errors.js";
+import { SerializationError, type FlowDefinitionError } from "../core/errors.js";
 import type { Routine } from "../core/routine.js";
-import { FLOW_DOCUMENT_VERSION, checkFlowDocument, type ErrorHandlerDocument, type FlowDocument } from "./flow-document.js";
-import { FlowSpecError, specError, type FlowSpecPath, type FlowSpecSource } from "./flow-spec-error.js";
+import { FLOW_DOCUMENT_VERSION, RoutineConfigError, checkFlowDocument, type ErrorHandlerDocument, type FlowDocument } from "./flow-document.js";
+import { FlowSpecError, formatSpecPath, specError, type FlowSpecPath, type FlowSpecSource } from "./flow-spec-error.js";
 import { specProblems, type ErrorHandlerSpec, type FlowSpec, type RoutineSpec } from "./flow-spec.js";
 import { RoutineRegistry, defaultRegistry, type ErrorClass, type RoutineConstructor } from "./registry.js";
 
@@ -178,6 +178,18 @@ function specPathOf(docPath: string, doc: FlowDocument): FlowSpecPath | undefine
 }
 
 /**
+ * A routine's refused config, still a FlowDefinitionError, with the file, line and column of the
+ * routine's `config` in the flow file: `review.yaml:9:11: routines.route.config: Routine 'route' ...`.
+ */
+function locatedConfigError(error: RoutineConfigError, source: FlowSpecSource): FlowDefinitionError {
+  const path: FlowSpecPath = ["routines", error.routineId, "config"];
+  const at = source.positions?.locate(path);
+  const location = [source.fileName, at?.line, at?.column].filter((part) => part !== undefined).join(":");
+  const prefix = [location, formatSpecPath(path)].filter((part) => part !== "").join(": ");
+  return new RoutineConfigError(`${prefix}: ${error.message}`, error.routineId, error.path, error.cause);
+}
+
+/**
  * Builds a flow from a spec through `build` (such as `(doc, registry) => Flow.deserialize(doc, registry)`),
  * and turns the failures only a built flow can find (an event or slot its class does not define,
  * a constructor that throws) into a {@link FlowSpecError} at the spec's path and, given the
@@ -201,6 +213,7 @@ export function buildFromSpec<F>(
   try {
     return build(structuredClone(doc), registry);
   } catch (error) {
+    if (error instanceof RoutineConfigError) throw locatedConfigError(error, source);
     if (!(error instanceof SerializationError) || error instanceof FlowSpecError) throw error;
     const path = specPathOf(error.path, doc) ?? [];
     // The document's wording ("Invalid FlowDocument at ...") means nothing to the file's author.

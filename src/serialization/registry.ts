@@ -126,7 +126,7 @@ export class RoutineRegistry {
 
 /**
  * The registry `Flow.deserialize` and `flow.serialize` use when none is given. It holds the
- * built-in routines (none yet) and the standard error classes; register your own routine
- * classes here, or pass a registry of your own.
+ * built-in routines (registered under their class names when the package is loaded) and the
+ * standard error classes; register your own routine classes here, or pass a registry of your own.
  */
 export const defaultRegistry: RoutineRegistry = new RoutineRegistry();

@@ -4,7 +4,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { Flow, FlowSpecError, Routine, RoutineRegistry, loadFlowFile, stringifyFlowSpec, type HandlerContext, type Payload } from "../../src/index.js";
+import {
+  Flow, FlowDefinitionError, FlowSpecError, Routine, RoutineRegistry, loadFlowFile, stringifyFlowSpec, type HandlerContext, type Payload,
+} from "../../src/index.js";
 
 class Double extends Routine {
   constructor() {
@@ -21,8 +23,18 @@ class Double extends Routine {
   }
 }
 
+/** Checks its config when configured: `factor` must be a number; `explode` throws a plain TypeError. */
+class Strict extends Double {
+  override setConfig(values: Record<string, unknown>): void {
+    if (values.explode === true) throw new TypeError("cannot explode");
+    if ("factor" in values && typeof values.factor !== "number") throw new FlowDefinitionError("Expected `factor` to be a number");
+    super.setConfig(values);
+  }
+}
+
 const registry = new RoutineRegistry();
 registry.register("Double", Double);
+registry.register("Strict", Strict);
 
 const YAML = `
 flowId: doubling
@@ -72,5 +84,39 @@ describe("flow files", () => {
     expect(message).toContain(`${path}:5:`);
     expect(message).toMatch(/routines\.second\.class/);
     expect(message).toMatch(/Tripple/);
+  });
+
+  it("a config a routine refuses when configured: a FlowDefinitionError naming the file, the line and the routine", async () => {
+    const text = "flowId: strict\nroutines:\n  first: { class: Double }\n  second:\n    class: Strict\n    config: { factor: two }\n";
+    const path = fileWith("strict.yaml", text);
+    const error = await loadFlowFile(path, registry).then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(FlowDefinitionError);
+    expect((error as Error).message).toBe(`${path}:6:13: routines.second.config: Routine 'second' (Strict): Expected \`factor\` to be a number`);
+    const spec = { flowId: "strict", routines: { second: { class: "Strict", config: { factor: "two" } } } };
+    expect(() => Flow.fromSpec(spec, registry)).toThrow("routines.second.config: Routine 'second' (Strict): Expected `factor` to be a number");
+    // Any other error from setConfig is a problem of the file, at the routine's config.
+    const other = await loadFlowFile(fileWith("explode.yaml", text.replace("factor: two", "explode: true")), registry)
+      .then(() => undefined, (e: unknown) => e);
+    expect(other).toBeInstanceOf(FlowSpecError);
+    expect((other as FlowSpecError).issues).toEqual([
+      { path: "routines.second.config", line: 6, column: 13, message: "routine 'second' (Strict) refused its config: cannot explode" },
+    ]);
+  });
+
+  it("a file may name built-ins next to the given registry's classes", async () => {
+    const text = [
+      "flowId: mixed",
+      "routines:",
+      "  first: { class: Double }",
+      "  gate: { class: Filter, config: { condition: \"data.n > 3\" } }",
+      "  second: { class: Double, config: { factor: 3 } }",
+      "connections:",
+      "  - { from: first.out, to: gate.input }",
+      "  - { from: gate.passed, to: second.input }",
+      "",
+    ].join("\n");
+    const flow = await loadFlowFile(fileWith("mixed.yaml", text), registry);
+    expect(await flow.run("first", { entryParams: { n: 2 } })).toMatchObject({ status: "completed", sharedData: { seen: [4, 12] } });
+    expect(await flow.run("first", { entryParams: { n: 1 } })).toMatchObject({ status: "completed", sharedData: { seen: [2] } });
   });
 });
