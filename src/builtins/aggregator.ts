@@ -59,9 +59,8 @@ function parse(config: Readonly<Record<string, unknown>>): AggregatorSettings {
  * `expectedCount` messages. A round that is never completed and has no `timeoutMs` stays in the
  * routine state when the job completes.
  *
- * A round's timeout cannot be cancelled when the round completes first (the engine has no way to
- * withdraw a delayed delivery): it still counts as work of the job, which therefore completes
- * only when the timeout has run out, and then does nothing.
+ * A round that completes before its timeout withdraws the timeout (`ctx.cancelDelivery`), so the
+ * job can end at once.
  *
  * Per job: the round being collected is in the job's routine state under `aggregator`, and the
  * timeout is a delayed delivery stored with the job (numbered by round, so the timer of a round
@@ -78,6 +77,9 @@ function parse(config: Readonly<Record<string, unknown>>): AggregatorSettings {
  * flow.connect("join", "aggregated", "answer", "input");
  * ```
  */
+/** The key of a round's timeout delivery. */
+const TIMEOUT_KEY = "timeout";
+
 export class Aggregator extends BuiltinRoutine {
   #settings: AggregatorSettings = parse({});
 
@@ -96,7 +98,7 @@ export class Aggregator extends BuiltinRoutine {
   /** Starts the timeout of the round being collected, if there is one. */
   #arm(ctx: HandlerContext, state: AggregatorState): void {
     const timeoutMs = this.#settings.timeoutMs;
-    if (timeoutMs !== undefined) ctx.deliverLater(TIMER_SLOT, { round: state.rounds + 1 }, timeoutMs);
+    if (timeoutMs !== undefined) ctx.deliverLater(TIMER_SLOT, { round: state.rounds + 1 }, timeoutMs, { key: TIMEOUT_KEY });
   }
 
   /** Adds a message to the round; emits the round when it is complete. */
@@ -109,6 +111,7 @@ export class Aggregator extends BuiltinRoutine {
     if (settings.mode === "count") {
       const items = [...(state.items ?? []), message];
       if (items.length >= settings.expectedCount) {
+        if (settings.timeoutMs !== undefined) ctx.cancelDelivery(TIMEOUT_KEY);
         this.emit("aggregated", { items, count: items.length, partial: false });
         saveState(ctx, STATE, { rounds: state.rounds + 1 } satisfies AggregatorState);
         return;
@@ -129,6 +132,7 @@ export class Aggregator extends BuiltinRoutine {
     const empty = Object.values(queues).every((q) => q.length === 0);
     queues[source] = [...(queues[source] ?? []), message];
     if (settings.sources.every((s) => (queues[s]?.length ?? 0) > 0)) {
+      if (settings.timeoutMs !== undefined) ctx.cancelDelivery(TIMEOUT_KEY);
       this.#emitSources(ctx, settings.sources, queues, state.rounds, false);
       return;
     }

@@ -46,8 +46,8 @@ function parse(config: Readonly<Record<string, unknown>>): BatcherSettings {
  * batch so that one for a batch already emitted is ignored. So it survives a pause,
  * serialization and a crash, and jobs never mix their messages. Without `flushAfterMs`, messages
  * of an incomplete batch stay in the routine state when the job completes: send to `flush` to
- * emit them. A `flushAfterMs` timer whose batch was emitted first (full, or flushed) cannot be
- * cancelled: the job completes only after it has run out, and then it does nothing.
+ * emit them. A batch emitted before its `flushAfterMs` (full, or flushed) withdraws that timer
+ * (`ctx.cancelDelivery`), so the job can end at once.
  *
  * @example
  * ```ts
@@ -57,6 +57,9 @@ function parse(config: Readonly<Record<string, unknown>>): BatcherSettings {
  * flow.connect("rows", "batch", "insert", "input");
  * ```
  */
+/** The key of a batch's `flushAfterMs` delivery. */
+const FLUSH_KEY = "flush";
+
 export class Batcher extends BuiltinRoutine {
   #settings = parse({});
 
@@ -74,6 +77,7 @@ export class Batcher extends BuiltinRoutine {
   }
 
   #emit(ctx: HandlerContext, state: BatcherState, reason: Reason): void {
+    if (reason !== "timeout" && this.#settings.flushAfterMs !== undefined) ctx.cancelDelivery(FLUSH_KEY);
     const batchNumber = state.batches + 1;
     this.emit("batch", { items: state.items, count: state.items.length, batchNumber, reason });
     saveState(ctx, STATE, { batches: batchNumber, items: [] } satisfies BatcherState);
@@ -88,7 +92,9 @@ export class Batcher extends BuiltinRoutine {
       this.#emit(ctx, next, "size");
       return;
     }
-    if (next.items.length === 1 && flushAfterMs !== undefined) ctx.deliverLater(TIMER_SLOT, { batch: next.batches + 1 }, flushAfterMs);
+    if (next.items.length === 1 && flushAfterMs !== undefined) {
+      ctx.deliverLater(TIMER_SLOT, { batch: next.batches + 1 }, flushAfterMs, { key: FLUSH_KEY });
+    }
     saveState(ctx, STATE, next);
   }
 

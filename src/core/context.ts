@@ -57,7 +57,9 @@ export interface HandlerContext extends ExecutionContext {
    * meanwhile (a timer, stored with the job: it survives pause, serialization and a crash). Like
    * an emit, it takes effect when the handler succeeds.
    */
-  deliverLater(slot: string, data: Record<string, unknown>, delayMs: number): void;
+  deliverLater(slot: string, data: Record<string, unknown>, delayMs: number, options?: { key?: string }): void;
+  /** Withdraws this routine's pending `deliverLater` of `key`, if any, when the handler succeeds (a timer no longer needed). */
+  cancelDelivery(key: string): void;
 }
 
 /**

@@ -27,7 +27,7 @@ export type EntryRow = [string, string, Payload, number];
  * | `s`, `u`, `n`, `cr`, `rm` | status, updatedAt, nextTaskId, currentRoutineId and running time after the commit |
  * | `j` | job-level fields: createdAt `ca`, metadata `m`, checkpoint `ck`, timeoutMs `to`, runningMs `rm`, inputs waited for `w`, early answers `ea` |
  * | `p` | the whole pending-task set (a base) |
- * | `pc`, `c`, `a` | the pending set dropped, the task consumed (its taskId), the tasks added |
+ * | `pc`, `c`, `x`, `a` | the pending set dropped, the task consumed (its taskId), delayed tasks withdrawn (taskIds), the tasks added |
  * | `h`, `o`, `l`, `pp` | history records, outputs, shared-log entries and pause points appended |
  * | `d`, `dx` | shared data set (`[key, value]`) and removed (keys) |
  * | `r`, `b` | routine states set, slot buffers set or cleared (`[routineId, slot, data or null]`) |
@@ -49,6 +49,7 @@ export interface CommitData {
   p?: PendingTask[];
   pc?: 1;
   c?: number;
+  x?: number[];
   a?: PendingTask[];
   h?: EntryRow[];
   o?: EntryRow[];
@@ -170,6 +171,8 @@ export function buildDelta(job: JobStateCore, parts: DeltaParts): { body: Commit
   }
   if (earlier?.cleared === true || later?.cleared === true) c.pc = 1;
   if (consumed !== undefined) c.c = consumed.taskId;
+  const removed = concat(concat(earlier?.removed, writes?.removed), later?.removed);
+  if (removed !== undefined) c.x = removed;
   const added = concat(concat(later?.cleared === true ? undefined : earlier?.added, parts.added), later?.added) ?? [];
   if (added.length > 0) c.a = added;
   const history = concat(concat(earlier?.history, writes?.history), later?.history);
@@ -288,6 +291,7 @@ const commitSchema = z.compile(z.strictObject({
   p: z.array(task).optional(),
   pc: z.literal(1).optional(),
   c: z.int().positive().optional(),
+  x: z.array(z.int().positive()).optional(),
   a: z.array(task).optional(),
   h: z.array(entry).optional(),
   o: z.array(entry).optional(),
@@ -392,6 +396,7 @@ class Replay {
     }
     if (c.pc !== undefined) pending.clear();
     if (c.c !== undefined) pending.delete(c.c);
+    if (c.x !== undefined) for (const taskId of c.x) pending.delete(taskId);
     if (c.a !== undefined) for (const t of c.a) pending.set(t.taskId, t);
     for (const [routineId, eventName, data, timestamp] of c.h ?? []) s.history.push({ routineId, eventName, data, timestamp });
     for (const [routineId, outputType, data, timestamp] of c.o ?? []) s.outputLog.push({ routineId, outputType, data, timestamp });

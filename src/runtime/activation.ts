@@ -24,6 +24,8 @@ export interface RunOwner {
   emitDetached(run: JobRun, routineId: string, eventName: string, data: Payload): void;
   /** A `deliverLater` from a continuation that outlived its handler. */
   deliverDetached(run: JobRun, task: PendingTask): void;
+  /** A `cancelDelivery` from a continuation that outlived its handler. */
+  cancelDetached(run: JobRun, routineId: string, key: string): void;
   /** `ctx.waitForInput`. */
   requestInput(ctx: TaskContext, request: { slot: string; prompt?: string; schema?: object; group?: string }): void;
   /** Waits for the job to rest (see `Engine.wait`). */
@@ -265,8 +267,11 @@ export class TaskContext extends WriteSet implements ActiveContext, HandlerConte
     this.run.engine.requestInput(this, request);
   }
 
-  /** Delivers data to a slot of this routine after `delayMs`, holding no worker; takes effect when the handler succeeds. */
-  deliverLater(slot: string, data: Payload, delayMs: number): void {
+  /**
+   * Delivers data to a slot of this routine after `delayMs`, holding no worker; takes effect when
+   * the handler succeeds. With a `key`, it replaces the routine's pending delivery of that key.
+   */
+  deliverLater(slot: string, data: Payload, delayMs: number, options: { key?: string } = {}): void {
     if (typeof slot !== "string" || this.routine.getSlot(slot) === undefined) {
       throw new RoutiluxError(
         `deliverLater in routine '${this.routineId}' names slot ${showValue(slot)}, which the routine lacks; ` +
@@ -278,10 +283,32 @@ export class TaskContext extends WriteSet implements ActiveContext, HandlerConte
     }
     const job = this.run.job;
     checkJsonValue(data, `the data of deliverLater('${slot}') of routine '${this.routineId}' in job '${job.jobId}'`, "data");
+    const key = options.key;
+    if (key !== undefined && typeof key !== "string") throw new RoutiluxError(`Expected \`key\` of deliverLater to be a string, got ${showValue(key)}`);
     const notBefore = this.run.engine.clock.now() + delayMs;
-    const task: PendingTask = { taskId: 0, routineId: this.routineId, slotName: slot, data, attempt: 1, notBefore };
-    if (this.done) this.run.engine.deliverDetached(this.run, task);
-    else (this.later ??= []).push(task);
+    const task: PendingTask = key === undefined
+      ? { taskId: 0, routineId: this.routineId, slotName: slot, data, attempt: 1, notBefore }
+      : { taskId: 0, routineId: this.routineId, slotName: slot, data, attempt: 1, notBefore, key };
+    if (this.done) {
+      this.run.engine.deliverDetached(this.run, task);
+      return;
+    }
+    if (key !== undefined) {
+      (this.cancels ??= []).push(key);
+      this.later = this.later?.filter((t) => t.key !== key);
+    }
+    (this.later ??= []).push(task);
+  }
+
+  /** Withdraws this routine's pending delayed delivery of `key` (if any), when the handler succeeds. */
+  cancelDelivery(key: string): void {
+    if (typeof key !== "string") throw new RoutiluxError(`Expected the key of cancelDelivery to be a string, got ${showValue(key)}`);
+    if (this.done) {
+      this.run.engine.cancelDetached(this.run, this.routineId, key);
+      return;
+    }
+    (this.cancels ??= []).push(key);
+    this.later = this.later?.filter((t) => t.key !== key);
   }
 
   /** @internal Adds an input request to this activation. */

@@ -153,6 +153,7 @@ export class Dispatcher {
           (next as { taskId: number }).taskId = data.nextTaskId++;
           data.queue.push(next);
         }
+        if (ctx.cancels !== undefined) ctx.removed = engine.timers.withdraw(run, routineId, ctx.cancels);
         if (ctx.later !== undefined) {
           for (const later of ctx.later) {
             (later as { taskId: number }).taskId = data.nextTaskId++;

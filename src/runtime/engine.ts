@@ -277,9 +277,19 @@ export class Engine implements LifecycleHost, RunOwner, DispatchHost, InputsHost
     if (isFinal(job.status) || run.detached || job[kJobData].run !== run) {
       throw endedJobEmit(job.jobId, job.status, task.routineId, task.slotName);
     }
+    if (task.key !== undefined) job.tasksRemoved(this.timers.withdraw(run, task.routineId, [task.key]) ?? []);
     (task as { taskId: number }).taskId = run.data.nextTaskId++;
     this.timers.delay(run, task);
     job.tasksChanged([task], false);
+    this.afterSettle(run);
+  }
+
+  /** A `cancelDelivery` from a continuation that outlived its handler. */
+  cancelDetached(run: JobRun, routineId: string, key: string): void {
+    const job = run.job;
+    if (isFinal(job.status) || run.detached) return;
+    job.tasksRemoved(this.timers.withdraw(run, routineId, [key]) ?? []);
+    this.afterSettle(run);
   }
 
   /** `ctx.waitForInput`. */

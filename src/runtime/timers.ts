@@ -41,6 +41,24 @@ export class Timers {
     (run.retryTimers ??= new Map()).set(task.taskId, timer);
   }
 
+  /** Withdraws the delayed tasks of `routineId` whose key is in `keys`; returns their taskIds. */
+  withdraw(run: JobRun, routineId: string, keys: readonly string[]): number[] | undefined {
+    const delayed = run.data.delayed;
+    if (delayed === undefined) return undefined;
+    let removed: number[] | undefined;
+    for (const task of delayed.values()) {
+      if (task.routineId !== routineId || task.key === undefined || !keys.includes(task.key)) continue;
+      delayed.delete(task.taskId);
+      const timer = run.retryTimers?.get(task.taskId);
+      if (timer !== undefined) {
+        this.#clock.clearTimeout(timer);
+        run.retryTimers!.delete(task.taskId);
+      }
+      (removed ??= []).push(task.taskId);
+    }
+    return removed;
+  }
+
   /** Starts the timers of every delayed task of a job (on resume or recovery). */
   armAll(run: JobRun): void {
     for (const task of run.data.delayed?.values() ?? []) this.arm(run, task);

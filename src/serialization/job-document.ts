@@ -25,6 +25,7 @@ export function pendingTaskSchema<T extends z.ZodType, P extends z.ZodType = typ
     connectionId: z.string().optional(),
     attempt: z.int().positive(),
     notBefore: time.optional(),
+    key: z.string().optional(),
   });
 }
 

@@ -506,6 +506,12 @@ export class JobStateCore {
     if (added.length > 0) (loose.added ??= []).push(...added);
   }
 
+  /** @internal Engine: notes delayed tasks withdrawn outside any activation. */
+  tasksRemoved(taskIds: readonly number[]): void {
+    const loose = this.#loose();
+    if (loose !== undefined && taskIds.length > 0) (loose.removed ??= []).push(...taskIds);
+  }
+
   /** @internal Engine: a slot buffer's durable value changed outside an activation's commit. */
   bufferChanged(key: string): void {
     const loose = this.#loose();

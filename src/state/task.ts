@@ -19,4 +19,6 @@ export interface PendingTask {
   readonly attempt: number;
   /** Epoch milliseconds before which a retry must not run. */
   readonly notBefore?: number;
+  /** A delayed delivery's key (`ctx.deliverLater(..., { key })`): a newer delivery, or a cancel, with the key withdraws it. */
+  readonly key?: string;
 }

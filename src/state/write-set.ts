@@ -38,6 +38,10 @@ export class WriteSet {
   states: Map<string, Payload> | undefined;
   deferred: DeferredEvent[] | undefined;
   waits: WaitRequest[] | undefined;
+  /** Delayed deliveries of this routine to withdraw, by key (`ctx.cancelDelivery`, or a newer `deliverLater` with the key). */
+  cancels: string[] | undefined;
+  /** The delayed tasks withdrawn when it committed, by taskId. */
+  removed: number[] | undefined;
 }
 
 /**
@@ -61,6 +65,8 @@ export class LooseChanges {
   added: PendingTask[] | undefined;
   /** The pending set was dropped (cancel, failure, timeout) before `added` was queued. */
   cleared = false;
+  /** Delayed tasks withdrawn, by taskId. */
+  removed: number[] | undefined;
   /** Job-level fields changed: status, metadata, checkpoint, pause points, time limit, inputs waited for. */
   job = false;
 }

@@ -63,13 +63,14 @@ describe("Aggregator by count", () => {
     expect(rounds(job)).toEqual([]);
     await clock.advance(1);
     expect(rounds(job)).toEqual([[100, { items: [value(1), value(2)], count: 2, partial: true }]]);
-    await clock.advance(500);
-    // The second round completed before its timeout (at 250), which then found nothing to do.
+    await clock.advance(70);
+    // The second round completed at 170, before its timeout (due at 250): the timeout is withdrawn and the job ends at once.
     expect(rounds(job)).toEqual([
       [100, { items: [value(1), value(2)], count: 2, partial: true }],
       [170, { items: [value(3), value(4), value(5)], count: 3, partial: false }],
     ]);
     expect(job.status).toBe("completed");
+    expect(job.pendingTasks).toEqual([]);
   });
 
   it("keeps two concurrent jobs' rounds apart", async () => {

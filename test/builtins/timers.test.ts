@@ -194,11 +194,13 @@ describe("Batcher", () => {
     const job = flow.execute("feed", { entryParams: steps([0, 1], [10, 2], [20, 3], [30, 4]) });
     await clock.advance(20);
     expect(timeline(job, "batch")).toEqual([[20, { items: [value(1), value(2), value(3)], count: 3, batchNumber: 1, reason: "size" }]]);
-    await clock.advance(509);
+    // The full batch withdrew its own flush timer: only the next batch's is pending.
+    await clock.advance(10);
+    expect(job.pendingTasks.map((t) => t.notBefore! - T0)).toEqual([530]);
+    await clock.advance(499);
     expect(timeline(job, "batch")).toHaveLength(1);
     await clock.advance(1);
     expect(timeline(job, "batch")[1]).toEqual([530, { items: [value(4)], count: 1, batchNumber: 2, reason: "timeout" }]);
-    // The first batch's timer (at 500) found its batch emitted and did nothing.
     expect(job.status).toBe("completed");
   });
 

@@ -389,3 +389,55 @@ describe("the handler context", () => {
     expect(reason).toBeInstanceOf(TimeoutError);
   });
 });
+
+describe("delayed deliveries with keys", () => {
+  it("a newer delivery with the same key replaces the pending one, and cancelDelivery withdraws it so the job can end", async () => {
+    const clock = new SimulatedClock();
+    const store = new MemoryJobStore();
+    const flow = new Flow({ flowId: "keys", clock, store });
+    const fired: unknown[] = [];
+    const r = new Routine();
+    r.defineSlot("trigger", (_data, ctx: HandlerContext) => {
+      ctx.deliverLater("tick", { n: 1 }, 100, { key: "t" });
+      ctx.deliverLater("tick", { n: 2 }, 200, { key: "t" });
+      ctx.deliverLater("other", {}, 300, { key: "o" });
+    });
+    r.defineSlot("tick", (data, ctx: HandlerContext) => {
+      fired.push(data.n);
+      ctx.cancelDelivery("o");
+    });
+    r.defineSlot("other", () => void fired.push("other"));
+    flow.addRoutine(r, "r");
+    const job = await flow.start("r");
+    await clock.advance(50);
+    expect(job.pendingTasks.map((t) => [t.slotName, t.key])).toEqual([["tick", "t"], ["other", "o"]]);
+    expect((await store.loadJob(job.jobId))!.pendingTasks.map((t) => t.data)).toEqual([{ n: 2 }, {}]);
+    await clock.advance(200);
+    expect(fired).toEqual([2]);
+    expect(job.status).toBe("completed");
+    const stored = (await store.loadJob(job.jobId))!;
+    expect(stored.status).toBe("completed");
+    expect(stored.pendingTasks).toEqual([]);
+    await flow.shutdown();
+    await store.close();
+  });
+
+  it("a delivery withdrawn while its job is paused stays withdrawn through a document", async () => {
+    const flow = new Flow({ flowId: "keys-doc" });
+    const r = new Routine();
+    r.defineSlot("trigger", (_data, ctx: HandlerContext) => {
+      ctx.deliverLater("later", {}, 60_000, { key: "k" });
+      ctx.waitForInput({ slot: "stop" });
+    });
+    r.defineSlot("later", () => undefined);
+    r.defineSlot("stop", (_data, ctx: HandlerContext) => ctx.cancelDelivery("k"));
+    flow.addRoutine(r, "r");
+    const job = flow.execute("r");
+    await job.result();
+    expect(job.pendingTasks).toHaveLength(1);
+    const copy = JobState.fromDocument(JSON.parse(JSON.stringify(job.serialize())));
+    expect(copy.pendingTasks[0]).toMatchObject({ slotName: "later", key: "k" });
+    await flow.answer(job, "r", "stop", {});
+    expect(await job.result()).toMatchObject({ status: "completed" });
+  });
+});
