@@ -22,8 +22,9 @@ export type { PendingTask } from "./state/task.js";
 // Persistence: job stores and recovery
 export type { JobStore, JobSummary, JobFilter, JobPage, MetadataValue } from "./persistence/job-store.js";
 export type {
-  StoredJob, StoredCommit, JobWrite, CommitBatch, CommitResult, ClaimRequest, FencedWrite, HeldLease,
+  StoredJob, StoredCommit, JobWrite, CommitBatch, CommitResult, ClaimRequest, FencedWrite, HeldLease, CommandRequest, CommandState,
 } from "./persistence/job-store.js";
+export type { JobCommand } from "./state/journal.js";
 export { MemoryJobStore } from "./persistence/memory-store.js";
 export { SqliteJobStore } from "./persistence/sqlite-store.js";
 export type { SqliteJobStoreOptions } from "./persistence/sqlite-store.js";

@@ -4,7 +4,9 @@ import { FlowDefinition, checkTimeout, type FlowDefinitionOptions } from "../cor
 import { checkJsonValue } from "../core/json-value.js";
 import type { Payload } from "../core/slot.js";
 import { registerBuiltins } from "../builtins/index.js";
-import type { JobStore } from "../persistence/job-store.js";
+import { restoreStoredJob } from "../persistence/commit-format.js";
+import type { CommandRequest, JobStore } from "../persistence/job-store.js";
+import { sendCommand } from "../persistence/commands.js";
 import { recoverJobs } from "../persistence/recovery.js";
 import { writerFor } from "../persistence/store-writer.js";
 import { Engine } from "../runtime/engine.js";
@@ -162,7 +164,8 @@ export class Flow extends FlowDefinition {
    * @returns a promise that resolves once the job's running handlers have settled (from outside a handler) and the pause is durable
    * @throws JobStateError if the job is not running (pausing a paused job does nothing)
    */
-  pause(jobState: JobState, options: { reason?: string; checkpoint?: Record<string, unknown> } = {}): Promise<void> {
+  pause(jobState: JobState | string, options: { reason?: string; checkpoint?: Record<string, unknown> } = {}): Promise<void> {
+    if (typeof jobState === "string") return this.#control(jobState, "pause", { reason: options.reason ?? "" });
     try {
       const checkpoint = options.checkpoint === undefined ? undefined : checkPayload(options.checkpoint, "checkpoint");
       return this.#engine.pause(jobState, options.reason ?? "", checkpoint);
@@ -181,12 +184,17 @@ export class Flow extends FlowDefinition {
    * @throws JobStateError if the job is neither paused nor running, belongs to another flow, waits
    * for input, names routines or slots this flow lacks, or is known here to be older than the store's
    */
-  resume(jobState: JobState): JobState {
+  resume(jobState: JobState): JobState;
+  /** Resumes a job by id: the process holding it resumes it, or, when none does, this one takes it from the store. */
+  resume(jobId: string): Promise<void>;
+  resume(jobState: JobState | string): JobState | Promise<void> {
+    if (typeof jobState === "string") return this.#control(jobState, "resume", {});
     return this.#engine.resume(jobState);
   }
 
   /** Cancels one job: its queue is dropped and running handlers are told to stop (`ctx.signal`); their late effects are discarded. */
-  cancel(jobState: JobState, options: { reason?: string } = {}): Promise<void> {
+  cancel(jobState: JobState | string, options: { reason?: string } = {}): Promise<void> {
+    if (typeof jobState === "string") return this.#control(jobState, "cancel", { reason: options.reason ?? "" });
     try {
       return this.#engine.cancel(jobState, options.reason ?? "");
     } catch (error) {
@@ -203,16 +211,44 @@ export class Flow extends FlowDefinition {
    * does not wait for (it keeps waiting); JobStateError for a job that has ended
    */
   async answer(job: JobState | string, routineId: string, slotName: string, data: Record<string, unknown>): Promise<void> {
-    const target = typeof job === "string" ? await this.#loadForControl(job) : job;
-    await this.#engine.answer(target, routineId, slotName, data);
+    if (typeof job === "string") return this.#control(job, "answer", { routineId, slotName, data });
+    await this.#engine.answer(job, routineId, slotName, data);
   }
 
-  async #loadForControl(jobId: string): Promise<JobState> {
+  /**
+   * A control call on a job given by id, through the store: the process that holds the job (runs
+   * it, or holds it paused) applies it and says how it went; when no process takes the request,
+   * and no live process holds the job's lease, this process takes the job from the store and
+   * applies the call here.
+   */
+  async #control(jobId: string, kind: CommandRequest["kind"], args: Record<string, unknown>): Promise<void> {
     const store = this.#store;
     if (store === undefined) throw new RoutiluxError(`Flow '${this.flowId}' has no store to find job '${jobId}' in; pass the JobState itself`);
+    const stored = await store.readJob(jobId);
+    if (stored === undefined) throw new JobStateError(`No job '${jobId}' in ${String(store)}`);
+    if (stored.flowId !== this.flowId) {
+      throw new JobStateError(`Job '${jobId}' belongs to flow '${stored.flowId}', not to flow '${this.flowId}'; control it on its own flow`);
+    }
+    if (kind === "answer") await this.#engine.inputs.validate(restoreStoredJob(stored, String(store)), String(args.routineId), String(args.slotName), args.data as Payload);
+    const outcome = await sendCommand(store, { jobId, kind, args });
+    const reason = typeof args.reason === "string" ? args.reason : "";
+    if (outcome === "applied") return;
     const job = await store.loadJob(jobId);
     if (job === undefined) throw new JobStateError(`No job '${jobId}' in ${String(store)}`);
-    return job;
+    switch (kind) {
+      case "pause":
+        if (job.status === "running") {
+          throw new JobStateError(`Job '${jobId}' is running, but no live process holds it; recover it (flow.recover()) to run or pause it`);
+        }
+        return this.#engine.pause(job, reason, undefined);
+      case "cancel":
+        return this.#engine.cancel(job, reason);
+      case "resume":
+        this.#engine.resume(job);
+        return this.#engine.attached(job);
+      case "answer":
+        return this.#engine.answer(job, String(args.routineId), String(args.slotName), args.data as Payload);
+    }
   }
 
   /**

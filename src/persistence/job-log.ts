@@ -1,5 +1,6 @@
 import { kJobData, type JobData } from "../state/job-data.js";
 import type { JobStateCore } from "../state/job-state.js";
+import type { JobOwner } from "../state/journal.js";
 import type { CommitData, DeltaValues } from "./commit-format.js";
 import { encodeDelta } from "./commit-format.js";
 import type { StoredCommit } from "./job-store.js";
@@ -89,8 +90,8 @@ export class JobLog {
   lastSnapshotMs = 0;
   /** Why the job was lost to this process (its commits are no longer written). */
   lost: Error | undefined;
-  /** Told when the job is lost after it was attached. */
-  onLost: ((error: Error) => void) | undefined;
+  /** The engine's side: told when the job is lost after it was attached, and of commands for it. */
+  owner: JobOwner | undefined;
   attachWaiters: Array<{ resolve(): void; reject(error: Error): void }> = [];
   #waiters: SeqWaiter[] = [];
 

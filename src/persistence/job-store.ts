@@ -1,5 +1,6 @@
 import type { JobState } from "../api/job-state.js";
 import type { JobStatus } from "../state/job-snapshot.js";
+import type { JobCommand } from "../state/journal.js";
 
 /** A job as a store lists it: who it is, where it stands, when it began and last changed. */
 export interface JobSummary {
@@ -140,6 +141,19 @@ export interface ClaimRequest {
   readonly isOwnerGone?: (owner: string) => boolean;
 }
 
+/** A control request sent to a job through its store (see {@link JobStore.sendCommand}). */
+export interface CommandRequest {
+  readonly jobId: string;
+  readonly kind: "pause" | "resume" | "cancel" | "answer";
+  readonly args: Readonly<Record<string, unknown>>;
+}
+
+/** Where a command stands: waiting to be taken, taken by the job's holder, done, or failed (with why). */
+export interface CommandState {
+  readonly state: "waiting" | "taken" | "done" | "failed";
+  readonly error?: string;
+}
+
 /** A lease a process believes it holds, to renew. */
 export interface HeldLease {
   readonly jobId: string;
@@ -189,6 +203,17 @@ export interface JobStore {
   renewLeases(owner: string, leaseUntilMs: number, jobs: readonly HeldLease[]): Promise<string[]>;
   /** Releases the leases `owner` holds (only those of `jobIds`, when given). */
   releaseLeases(owner: string, jobIds?: readonly string[]): Promise<void>;
+
+  /** Queues a control request for a job, for the process that holds it; returns its id. */
+  sendCommand(request: CommandRequest): Promise<number>;
+  /** Takes (marks as taken by `owner`) the waiting commands of `jobIds`, oldest first. */
+  takeCommands(owner: string, jobIds: readonly string[]): Promise<JobCommand[]>;
+  /** Records a taken command's outcome. */
+  finishCommand(id: number, outcome: { ok: boolean; error?: string }): Promise<void>;
+  /** Where a command stands, or undefined for an unknown id. */
+  readCommand(id: number): Promise<CommandState | undefined>;
+  /** Withdraws a command nobody has taken; false when it was taken already (or is unknown). */
+  withdrawCommand(id: number): Promise<boolean>;
 }
 
 /** Statuses after which a job never changes again. @internal */

@@ -1,10 +1,13 @@
 import type { JobState } from "../api/job-state.js";
 import { RoutiluxError, StoreError } from "../core/errors.js";
 import type { JobStatus } from "../state/job-snapshot.js";
+import type { JobCommand } from "../state/journal.js";
 import {
   DEFAULT_LEASE_MS,
   type ClaimRequest,
   type CommitBatch,
+  type CommandRequest,
+  type CommandState,
   type CommitResult,
   type FencedWrite,
   type HeldLease,
@@ -56,6 +59,8 @@ function byAge(x: Row, y: Row): number {
 export class MemoryJobStore implements JobStore {
   readonly leaseMs: number;
   readonly #jobs = new Map<string, Row>();
+  readonly #commands = new Map<number, { command: JobCommand; takenBy: string | null; state: CommandState["state"]; error?: string }>();
+  #nextCommand = 1;
   #order = 0;
   #closed = false;
 
@@ -103,7 +108,10 @@ export class MemoryJobStore implements JobStore {
   }
 
   deleteJob(jobId: string): Promise<void> {
-    return this.#run(`delete job '${jobId}'`, () => void this.#jobs.delete(jobId));
+    return this.#run(`delete job '${jobId}'`, () => {
+      this.#jobs.delete(jobId);
+      for (const [id, entry] of this.#commands) if (entry.command.jobId === jobId) this.#commands.delete(id);
+    });
   }
 
   async close(): Promise<void> {
@@ -214,6 +222,54 @@ export class MemoryJobStore implements JobStore {
         row.leaseOwner = null;
         row.leaseUntilMs = null;
       }
+    });
+  }
+
+  sendCommand(request: CommandRequest): Promise<number> {
+    return this.#run("send a command", () => {
+      const id = this.#nextCommand++;
+      this.#commands.set(id, { command: { id, jobId: request.jobId, kind: request.kind, args: structuredClone(request.args) }, takenBy: null, state: "waiting" });
+      return id;
+    });
+  }
+
+  takeCommands(owner: string, jobIds: readonly string[]): Promise<JobCommand[]> {
+    return this.#run("take commands", () => {
+      const wanted = new Set(jobIds);
+      const taken: JobCommand[] = [];
+      for (const entry of this.#commands.values()) {
+        if (entry.state !== "waiting" || !wanted.has(entry.command.jobId)) continue;
+        entry.state = "taken";
+        entry.takenBy = owner;
+        taken.push(entry.command);
+      }
+      return taken;
+    });
+  }
+
+  finishCommand(id: number, outcome: { ok: boolean; error?: string }): Promise<void> {
+    return this.#run("finish a command", () => {
+      const entry = this.#commands.get(id);
+      if (entry === undefined) return;
+      entry.state = outcome.ok ? "done" : "failed";
+      if (outcome.error !== undefined) entry.error = outcome.error;
+    });
+  }
+
+  readCommand(id: number): Promise<CommandState | undefined> {
+    return this.#run("read a command", () => {
+      const entry = this.#commands.get(id);
+      if (entry === undefined) return undefined;
+      return entry.error === undefined ? { state: entry.state } : { state: entry.state, error: entry.error };
+    });
+  }
+
+  withdrawCommand(id: number): Promise<boolean> {
+    return this.#run("withdraw a command", () => {
+      const entry = this.#commands.get(id);
+      if (entry?.state !== "waiting") return false;
+      this.#commands.delete(id);
+      return true;
     });
   }
 

@@ -3,12 +3,15 @@ import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { RoutiluxError, StoreError, describeError, showValue } from "../core/errors.js";
 import type { JobStatus } from "../state/job-snapshot.js";
+import type { JobCommand } from "../state/journal.js";
 import type { JobState } from "../api/job-state.js";
 import { Checkpointer } from "./sqlite-checkpointer.js";
 import {
   DEFAULT_LEASE_MS,
   type ClaimRequest,
   type CommitBatch,
+  type CommandRequest,
+  type CommandState,
   type CommitResult,
   type FencedWrite,
   type HeldLease,
@@ -41,6 +44,20 @@ export interface SqliteJobStoreOptions {
 const SCHEMA_VERSION = 2;
 const DEFAULT_PATH = "./.routilux/jobs.db";
 
+/** Control requests for jobs, from processes that do not hold them to the one that does. */
+const COMMANDS = `
+CREATE TABLE job_commands (
+  id       INTEGER PRIMARY KEY AUTOINCREMENT,
+  job_id   TEXT NOT NULL,
+  kind     TEXT NOT NULL,
+  args     TEXT NOT NULL,
+  state    TEXT NOT NULL DEFAULT 'waiting',
+  taken_by TEXT,
+  error    TEXT
+);
+CREATE INDEX job_commands_waiting ON job_commands (job_id) WHERE state = 'waiting';
+`;
+
 const SCHEMA = `
 CREATE TABLE jobs (
   job_id       TEXT PRIMARY KEY,
@@ -66,7 +83,7 @@ CREATE TABLE job_log (
   data   TEXT NOT NULL,
   PRIMARY KEY (job_id, seq)
 ) WITHOUT ROWID;
-`;
+${COMMANDS}`;
 
 /** Each entry takes a store from the version before it to its version; a new store gets SCHEMA at once. */
 const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
@@ -77,6 +94,7 @@ const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
       ALTER TABLE jobs ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}';
       ALTER TABLE jobs ADD COLUMN waiting TEXT;
       CREATE INDEX jobs_by_age ON jobs (created_at);
+      ${COMMANDS}
     `,
   },
 ];
@@ -127,6 +145,7 @@ export class SqliteJobStore implements JobStore {
   readonly #claim: (request: ClaimRequest) => StoredJob[];
   readonly #read: (jobId: string) => StoredJob | undefined;
   readonly #renew: (owner: string, leaseUntilMs: number, jobs: readonly HeldLease[]) => string[];
+  readonly #take: (owner: string, jobIds: readonly string[]) => JobCommand[];
   readonly #delete: (jobId: string) => void;
   readonly #statements: ReturnType<typeof prepare>;
   readonly #checkpointer: Checkpointer;
@@ -171,8 +190,14 @@ export class SqliteJobStore implements JobStore {
     this.#read = db.transaction((jobId: string) => this.#readNow(jobId)).deferred;
     this.#renew = db.transaction((owner: string, until: number, held: readonly HeldLease[]) => this.#renewNow(owner, until, held))
       .immediate;
+    this.#take = db.transaction((owner: string, jobIds: readonly string[]) => {
+      const rows = this.#statements.waitingCommands.all(JSON.stringify(jobIds)) as Array<{ id: number; job_id: string; kind: JobCommand["kind"]; args: string }>;
+      for (const row of rows) this.#statements.takeCommand.run(owner, row.id);
+      return rows.map((row) => ({ id: row.id, jobId: row.job_id, kind: row.kind, args: JSON.parse(row.args) as Record<string, unknown> }));
+    }).immediate;
     this.#delete = db.transaction((jobId: string) => {
       this.#statements.deleteLog.run(jobId);
+      this.#statements.deleteCommands.run(jobId);
       this.#statements.deleteJob.run(jobId);
     }).immediate;
   }
@@ -271,6 +296,32 @@ export class SqliteJobStore implements JobStore {
       if (jobIds === undefined) this.#statements.releaseAll.run(owner);
       else this.#db.transaction(() => jobIds.forEach((jobId) => this.#statements.releaseOne.run(owner, jobId))).immediate();
     });
+  }
+
+  sendCommand(request: CommandRequest): Promise<number> {
+    return this.#run(`send a command to job '${request.jobId}'`, () =>
+      Number(this.#statements.sendCommand.run(request.jobId, request.kind, JSON.stringify(request.args)).lastInsertRowid));
+  }
+
+  takeCommands(owner: string, jobIds: readonly string[]): Promise<JobCommand[]> {
+    if (jobIds.length === 0) return this.#run("take commands", () => []);
+    return this.#run("take commands", () => this.#take(owner, jobIds));
+  }
+
+  finishCommand(id: number, outcome: { ok: boolean; error?: string }): Promise<void> {
+    return this.#run("finish a command", () => void this.#statements.finishCommand.run(outcome.ok ? "done" : "failed", outcome.error ?? null, id));
+  }
+
+  readCommand(id: number): Promise<CommandState | undefined> {
+    return this.#run("read a command", () => {
+      const row = this.#statements.readCommand.get(id) as { state: CommandState["state"]; error: string | null } | undefined;
+      if (row === undefined) return undefined;
+      return row.error === null ? { state: row.state } : { state: row.state, error: row.error };
+    });
+  }
+
+  withdrawCommand(id: number): Promise<boolean> {
+    return this.#run("withdraw a command", () => this.#statements.withdrawCommand.run(id).changes === 1);
   }
 
   // ---------------------------------------------------------------- inside transactions
@@ -464,6 +515,7 @@ function prepare(db: Database.Database) {
     insertLog: db.prepare("INSERT INTO job_log (job_id, seq, data) VALUES (?, ?, ?)"),
     deleteLog: db.prepare("DELETE FROM job_log WHERE job_id = ?"),
     deleteJob: db.prepare("DELETE FROM jobs WHERE job_id = ?"),
+    deleteCommands: db.prepare("DELETE FROM job_commands WHERE job_id = ?"),
     job: db.prepare("SELECT * FROM jobs WHERE job_id = ?"),
     log: db.prepare("SELECT seq, data FROM job_log WHERE job_id = ? AND seq > ? ORDER BY seq"),
     claimable: db.prepare(`
@@ -476,6 +528,12 @@ function prepare(db: Database.Database) {
       WHERE l.job_id IN (SELECT value FROM json_each(?)) AND l.seq > j.snapshot_seq ORDER BY l.job_id, l.seq`),
     renewOne: db.prepare("UPDATE jobs SET lease_until = ? WHERE job_id = ? AND lease_owner = ? AND epoch = ? AND status = 'running'"),
     releaseAll: db.prepare("UPDATE jobs SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?"),
+    sendCommand: db.prepare("INSERT INTO job_commands (job_id, kind, args) VALUES (?, ?, ?)"),
+    waitingCommands: db.prepare("SELECT id, job_id, kind, args FROM job_commands WHERE state = 'waiting' AND job_id IN (SELECT value FROM json_each(?)) ORDER BY id"),
+    takeCommand: db.prepare("UPDATE job_commands SET state = 'taken', taken_by = ? WHERE id = ?"),
+    finishCommand: db.prepare("UPDATE job_commands SET state = ?, error = ? WHERE id = ?"),
+    readCommand: db.prepare("SELECT state, error FROM job_commands WHERE id = ?"),
+    withdrawCommand: db.prepare("DELETE FROM job_commands WHERE id = ? AND state = 'waiting'"),
     releaseOne: db.prepare("UPDATE jobs SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ? AND job_id = ?"),
   };
 }

@@ -2,7 +2,7 @@ import { outsideContext } from "../core/context.js";
 import { JobStateError, StoreError, describeError } from "../core/errors.js";
 import { kJobData } from "../state/job-data.js";
 import type { JobStateCore } from "../state/job-state.js";
-import type { AttachMode, JobJournal } from "../state/journal.js";
+import type { AttachMode, JobCommand, JobJournal, JobOwner } from "../state/journal.js";
 import type { PendingTask } from "../state/task.js";
 import type { LooseChanges, WriteSet } from "../state/write-set.js";
 import { baseCommit, buildDelta } from "./commit-format.js";
@@ -10,6 +10,8 @@ import { JobLog, TrackedCommit } from "./job-log.js";
 import { TERMINAL_STATUSES, type FencedWrite, type JobStore, type JobWrite } from "./job-store.js";
 import { isOwnerGone, newOwnerId } from "./lease.js";
 
+/** How often a process looks for control requests other processes sent for the jobs it holds. */
+const COMMAND_POLL_MS = 100;
 /** A batch is written at once when it holds this many commits, not at the next turn. */
 const BATCH_MAX_COMMITS = 2048;
 /** A failed group commit is tried again after these delays; after the last, the failure is lasting. */
@@ -135,6 +137,8 @@ export class StoreWriter implements JobJournal {
   #failures = 0;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #renewTimer: ReturnType<typeof setInterval> | undefined;
+  #commandTimer: ReturnType<typeof setInterval> | undefined;
+  #polling = false;
   #closed = false;
   readonly #onImmediate = (): void => {
     this.#scheduled = false;
@@ -147,7 +151,7 @@ export class StoreWriter implements JobJournal {
 
   // ---------------------------------------------------------------- JobJournal
 
-  attach(job: JobStateCore, mode: AttachMode, lost: (error: Error) => void): Promise<void> {
+  attach(job: JobStateCore, mode: AttachMode, owner: JobOwner): Promise<void> {
     if (this.#closed) throw new StoreError(`${String(this.store)} is closed; a flow that uses it cannot run jobs`);
     const data = job[kJobData];
     const jobId = job.jobId;
@@ -174,7 +178,7 @@ export class StoreWriter implements JobJournal {
       log.lost = undefined;
       this.#dirty.add(log);
     }
-    log.onLost = lost;
+    log.owner = owner;
     this.#logs.set(jobId, log);
     data.journal = this;
     data.loose = undefined;
@@ -217,13 +221,12 @@ export class StoreWriter implements JobJournal {
     return log.waitDurable();
   }
 
-  async release(jobs: readonly JobStateCore[]): Promise<void> {
+  async release(holder: object): Promise<void> {
     await this.flush();
     const ids: string[] = [];
-    for (const job of jobs) {
-      const log = this.#logs.get(job.jobId);
-      if (log === undefined || log.job !== job) continue;
-      ids.push(job.jobId);
+    for (const [jobId, log] of this.#logs) {
+      if (log.owner?.holder !== holder) continue;
+      ids.push(jobId);
       this.#drop(log);
     }
     if (ids.length > 0) await this.store.releaseLeases(this.owner, ids);
@@ -246,6 +249,8 @@ export class StoreWriter implements JobJournal {
     this.#closed = true;
     if (this.#renewTimer !== undefined) clearInterval(this.#renewTimer);
     this.#renewTimer = undefined;
+    if (this.#commandTimer !== undefined) clearInterval(this.#commandTimer);
+    this.#commandTimer = undefined;
     try {
       await this.#startWrite();
     } finally {
@@ -443,7 +448,7 @@ export class StoreWriter implements JobJournal {
       for (const waiter of attaching) waiter.reject(error);
       return;
     }
-    log.onLost?.(error);
+    log.owner?.lost(error);
   }
 
   /** Stops persisting a job quietly (released at shutdown, or replaced by a newer copy). */
@@ -459,6 +464,32 @@ export class StoreWriter implements JobJournal {
     const leaseMs = this.store.leaseMs;
     this.#renewTimer = outsideContext(() => setInterval(() => void this.#renew(), Math.max(10, Math.floor(leaseMs / 3))));
     this.#renewTimer.unref();
+    this.#commandTimer = outsideContext(() => setInterval(() => void this.#pollCommands(), COMMAND_POLL_MS));
+    this.#commandTimer.unref();
+  }
+
+  /** Takes the control requests other processes sent for jobs held here, and applies each through its engine. */
+  async #pollCommands(): Promise<void> {
+    if (this.#polling || this.#logs.size === 0) return;
+    this.#polling = true;
+    let commands: JobCommand[];
+    try {
+      commands = await this.store.takeCommands(this.owner, [...this.#logs.keys()]);
+    } catch {
+      return; // the store fails now: the next poll tries again
+    } finally {
+      this.#polling = false;
+    }
+    for (const command of commands) {
+      const log = this.#logs.get(command.jobId);
+      const applied = log?.owner === undefined
+        ? Promise.reject(new StoreError(`Job '${command.jobId}' is no longer held by this process`))
+        : log.owner.command(command);
+      applied.then(
+        () => this.store.finishCommand(command.id, { ok: true }),
+        (error: unknown) => this.store.finishCommand(command.id, { ok: false, error: describeError(error).message }),
+      ).catch(() => undefined);
+    }
   }
 
   /** Extends the leases of the jobs running here; a job whose lease was taken is lost at once. */

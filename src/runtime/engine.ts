@@ -7,7 +7,7 @@ import type { Payload } from "../core/slot.js";
 import { kJobData, type JobWaiter } from "../state/job-data.js";
 import type { JobStatus } from "../state/job-snapshot.js";
 import { JobStateCore } from "../state/job-state.js";
-import type { AttachMode, JobJournal } from "../state/journal.js";
+import type { AttachMode, JobCommand, JobJournal, JobOwner } from "../state/journal.js";
 import type { PendingTask } from "../state/task.js";
 import { TaskContext, deliveryOf, endedJobEmit, type RunOwner } from "./activation.js";
 import { Dispatcher, type DispatchHost } from "./dispatcher.js";
@@ -131,7 +131,7 @@ export class Engine implements LifecycleHost, RunOwner, DispatchHost, InputsHost
   #gate(run: JobRun, mode: AttachMode): void {
     const journal = this.journal;
     if (journal === undefined || run.data.journal === journal && mode !== "resume") return;
-    const attached = journal.attach(run.job, mode, (error) => this.#lose(run, error));
+    const attached = journal.attach(run.job, mode, this.#ownerOf(run));
     run.gated = true;
     run.attached = attached.then(
       () => {
@@ -165,6 +165,33 @@ export class Engine implements LifecycleHost, RunOwner, DispatchHost, InputsHost
       this.timers.clearDelays(run);
       if (mode === "start") transition(this, run, "failed", [this.flowId, "store_error", { error: message }]);
       else transition(this, run, "paused", [this.flowId, "resume_refused", { error: message }]);
+    }
+  }
+
+  /** What the journal tells about a run's job: that it was lost, or that another process asks for a control call. */
+  #ownerOf(run: JobRun): JobOwner {
+    return {
+      holder: this,
+      lost: (error) => this.#lose(run, error),
+      command: (command) => this.#command(run, command),
+    };
+  }
+
+  /** Applies a control request another process sent through the store. */
+  async #command(run: JobRun, command: JobCommand): Promise<void> {
+    const job = run.job as JobState;
+    const args = command.args;
+    const reason = typeof args.reason === "string" ? args.reason : "";
+    switch (command.kind) {
+      case "pause":
+        return this.pause(job, reason, undefined);
+      case "cancel":
+        return this.cancel(job, reason);
+      case "resume":
+        if (job.status === "paused") this.resume(job);
+        return;
+      case "answer":
+        return this.answer(job, String(args.routineId), String(args.slotName), (args.data ?? {}) as Payload);
     }
   }
 
@@ -486,7 +513,7 @@ export class Engine implements LifecycleHost, RunOwner, DispatchHost, InputsHost
   #attached(run: JobRun): Promise<void> {
     return new Promise((resolve, reject) => {
       const journal = this.journal!;
-      journal.attach(run.job, "resume", (error) => this.#lose(run, error)).then(resolve, (error: unknown) => {
+      journal.attach(run.job, "resume", this.#ownerOf(run)).then(resolve, (error: unknown) => {
         run.data.journal = undefined;
         run.detached = true;
         reject(error);
@@ -585,7 +612,7 @@ export class Engine implements LifecycleHost, RunOwner, DispatchHost, InputsHost
     for (const run of left) run.detached = true;
     if (this.journal !== undefined) {
       await this.journal.flush().catch(() => undefined);
-      await this.journal.release(left.map((run) => run.job)).catch(() => undefined);
+      await this.journal.release(this).catch(() => undefined);
     }
     for (const run of left) releaseWaiters(run.data);
     this.#active.clear();

@@ -12,6 +12,24 @@ export interface JournaledJob {
   readonly jobId: string;
 }
 
+/** A control request for a job, sent through its store by another process (`pause`, `cancel`, `answer`, `resume`). */
+export interface JobCommand {
+  readonly id: number;
+  readonly jobId: string;
+  readonly kind: "pause" | "resume" | "cancel" | "answer";
+  readonly args: Readonly<Record<string, unknown>>;
+}
+
+/** What the journal tells the engine about a job it persists. */
+export interface JobOwner {
+  /** Who holds the job in this process (its engine): `release` lets go of every job of one holder. */
+  readonly holder: object;
+  /** The job is lost to this process: its lease was taken, or the store failed for good. */
+  lost(error: Error): void;
+  /** Another process asks for a control call on the job; resolves when it is applied, rejects with why not. */
+  command(command: JobCommand): Promise<void>;
+}
+
 /** How a job comes to run in this process. */
 export type AttachMode =
   /** A new job (`flow.execute`): the store must not hold it yet. */
@@ -31,10 +49,10 @@ export interface JobJournal {
   /**
    * Starts persisting `job` in this process. Resolves once the store holds it under this
    * process's lease (no handler of the job runs before); rejects with the error that refused it
-   * (a revision older than the store's, a live owner elsewhere, a failing store). `lost` is called
-   * later if the job is lost to this process: its lease was taken, or the store failed for good.
+   * (a revision older than the store's, a live owner elsewhere, a failing store). `owner` is told
+   * later if the job is lost to this process, and of control requests other processes send.
    */
-  attach(job: JournaledJob, mode: AttachMode, lost: (error: Error) => void): Promise<void>;
+  attach(job: JournaledJob, mode: AttachMode, owner: JobOwner): Promise<void>;
   /**
    * One activation settled. `writes` holds what it wrote when it succeeded (undefined when it
    * failed); `added` the tasks it queued (its emits, or its retry). In the same unit: `earlier`,
@@ -52,6 +70,6 @@ export interface JobJournal {
   jobChanged(job: JournaledJob): void;
   /** Resolves once everything handed over for `job` (every job, when omitted) is durable; rejects with what lost it. */
   flush(job?: JournaledJob): Promise<void>;
-  /** This process stops running these jobs (shutdown): what is buffered is written and their leases released. */
-  release(jobs: readonly JournaledJob[]): Promise<void>;
+  /** `holder` stops holding its jobs (shutdown): what is buffered is written, and the jobs are let go with their leases. */
+  release(holder: object): Promise<void>;
 }

@@ -4,6 +4,9 @@
 import {
   StoreError,
   type ClaimRequest,
+  type CommandRequest,
+  type CommandState,
+  type JobCommand,
   type CommitBatch,
   type CommitResult,
   type HeldLease,
@@ -136,5 +139,25 @@ export class FaultyStore implements JobStore {
 
   releaseLeases(owner: string, jobIds?: readonly string[]): Promise<void> {
     return this.inner.releaseLeases(owner, jobIds);
+  }
+
+  sendCommand(request: CommandRequest): Promise<number> {
+    return this.inner.sendCommand(request);
+  }
+
+  takeCommands(owner: string, jobIds: readonly string[]): Promise<JobCommand[]> {
+    return this.inner.takeCommands(owner, jobIds);
+  }
+
+  finishCommand(id: number, outcome: { ok: boolean; error?: string }): Promise<void> {
+    return this.inner.finishCommand(id, outcome);
+  }
+
+  readCommand(id: number): Promise<CommandState | undefined> {
+    return this.inner.readCommand(id);
+  }
+
+  withdrawCommand(id: number): Promise<boolean> {
+    return this.inner.withdrawCommand(id);
   }
 }

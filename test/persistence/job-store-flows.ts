@@ -301,18 +301,33 @@ export function describeJobStoreFlows(open: Opener, options: { reopens?: boolean
       expect(stored.waitingFor).toEqual([{ routineId: "ask", slotName: "answer", prompt: "ok?" }]);
       expect(stored.pendingTasks).toEqual([]);
       expect(stored.serialize()).toEqual(job.serialize());
+      // Answered by id from another process: this process holds the job, so it applies the answer.
       const elsewhere = otherProcess(store);
-      const other = new Flow({ flowId: "asks", store: elsewhere });
+      const other = track(new Flow({ flowId: "asks", store: elsewhere }));
       other.addRoutine(ask, "ask");
-      track(other);
-      const ended = new Promise<void>((resolve) => other.subscribe((event) => {
-        if (event.type === "status" && event.status === "completed") resolve();
-      }, { jobId: job.jobId }));
       await other.answer(job.jobId, "ask", "answer", { ok: true });
-      await ended;
-      const done = (await elsewhere.loadJob(job.jobId))!;
-      expect(done.status).toBe("completed");
-      expect(done.getSharedData("answer")).toBe(true);
+      expect(await job.result()).toMatchObject({ status: "completed", sharedData: { asked: true, answer: true } });
+      expect((await store.loadJob(job.jobId))!.status).toBe("completed");
+    });
+
+    it("a control call by id reaches the process that holds the job; when none does, the caller takes the job from the store", async () => {
+      const { store } = open();
+      const holder = track(reviewFlow(store));
+      const job = holder.execute("work", { entryParams: { topic: "remote" } });
+      await JobState.waitForCompletion(holder, job);
+      const elsewhere = otherProcess(store);
+      const caller = track(reviewFlow(elsewhere));
+      await caller.resume(job.jobId);
+      expect(await job.result()).toMatchObject({ status: "completed" });
+      const second = holder.execute("work", { entryParams: { topic: "left" } });
+      await JobState.waitForCompletion(holder, second);
+      await holder.shutdown();
+      await caller.cancel(second.jobId, { reason: "nobody holds it" });
+      const stored = (await elsewhere.loadJob(second.jobId))!;
+      expect(stored.status).toBe("cancelled");
+      expect(stored.executionHistory.at(-1)).toMatchObject({ eventName: "cancelled", data: { reason: "nobody holds it" } });
+      await expect(caller.pause("no-such-job")).rejects.toThrow(/No job 'no-such-job'/);
+      await expect(caller.cancel(second.jobId)).resolves.toBeUndefined();
     });
 
     it("a copy older than the store is refused on resume, naming both revisions, and the store keeps the newer state", async () => {
