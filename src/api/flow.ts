@@ -19,6 +19,7 @@ import { readFlowFile, type FlowFileFormat } from "../serialization/flow-file.js
 import { buildFromSpec, documentToSpec } from "../serialization/flow-spec-document.js";
 import type { FlowSpec } from "../serialization/flow-spec.js";
 import { kJobData } from "../state/job-data.js";
+import type { JobStateCore } from "../state/job-state.js";
 import type { OutputHandler } from "../state/output-handlers.js";
 import { JobState, type JobResult } from "./job-state.js";
 
@@ -168,7 +169,7 @@ export class Flow extends FlowDefinition {
     if (typeof jobState === "string") return this.#control(jobState, "pause", { reason: options.reason ?? "" });
     try {
       const checkpoint = options.checkpoint === undefined ? undefined : checkPayload(options.checkpoint, "checkpoint");
-      return this.#engine.pause(jobState, options.reason ?? "", checkpoint);
+      return this.#engine.control.pause(jobState, options.reason ?? "", checkpoint);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -189,14 +190,14 @@ export class Flow extends FlowDefinition {
   resume(jobId: string): Promise<void>;
   resume(jobState: JobState | string): JobState | Promise<void> {
     if (typeof jobState === "string") return this.#control(jobState, "resume", {});
-    return this.#engine.resume(jobState);
+    return this.#engine.control.resume(jobState);
   }
 
   /** Cancels one job: its queue is dropped and running handlers are told to stop (`ctx.signal`); their late effects are discarded. */
   cancel(jobState: JobState | string, options: { reason?: string } = {}): Promise<void> {
     if (typeof jobState === "string") return this.#control(jobState, "cancel", { reason: options.reason ?? "" });
     try {
-      return this.#engine.cancel(jobState, options.reason ?? "");
+      return this.#engine.control.cancel(jobState, options.reason ?? "");
     } catch (error) {
       return Promise.reject(error);
     }
@@ -212,7 +213,7 @@ export class Flow extends FlowDefinition {
    */
   async answer(job: JobState | string, routineId: string, slotName: string, data: Record<string, unknown>): Promise<void> {
     if (typeof job === "string") return this.#control(job, "answer", { routineId, slotName, data });
-    await this.#engine.answer(job, routineId, slotName, data);
+    await this.#engine.control.answer(job, routineId, slotName, data);
   }
 
   /**
@@ -240,14 +241,14 @@ export class Flow extends FlowDefinition {
         if (job.status === "running") {
           throw new JobStateError(`Job '${jobId}' is running, but no live process holds it; recover it (flow.recover()) to run or pause it`);
         }
-        return this.#engine.pause(job, reason, undefined);
+        return this.#engine.control.pause(job, reason, undefined);
       case "cancel":
-        return this.#engine.cancel(job, reason);
+        return this.#engine.control.cancel(job, reason);
       case "resume":
-        this.#engine.resume(job);
+        this.#engine.control.resume(job);
         return this.#engine.attached(job);
       case "answer":
-        return this.#engine.answer(job, String(args.routineId), String(args.slotName), args.data as Payload);
+        return this.#engine.control.answer(job, String(args.routineId), String(args.slotName), args.data as Payload);
     }
   }
 
@@ -269,7 +270,8 @@ export class Flow extends FlowDefinition {
     if (store === undefined) {
       return Promise.reject(new RoutiluxError(`Flow '${this.flowId}' has no store to recover from; create it with new Flow({ store })`));
     }
-    return recoverJobs(store, this.flowId, options.includePaused === true, (jobs) => this.#engine.adopt(jobs)) as Promise<JobState[]>;
+    const adopt = (jobs: readonly JobStateCore[]): void => this.#engine.control.adopt(jobs);
+    return recoverJobs(store, this.flowId, options.includePaused === true, adopt) as Promise<JobState[]>;
   }
 
   /** Calls `listener` with every change of the flow's jobs (of one job, with `filter.jobId`); returns the unsubscribe function. */

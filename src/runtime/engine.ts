@@ -1,7 +1,7 @@
 import type { Flow } from "../api/flow.js";
 import type { JobState } from "../api/job-state.js";
 import type { Clock } from "../core/clock.js";
-import { currentContext, outsideContext } from "../core/context.js";
+import { outsideContext } from "../core/context.js";
 import { CancelledError, FlowDefinitionError, JobStateError, RoutiluxError, TimeoutError, describeError, listChoices, showValue } from "../core/errors.js";
 import type { Payload } from "../core/slot.js";
 import { kJobData, type JobWaiter } from "../state/job-data.js";
@@ -9,21 +9,17 @@ import type { JobStatus } from "../state/job-snapshot.js";
 import { JobStateCore } from "../state/job-state.js";
 import type { AttachMode, JobCommand, JobJournal, JobOwner } from "../state/journal.js";
 import type { PendingTask } from "../state/task.js";
-import { TaskContext, deliveryOf, endedJobEmit, type RunOwner } from "./activation.js";
+import type { TaskContext} from "./activation.js";
+import { deliveryOf, endedJobEmit, type RunOwner } from "./activation.js";
 import { Dispatcher, type DispatchHost } from "./dispatcher.js";
 import { FlowEvents } from "./events.js";
 import type { ExecutionTracker } from "./execution-tracker.js";
 import { Inputs, type InputsHost } from "./inputs.js";
+import { JobControl, insideHandler, type ControlHost } from "./job-control.js";
 import { JobRun } from "./activation.js";
 import { isFinal, releaseWaiters, transition, wakeWaiters, type LifecycleHost } from "./lifecycle.js";
 import { Scheduler } from "./scheduler.js";
 import { Timers } from "./timers.js";
-
-/** Whether the caller is a handler that has not settled (of any job): it must never wait for handlers. */
-function insideHandler(): boolean {
-  const ctx = currentContext();
-  return ctx instanceof TaskContext && !ctx.done;
-}
 
 /**
  * The engine of one flow: it wires the scheduler (worker pool, fairness, time slices), the
@@ -33,7 +29,7 @@ function insideHandler(): boolean {
  * running handlers are told through `ctx.signal`.
  * @internal
  */
-export class Engine implements LifecycleHost, RunOwner, DispatchHost, InputsHost {
+export class Engine implements LifecycleHost, RunOwner, DispatchHost, InputsHost, ControlHost {
   readonly flow: Flow;
   readonly clock: Clock;
   readonly tracker: ExecutionTracker;
@@ -42,6 +38,7 @@ export class Engine implements LifecycleHost, RunOwner, DispatchHost, InputsHost
   readonly timers: Timers;
   readonly events = new FlowEvents();
   readonly inputs: Inputs;
+  readonly control: JobControl;
   /** Jobs running in this process (not paused, ended or let go). */
   readonly #active = new Set<JobRun>();
   #closed = false;
@@ -53,6 +50,7 @@ export class Engine implements LifecycleHost, RunOwner, DispatchHost, InputsHost
     this.scheduler = new Scheduler(maxWorkers, new Dispatcher(this).dispatch);
     this.timers = new Timers(clock, (run, task) => this.#due(run, task), (run) => this.#timedOut(run));
     this.inputs = new Inputs(this);
+    this.control = new JobControl(this);
   }
 
   get closed(): boolean {
@@ -86,7 +84,7 @@ export class Engine implements LifecycleHost, RunOwner, DispatchHost, InputsHost
   // ---------------------------------------------------------------- starting
 
   execute(entryRoutineId: string, entryParams: Payload, job: JobStateCore): void {
-    this.#checkOpen("execute");
+    this.checkOpen("execute");
     const routine = this.flow.requireRoutine(entryRoutineId, "entry");
     if (routine.getSlot("trigger") === undefined) {
       throw new FlowDefinitionError(
@@ -94,18 +92,18 @@ export class Engine implements LifecycleHost, RunOwner, DispatchHost, InputsHost
         "Define one with this.defineSlot(\"trigger\", handler)",
       );
     }
-    const run = this.#attach(job);
+    const run = this.attachRun(job);
     const data = run.data;
     data.createdAtMs = this.clock.now();
     data.queue.push({ taskId: data.nextTaskId++, routineId: entryRoutineId, slotName: "trigger", data: entryParams, attempt: 1 });
-    this.#gate(run, "start");
+    this.gate(run, "start");
     transition(this, run, "running", [entryRoutineId, "start", entryParams]);
     this.timers.startLimit(run);
     this.scheduler.ready(run);
   }
 
   /** Attaches a job to this engine (a new run, unless it is attached here already). */
-  #attach(job: JobStateCore): JobRun {
+  attachRun(job: JobStateCore): JobRun {
     const data = job[kJobData];
     const existing = data.run as JobRun | undefined;
     if (existing !== undefined && !existing.detached) {
@@ -128,10 +126,10 @@ export class Engine implements LifecycleHost, RunOwner, DispatchHost, InputsHost
    * With a journal, holds the job back until the store accepts it (no handler runs before);
    * refusals the journal can see at once are thrown here, before the job changes.
    */
-  #gate(run: JobRun, mode: AttachMode): void {
+  gate(run: JobRun, mode: AttachMode): void {
     const journal = this.journal;
     if (journal === undefined || run.data.journal === journal && mode !== "resume") return;
-    const attached = journal.attach(run.job, mode, this.#ownerOf(run));
+    const attached = journal.attach(run.job, mode, this.ownerOf(run));
     run.gated = true;
     run.attached = attached.then(
       () => {
@@ -142,7 +140,7 @@ export class Engine implements LifecycleHost, RunOwner, DispatchHost, InputsHost
       },
       (error: unknown) => {
         const reason = error instanceof Error ? error : new Error(String(error));
-        this.#refused(run, mode, reason);
+        this.refused(run, mode, reason);
         throw reason;
       },
     );
@@ -151,7 +149,7 @@ export class Engine implements LifecycleHost, RunOwner, DispatchHost, InputsHost
   }
 
   /** The store refused to take the job: a new one fails, a resumed one goes back to paused; its waiters learn why. */
-  #refused(run: JobRun, mode: AttachMode, error: Error): void {
+  refused(run: JobRun, mode: AttachMode, error: Error): void {
     run.gated = false;
     const data = run.data;
     data.journal = undefined;
@@ -169,34 +167,34 @@ export class Engine implements LifecycleHost, RunOwner, DispatchHost, InputsHost
   }
 
   /** What the journal tells about a run's job: that it was lost, or that another process asks for a control call. */
-  #ownerOf(run: JobRun): JobOwner {
+  ownerOf(run: JobRun): JobOwner {
     return {
       holder: this,
-      lost: (error) => this.#lose(run, error),
-      command: (command) => this.#command(run, command),
+      lost: (error) => this.lose(run, error),
+      command: (command) => this.command(run, command),
     };
   }
 
   /** Applies a control request another process sent through the store. */
-  async #command(run: JobRun, command: JobCommand): Promise<void> {
+  async command(run: JobRun, command: JobCommand): Promise<void> {
     const job = run.job as JobState;
     const args = command.args;
     const reason = typeof args.reason === "string" ? args.reason : "";
     switch (command.kind) {
       case "pause":
-        return this.pause(job, reason, undefined);
+        return this.control.pause(job, reason, undefined);
       case "cancel":
-        return this.cancel(job, reason);
+        return this.control.cancel(job, reason);
       case "resume":
-        if (job.status === "paused") this.resume(job);
+        if (job.status === "paused") this.control.resume(job);
         return;
       case "answer":
-        return this.answer(job, String(args.routineId), String(args.slotName), (args.data ?? {}) as Payload);
+        return this.control.answer(job, String(args.routineId), String(args.slotName), (args.data ?? {}) as Payload);
     }
   }
 
   /** The job is lost to this process (its lease was taken, or its store failed for good): it stops here at once. */
-  #lose(run: JobRun, error: Error): void {
+  lose(run: JobRun, error: Error): void {
     if (run.detached) return;
     run.detached = true;
     this.#active.delete(run);
@@ -243,14 +241,14 @@ export class Engine implements LifecycleHost, RunOwner, DispatchHost, InputsHost
 
   /** Fails the job: its queue and delayed tasks are dropped, running handlers are told to stop. */
   failJob(run: JobRun, routineId: string, reason: string, errorType: string, cause?: Error): void {
-    const dropped = this.#dropTasks(run);
+    const dropped = this.dropTasks(run);
     this.timers.stopLimit(run);
     transition(this, run, "failed", [this.flowId, "failed", { routineId, error: reason, errorType, droppedTasks: dropped }]);
     const why = cause ?? new CancelledError(`Job '${run.job.jobId}' failed: ${reason}`);
     for (const ctx of run.active) ctx.abort(why);
   }
 
-  #dropTasks(run: JobRun): number {
+  dropTasks(run: JobRun): number {
     const data = run.data;
     const dropped = data.queue.length + (data.delayed?.size ?? 0);
     data.queue.clear();
@@ -326,7 +324,7 @@ export class Engine implements LifecycleHost, RunOwner, DispatchHost, InputsHost
 
   // ---------------------------------------------------------------- control of one job
 
-  #checkJob(job: unknown, operation: string): JobStateCore {
+  checkJob(job: unknown, operation: string): JobStateCore {
     if (!(job instanceof JobStateCore)) {
       throw new RoutiluxError(`${operation} expects a JobState, got ${job === null ? "null" : typeof job}`);
     }
@@ -336,47 +334,14 @@ export class Engine implements LifecycleHost, RunOwner, DispatchHost, InputsHost
     return job;
   }
 
-  #checkOpen(operation: string): void {
+  checkOpen(operation: string): void {
     if (this.#closed) throw new RoutiluxError(`Flow '${this.flowId}' is shut down; ${operation} is no longer possible`);
   }
 
   /** The job's run on this engine, when it runs here. */
-  #runOf(job: JobStateCore): JobRun | undefined {
+  runOf(job: JobStateCore): JobRun | undefined {
     const run = job[kJobData].run as JobRun | undefined;
     return run !== undefined && run.engine === this && !run.detached ? run : undefined;
-  }
-
-  #idle(run: JobRun): Promise<void> {
-    if (run.data.inFlight.length === 0) return Promise.resolve();
-    return new Promise((resolve) => (run.idleWaiters ??= []).push(resolve));
-  }
-
-  async #flush(job: JobStateCore): Promise<void> {
-    await job[kJobData].journal?.flush(job);
-  }
-
-  async pause(jobState: JobState, reason: string, checkpoint: Payload | undefined): Promise<void> {
-    const job = this.#checkJob(jobState, "pause");
-    const inside = insideHandler();
-    let run = this.#runOf(job);
-    const ctx = currentContext();
-    const own = ctx instanceof TaskContext && run !== undefined && ctx.run === run && !ctx.done ? ctx : undefined;
-    if (job.status === "running") {
-      if (run === undefined) {
-        throw new JobStateError(`Cannot pause job '${job.jobId}': it does not run on flow '${this.flowId}' in this process; resume it here first`);
-      }
-      if (own !== undefined && !own.holding) {
-        // Paused by one of its own handlers: the pause is stored with that handler's work, never before it.
-        own.holding = true;
-        run.data.holds++;
-      }
-      this.pauseRun(run, own?.routineId ?? this.flowId, reason, checkpoint);
-    } else if (job.status !== "paused") {
-      throw new JobStateError(`Cannot pause job '${job.jobId}': it is ${job.status}; only a running job can be paused`);
-    }
-    run ??= this.#runOf(job);
-    if (!inside && run !== undefined) await this.#idle(run);
-    if (own === undefined) await this.#flush(job);
   }
 
   /** Pauses a running job: nothing more is dispatched, its timers stop; it rests once its handlers settle. */
@@ -387,164 +352,13 @@ export class Engine implements LifecycleHost, RunOwner, DispatchHost, InputsHost
     transition(this, run, "paused", [by, "paused", details === undefined ? { reason } : { reason, ...details }]);
   }
 
-  resume(jobState: JobState): JobState {
-    const job = this.#checkJob(jobState, "resume");
-    this.#checkOpen("resume");
-    const status = job.status;
-    const current = this.#runOf(job);
-    if (status === "running" && current !== undefined) return jobState;
-    if (status !== "paused" && status !== "running") {
-      throw new JobStateError(`Cannot resume job '${job.jobId}': it is ${status}; only a paused job can be resumed`);
-    }
-    const waits = job[kJobData].waitingFor;
-    if (waits !== undefined && waits.length > 0) {
-      const what = waits.map((w) => `${w.routineId}.${w.slotName}`).join(", ");
-      throw new JobStateError(`Cannot resume job '${job.jobId}': it waits for input (${what}); answer it with flow.answer(job, routineId, slotName, data)`);
-    }
-    this.#checkRunnable(job);
-    const run = this.#attach(job);
-    this.#gate(run, "resume");
-    const data = run.data;
-    const now = this.clock.now();
-    const deferred = job.takeDeferredEvents();
-    const record: Payload = { pendingTasks: data.queue.length + (data.delayed?.size ?? 0), deferredEvents: deferred.length };
-    if (status === "paused") transition(this, run, "running", [this.flowId, "resumed", record]);
-    else this.#adoptRunning(run, "resumed", record);
-    for (const event of deferred) {
-      job.pushRecord(event.routineId, event.eventName, event.data, now);
-      this.queueTasks(run, (this.flow.outgoing(event.routineId, event.eventName) ?? []).map((c) => deliveryOf(c, event.data)));
-    }
-    this.timers.armAll(run);
-    this.timers.startLimit(run);
-    this.scheduler.ready(run);
-    if (!run.gated) queueMicrotask(() => this.afterSettle(run));
-    return jobState;
-  }
-
-  /** A job already "running" (a copy, or recovered) starts running here: counted, recorded. */
-  #adoptRunning(run: JobRun, eventName: string, record: Payload): void {
-    this.counted(run, run.counted ? run.job.status : undefined, "running");
-    run.counted = true;
-    run.job.pushRecord(this.flowId, eventName, record, this.clock.now());
-    run.job.jobFieldsChanged();
-  }
-
-  /**
-   * Carries on jobs that a store held as "running" when their process died (`Flow.recover`): each
-   * is attached as last committed, records "recovered", and its pending tasks (those that were in
-   * flight at the crash included) run again. Every job is checked before any is attached.
-   */
-  adopt(jobs: readonly JobStateCore[]): void {
-    this.#checkOpen("recover");
-    for (const job of jobs) {
-      this.#checkJob(job, "recover");
-      if (job.status !== "running" && job.status !== "paused") {
-        throw new JobStateError(`Cannot recover job '${job.jobId}': it is ${job.status}`);
-      }
-      if (this.#runOf(job) !== undefined) throw new JobStateError(`Cannot recover job '${job.jobId}': it is already attached to this flow`);
-      this.#checkRunnable(job);
-    }
-    for (const job of jobs) {
-      const run = this.#attach(job);
-      this.#gate(run, "recover");
-      if (job.status !== "running") {
-        this.counted(run, undefined, job.status);
-        run.counted = true;
-        continue;
-      }
-      this.#adoptRunning(run, "recovered", { pendingTasks: run.data.queue.length + (run.data.delayed?.size ?? 0) });
-      this.timers.armAll(run);
-      this.timers.startLimit(run);
-      this.scheduler.ready(run);
-      queueMicrotask(() => this.afterSettle(run));
-    }
-  }
-
-  /** A job from elsewhere must name only routines, slots and events this flow has. */
-  #checkRunnable(job: JobStateCore): void {
-    const flow = this.flow;
-    for (const task of job.pendingTasks) {
-      const routine = flow.getRoutine(task.routineId);
-      if (routine === undefined || routine.getSlot(task.slotName) === undefined) {
-        const known = routine === undefined ? flow.routines.keys() : routine.slots.keys();
-        const name = routine === undefined ? task.routineId : task.slotName;
-        throw new JobStateError(
-          `Cannot resume job '${job.jobId}' on flow '${flow.flowId}': pending task ${task.taskId} targets ` +
-          `'${task.routineId}.${task.slotName}', which this flow lacks; it has: ${listChoices(name, known)}`,
-        );
-      }
-    }
-    for (const event of job.deferredEvents) {
-      if (flow.getRoutine(event.routineId)?.getEvent(event.eventName) === undefined) {
-        throw new JobStateError(
-          `Cannot resume job '${job.jobId}' on flow '${flow.flowId}': deferred event '${event.routineId}.${event.eventName}' ` +
-          "names a routine or event this flow lacks",
-        );
-      }
-    }
-  }
-
-  async cancel(jobState: JobState, reason: string): Promise<void> {
-    const job = this.#checkJob(jobState, "cancel");
-    const status = job.status;
-    if (status === "cancelled") return;
-    if (status !== "running" && status !== "paused") {
-      throw new JobStateError(`Cannot cancel job '${job.jobId}': it is already ${status}`);
-    }
-    let run = this.#runOf(job);
-    if (run === undefined) {
-      if (status === "running" && this.journal === undefined) {
-        throw new JobStateError(`Cannot cancel job '${job.jobId}': it does not run on flow '${this.flowId}' in this process`);
-      }
-      run = this.#attach(job);
-      if (this.journal !== undefined) await this.#attached(run);
-      if (isFinal(job.status)) return;
-    }
-    const dropped = this.#dropTasks(run);
-    this.timers.stopLimit(run);
-    run.data.waitingFor = undefined;
-    transition(this, run, "cancelled", [this.flowId, "cancelled", { reason, droppedTasks: dropped }]);
-    const why = new CancelledError(`Job '${job.jobId}' was cancelled${reason === "" ? "" : `: ${reason}`}`);
-    for (const ctx of run.active) ctx.abort(why);
-    await this.#flush(job);
-  }
-
-  /** Takes a job that runs nowhere (a paused copy) under this process's journal, as a resume would; resolves once the store accepts it. */
-  #attached(run: JobRun): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const journal = this.journal!;
-      journal.attach(run.job, "resume", this.#ownerOf(run)).then(resolve, (error: unknown) => {
-        run.data.journal = undefined;
-        run.detached = true;
-        reject(error);
-      });
-    });
-  }
-
-  /** `flow.answer`: delivers an answer to a slot the job waits for, resuming it once nothing else is waited for. */
-  async answer(jobState: JobState, routineId: string, slotName: string, data: Payload): Promise<void> {
-    const job = this.#checkJob(jobState, "answer");
-    this.#checkOpen("answer");
-    await this.inputs.validate(job, routineId, slotName, data);
-    let run = this.#runOf(job);
-    if (run === undefined) {
-      if (job.status === "running") {
-        throw new JobStateError(`Cannot answer job '${job.jobId}': it runs, but not on flow '${this.flowId}' in this process`);
-      }
-      run = this.#attach(job);
-      if (this.journal !== undefined) await this.#attached(run);
-    }
-    if (this.inputs.answer(run, routineId, slotName, data) && run.job.status === "paused") this.resume(jobState);
-    await this.#flush(job);
-  }
-
   /**
    * Waits for the job to rest: "rested" (completed, failed, cancelled, or paused with no handler
    * running, and durable), "timeout", or "released" (this process let it go: shutdown). Rejects
    * with the error that lost the job to this process.
    */
   wait(jobState: JobState, timeoutMs: number | undefined, operation = "waitForCompletion"): Promise<"rested" | "timeout" | "released"> {
-    const job = this.#checkJob(jobState, operation);
+    const job = this.checkJob(jobState, operation);
     if (timeoutMs !== undefined && (typeof timeoutMs !== "number" || Number.isNaN(timeoutMs) || timeoutMs < 0)) {
       throw new RoutiluxError(`Expected \`timeoutMs\` to be a number from 0 and up, got ${showValue(timeoutMs)}`);
     }
@@ -579,7 +393,7 @@ export class Engine implements LifecycleHost, RunOwner, DispatchHost, InputsHost
 
   /** Resolves once the store has accepted the job (at once without a store); rejects with what refused it. */
   attached(jobState: JobState): Promise<void> {
-    const run = this.#runOf(this.#checkJob(jobState, "start"));
+    const run = this.runOf(this.checkJob(jobState, "start"));
     return run?.attached ?? Promise.resolve();
   }
 
