@@ -523,7 +523,8 @@ export class Engine implements LifecycleHost {
       }
       const run = data.run as JobRun | undefined;
       if (run !== undefined && !run.detached) wakeWaiters(run);
-      else if (isFinal(job.status) || job.status === "paused") releaseWaiters(data, undefined, true);
+      // It runs nowhere here (let go at shutdown, or never attached): it rests now, or it will not rest here.
+      else releaseWaiters(data, undefined, isFinal(job.status) || job.status === "paused");
     });
   }
 

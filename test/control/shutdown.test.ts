@@ -56,6 +56,27 @@ describe("flow.shutdown()", () => {
     expect(() => flow.execute("gate")).toThrow(/shut down/);
   });
 
+  it("a waiter that comes after the shutdown let a running job go is told at once that it will not rest here", async () => {
+    const flow = new Flow({ flowId: "late-waiter" });
+    const gate = new Gate();
+    flow.addRoutine(gate, "gate");
+    flow.addRoutine(new Next(), "next");
+    flow.connect("gate", "done", "next", "input");
+    const job = flow.execute("gate");
+    await new Promise((resolve) => setImmediate(resolve));
+    const stopping = flow.shutdown();
+    gate.release();
+    await stopping;
+    expect(job.status).toBe("running");
+
+    const late = await Promise.race([
+      JobState.waitForCompletion(flow, job),
+      new Promise((resolve) => setTimeout(() => resolve("still waiting"), 50)),
+    ]);
+    expect(late).toBe(false);
+    await expect(job.result()).rejects.toThrow(/runs on no flow in this process/);
+  });
+
   it("clears a waiting retry's timer so nothing runs after it", async () => {
     const clock = new SimulatedClock();
     const flow = new Flow({ clock });
