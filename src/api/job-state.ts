@@ -58,9 +58,11 @@ export class JobState extends JobStateCore {
   deserialize(doc: unknown): void {
     const data = this[kJobData];
     const run = data.run as JobRun | undefined;
-    if (run !== undefined && !run.detached && (this.status === "running" || data.inFlight.length > 0)) {
+    const runsHere = run !== undefined && !run.detached && this.status === "running";
+    // A handler left behind by a shutdown still runs, and still counts as in flight, until it settles.
+    if (runsHere || data.inFlight.length > 0) {
       throw new JobStateError(
-        `Cannot deserialize into job '${this.jobId}': it is ${this.status} on flow '${this.flowId}' in this process` +
+        `Cannot deserialize into job '${this.jobId}': it is ${this.status}` + (runsHere ? ` on flow '${this.flowId}' in this process` : "") +
         (data.inFlight.length > 0 ? ` with ${data.inFlight.length} handler(s) running` : "") + "; pause it and let its handlers settle first",
       );
     }

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { JOB_DOCUMENT_VERSION, JobState, SimulatedClock, type JobStateDocument } from "../../src/index.js";
-import { workOf } from "../fixtures/testing.js";
+import { Flow, JOB_DOCUMENT_VERSION, JobState, JobStateError, SimulatedClock, type JobStateDocument } from "../../src/index.js";
+import { gate, routine, thrownBy, workOf } from "../fixtures/testing.js";
 import { RETRY_DELAY_MS, buildRichFlow, richPausedJob } from "./fixtures.js";
 
 /** serialize -> JSON.stringify -> JSON.parse -> fromDocument: what another process would read. */
@@ -90,6 +90,30 @@ describe("a JobState round trip through a JSON document", () => {
     expect(target.jobId).toBe(job.jobId);
     expect(target.sharedData).not.toHaveProperty("stale");
     expect(target.serialize()).toEqual(job.serialize());
+  });
+
+  it("job.deserialize refuses while the job runs or a handler of it is in flight, even one a shutdown left behind", async () => {
+    const release = gate();
+    const flow = new Flow({ flowId: "busy" });
+    flow.addRoutine(routine({ trigger: () => release.wait }), "slow");
+    const job = flow.execute("slow");
+    await new Promise((resolve) => setImmediate(resolve));
+    const doc = JSON.parse(JSON.stringify(job.serialize())) as JobStateDocument;
+    expect(thrownBy(() => job.deserialize(doc))).toBeInstanceOf(JobStateError);
+
+    // Let go by the shutdown, the job runs nowhere here, but its handler still runs.
+    await flow.shutdown({ graceMs: 1 });
+    expect(job.status).toBe("running");
+    const error = thrownBy(() => job.deserialize(doc));
+    expect(error).toBeInstanceOf(JobStateError);
+    expect(error.message).toMatch(/1 handler\(s\) running/);
+    // Its document lists the task once, to run again wherever the job goes.
+    expect(job.serialize().pendingTasks.map((t) => t.slotName)).toEqual(["trigger"]);
+
+    release.open();
+    await new Promise((resolve) => setImmediate(resolve));
+    job.deserialize(doc);
+    expect(job.serialize().pendingTasks.map((t) => t.slotName)).toEqual(["trigger"]);
   });
 
   it("a copy resumed on a new Flow instance finishes exactly as the original does: retries wait for notBefore, buffers go on merging", async () => {
