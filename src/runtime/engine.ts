@@ -206,10 +206,14 @@ export class Engine implements LifecycleHost {
     transition(this, run, status, [this.flowId, status, failed === undefined ? {} : { failedRoutines: failed }]);
   }
 
-  /** Fails the job: its queue and delayed tasks are dropped, running handlers are told to stop. */
+  /**
+   * Fails the job (running, or paused with a handler from before the pause still in flight): its
+   * queue and delayed tasks are dropped, it waits for no input, running handlers are told to stop.
+   */
   failJob(run: JobRun, routineId: string, reason: string, errorType: string, cause?: Error): void {
     const dropped = this.#dropTasks(run);
     this.timers.stopLimit(run);
+    run.data.waitingFor = undefined;
     transition(this, run, "failed", [this.flowId, "failed", { routineId, error: reason, errorType, droppedTasks: dropped }]);
     const why = cause ?? new CancelledError(`Job '${run.job.jobId}' failed: ${reason}`);
     for (const ctx of run.active) ctx.abort(why);
