@@ -68,7 +68,9 @@ export class JobState extends JobStateCore {
     }
     const snapshot = decodeJobDocument(doc);
     this.restoreSnapshot(snapshot);
-    // The state is someone else's now: this copy no longer belongs to a run or a journal here.
+    // The state is someone else's now: this copy no longer belongs to a run or a journal here. Its
+    // old run is let go, so the scheduler never serves the job through it after a resume.
+    if (run !== undefined) run.detached = true;
     data.run = undefined;
     data.journal = undefined;
     data.lost = undefined;
