@@ -215,6 +215,8 @@ export class StoreWriter implements JobJournal {
     for (const job of jobs) {
       const log = this.#logs.get(job.jobId);
       if (log === undefined || log.job !== job) continue;
+      // A failed commit is retried as ever before the lease goes; a lasting failure loses the job.
+      if (!(await log.waitDurable().then(() => true, () => false)) || this.#logs.get(job.jobId) !== log) continue;
       ids.push(job.jobId);
       this.#drop(log);
     }
@@ -427,12 +429,13 @@ export class StoreWriter implements JobJournal {
     log.onLost?.(error);
   }
 
-  /** Stops persisting a job quietly (released at shutdown, or replaced by a newer copy). */
+  /** Stops persisting a job quietly (released at shutdown, or replaced by a newer copy); whoever waits for its unwritten commits learns so. */
   #drop(log: JobLog): void {
     this.#dirty.delete(log);
     if (this.#logs.get(log.job.jobId) === log) this.#logs.delete(log.job.jobId);
     if (log.data.journal === this) log.data.journal = undefined;
     log.lost ??= new StoreError(`Job '${log.job.jobId}' is no longer persisted by this process`);
+    log.fail(log.lost);
   }
 
   #startRenewal(): void {

@@ -598,6 +598,43 @@ export function describeJobStoreFlows(open: Opener, options: { reopens?: boolean
       expect(again!.outputLog.map((o) => o.data.i)).toEqual(Array.from({ length: 10 }, (_, i) => i));
     });
 
+    it("a commit that fails while shutdown hands a job back is retried before the lease goes; a pause waiting for it is not left hanging", async () => {
+      const { store, faulty: wrapped } = faulty();
+      const release = gate();
+      let started = false;
+      const flow = track(new Flow({ flowId: "hand-back", store: wrapped }));
+      flow.addRoutine(routine({
+        trigger: async (_data, _ctx, self) => {
+          started = true;
+          await release.wait;
+          self.emit("out");
+        },
+      }, ["out"]), "slow");
+      flow.addRoutine(routine({ input: () => undefined }), "next");
+      flow.connect("slow", "out", "next", "input");
+      const job = await flow.start("slow");
+      await until(() => started);
+      const pausing = flow.pause(job).then(() => "paused", (e: unknown) => e);
+      flow.resume(job);
+      await wrapped.loadJob(job.jobId);
+      const stopping = flow.shutdown({ graceMs: 60_000 });
+      // Both writes shutdown makes at once fail; the writer's retry goes through.
+      wrapped.failNext(2);
+      release.open();
+      await stopping;
+      expect(await Promise.race([pausing, sleep(2000).then(() => "still pausing")])).toBe("paused");
+      // The store holds the job as shutdown left it: running, its next task pending, free for another process.
+      const stored = (await store.loadJob(job.jobId))!;
+      expect(stored.status).toBe("running");
+      expect(stored.pendingTasks.map((t) => t.routineId)).toEqual(["next"]);
+      const elsewhere = track(new Flow({ flowId: "hand-back", store: otherProcess(store) }));
+      elsewhere.addRoutine(routine({ trigger: () => undefined }, ["out"]), "slow");
+      elsewhere.addRoutine(routine({ input: () => undefined }), "next");
+      const [again] = await elsewhere.recover();
+      expect(await JobState.waitForCompletion(elsewhere, again!)).toBe(true);
+      expect(again!.status).toBe("completed");
+    });
+
     it("start() rejects with the StoreError when the store cannot take the job, and no handler runs", async () => {
       const { store, faulty: wrapped } = faulty();
       let ran = 0;
