@@ -12,6 +12,8 @@ import {
   Routine,
   SimulatedClock,
   StoreError,
+  type CommitBatch,
+  type CommitResult,
   type HandlerContext,
   type JobStore,
   type Payload,
@@ -596,6 +598,33 @@ export function describeJobStoreFlows(open: Opener, options: { reopens?: boolean
       expect(again!.status).toBe("completed");
       expect(again!.getSharedData("count")).toBe(10);
       expect(again!.outputLog.map((o) => o.data.i)).toEqual(Array.from({ length: 10 }, (_, i) => i));
+    });
+
+    it("a commit that fails while a later one is already on its way is retried first: the later one waits, and the job is not lost", async () => {
+      const { store } = open();
+      // A store whose commits settle a turn later, so a second write is handed over while the first is on its way.
+      const wrapped = new (class extends FaultyStore {
+        override async commit(batch: CommitBatch): Promise<CommitResult> {
+          await new Promise((resolve) => setImmediate(resolve));
+          return super.commit(batch);
+        }
+      })(store, { closesInner: false });
+      open.adopt(wrapped);
+      const flow = track(reviewFlow(wrapped));
+      const job = await flow.start("work", { entryParams: { topic: "t" } });
+      expect((await job.result()).status).toBe("paused");
+      wrapped.failNext(1);
+      job.updateSharedData("first", 1);
+      const one = flow.pause(job).then(() => "durable", (e: unknown) => e);
+      for (let i = 0; i < 5; i++) await Promise.resolve();
+      job.updateSharedData("second", 2);
+      const two = flow.pause(job).then(() => "durable", (e: unknown) => e);
+      expect([await one, await two]).toEqual(["durable", "durable"]);
+      expect(wrapped.refused).toBe(1);
+      const stored = (await store.loadJob(job.jobId))!;
+      expect(stored.sharedData).toMatchObject({ first: 1, second: 2 });
+      flow.resume(job);
+      expect((await job.result()).status).toBe("completed");
     });
 
     it("a commit that fails while shutdown hands a job back is retried before the lease goes; a pause waiting for it is not left hanging", async () => {
