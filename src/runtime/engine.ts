@@ -45,6 +45,8 @@ export class Engine implements LifecycleHost {
   /** Jobs running in this process (not paused, ended or let go). */
   readonly #active = new Set<JobRun>();
   #closed = false;
+  /** The shutdown under way or done. */
+  #stopping: Promise<void> | undefined;
 
   constructor(flow: Flow, clock: Clock, maxWorkers: number, tracker: ExecutionTracker) {
     this.flow = flow;
@@ -543,10 +545,16 @@ export class Engine implements LifecycleHost {
    * at most `graceMs`, writes what is buffered and hands back the leases of jobs left running, so
    * another process can carry them on at once. Their waiters resolve `false`: the jobs will not rest
    * here. A handler still running after the grace period is left behind: what it does later is not
-   * applied, and its task runs again wherever the job is recovered.
+   * applied, and its task runs again wherever the job is recovered. A later call from outside any
+   * handler resolves when the first one does; from a handler, it resolves at once.
    */
-  async shutdown(graceMs = 30_000): Promise<void> {
-    if (this.#closed) return;
+  shutdown(graceMs = 30_000): Promise<void> {
+    if (this.#stopping === undefined) this.#stopping = this.#shutdown(graceMs);
+    else if (insideHandler()) return Promise.resolve();
+    return this.#stopping;
+  }
+
+  async #shutdown(graceMs: number): Promise<void> {
     this.#closed = true;
     this.scheduler.close();
     const why = new CancelledError(`Flow '${this.flowId}' is shutting down`);

@@ -77,6 +77,23 @@ describe("flow.shutdown()", () => {
     await expect(job.result()).rejects.toThrow(/runs on no flow in this process/);
   });
 
+  it("a second shutdown() resolves when the first has finished, not before", async () => {
+    const flow = new Flow({ flowId: "twice" });
+    const gate = new Gate();
+    flow.addRoutine(gate, "gate");
+    flow.execute("gate");
+    await new Promise((resolve) => setImmediate(resolve));
+    const order: string[] = [];
+    const first = flow.shutdown().then(() => order.push("first"));
+    const second = flow.shutdown().then(() => order.push("second"));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(order).toEqual([]);
+    gate.release();
+    await Promise.all([first, second]);
+    expect(order).toEqual(["first", "second"]);
+    expect(gate.settled).toBe(true);
+  });
+
   it("clears a waiting retry's timer so nothing runs after it", async () => {
     const clock = new SimulatedClock();
     const flow = new Flow({ clock });
