@@ -77,6 +77,20 @@ describe("flow.shutdown()", () => {
     await expect(job.result()).rejects.toThrow(/runs on no flow in this process/);
   });
 
+  it("a bad graceMs rejects the promise, like every control call, and the flow runs on", async () => {
+    const flow = new Flow({ flowId: "bad-grace" });
+    const gate = new Gate();
+    flow.addRoutine(gate, "gate");
+    let returned: Promise<void> | undefined;
+    expect(() => (returned = flow.shutdown({ graceMs: -1 }))).not.toThrow();
+    await expect(returned).rejects.toThrow(/graceMs/);
+    const job = flow.execute("gate");
+    await new Promise((resolve) => setImmediate(resolve));
+    gate.release();
+    expect(await JobState.waitForCompletion(flow, job)).toBe(true);
+    expect(job.status).toBe("completed");
+  });
+
   it("a second shutdown() resolves when the first has finished, not before", async () => {
     const flow = new Flow({ flowId: "twice" });
     const gate = new Gate();
