@@ -296,7 +296,11 @@ export class Flow extends FlowDefinition {
    * it does later is not applied.
    */
   shutdown(options: { graceMs?: number } = {}): Promise<void> {
-    return this.#engine.shutdown(checkTimeout(options.graceMs, "graceMs"));
+    try {
+      return this.#engine.shutdown(checkTimeout(options.graceMs, "graceMs"));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /**

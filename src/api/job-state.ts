@@ -58,15 +58,19 @@ export class JobState extends JobStateCore {
   deserialize(doc: unknown): void {
     const data = this[kJobData];
     const run = data.run as JobRun | undefined;
-    if (run !== undefined && !run.detached && (this.status === "running" || data.inFlight.length > 0)) {
+    const runsHere = run !== undefined && !run.detached && this.status === "running";
+    // A handler left behind by a shutdown still runs, and still counts as in flight, until it settles.
+    if (runsHere || data.inFlight.length > 0) {
       throw new JobStateError(
-        `Cannot deserialize into job '${this.jobId}': it is ${this.status} on flow '${this.flowId}' in this process` +
+        `Cannot deserialize into job '${this.jobId}': it is ${this.status}` + (runsHere ? ` on flow '${this.flowId}' in this process` : "") +
         (data.inFlight.length > 0 ? ` with ${data.inFlight.length} handler(s) running` : "") + "; pause it and let its handlers settle first",
       );
     }
     const snapshot = decodeJobDocument(doc);
     this.restoreSnapshot(snapshot);
-    // The state is someone else's now: this copy no longer belongs to a run or a journal here.
+    // The state is someone else's now: this copy no longer belongs to a run or a journal here. Its
+    // old run is let go, so the scheduler never serves the job through it after a resume.
+    if (run !== undefined) run.detached = true;
     data.run = undefined;
     data.journal = undefined;
     data.lost = undefined;

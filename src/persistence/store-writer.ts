@@ -48,25 +48,6 @@ class Batch {
     }
     this.commits++;
   }
-
-  /** Puts `later` after this batch (a failed batch is retried before anything newer). */
-  append(later: Batch): void {
-    for (const [jobId, next] of later.jobs) {
-      const write = this.jobs.get(jobId);
-      if (write === undefined || write.log !== next.log) {
-        this.jobs.set(jobId, next);
-        continue;
-      }
-      write.acquire ||= next.acquire;
-      if (next.snapshot !== undefined) {
-        write.snapshot = next.snapshot;
-        write.commits = next.commits;
-      } else {
-        write.commits.push(...next.commits);
-      }
-    }
-    this.commits += later.commits;
-  }
 }
 
 /** The last sequence number of a pending write. */
@@ -135,7 +116,6 @@ export class StoreWriter implements JobJournal {
   /** The last write started: later writes wait for it, so commits reach the store in order. */
   #last: Promise<void> = Promise.resolve();
   #failures = 0;
-  #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #renewTimer: ReturnType<typeof setInterval> | undefined;
   #commandTimer: ReturnType<typeof setInterval> | undefined;
   #polling = false;
@@ -224,8 +204,10 @@ export class StoreWriter implements JobJournal {
   async release(holder: object): Promise<void> {
     await this.flush();
     const ids: string[] = [];
-    for (const [jobId, log] of this.#logs) {
+    for (const [jobId, log] of [...this.#logs]) {
       if (log.owner?.holder !== holder) continue;
+      // A failed commit is retried as ever before the lease goes; a lasting failure loses the job.
+      if (!(await log.waitDurable().then(() => true, () => false)) || this.#logs.get(jobId) !== log) continue;
       ids.push(jobId);
       this.#drop(log);
     }
@@ -252,10 +234,9 @@ export class StoreWriter implements JobJournal {
     if (this.#commandTimer !== undefined) clearInterval(this.#commandTimer);
     this.#commandTimer = undefined;
     try {
+      // A retry waiting for its backoff is not cut short: once closed, its next failure is lasting.
       await this.#startWrite();
     } finally {
-      if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
-      this.#retryTimer = undefined;
       await this.store.releaseLeases(this.owner).catch(() => undefined);
     }
   }
@@ -335,8 +316,23 @@ export class StoreWriter implements JobJournal {
     });
   }
 
-  /** Writes one batch; never rejects (a failure is retried, or loses the batch's jobs when lasting). */
+  /**
+   * Writes one batch; never rejects. A failure is retried after a backoff before anything newer is
+   * written (later batches wait behind this one, so none overtakes it and finds the store at an
+   * older revision); a lasting failure loses the batch's jobs.
+   */
   async #write(batch: Batch): Promise<void> {
+    for (;;) {
+      const error = await this.#writeOnce(batch);
+      if (error === undefined) return;
+      const delay = this.#failed(batch, error);
+      if (delay === undefined) return;
+      await new Promise<void>((resolve) => outsideContext(() => setTimeout(resolve, delay)).unref());
+    }
+  }
+
+  /** One attempt at writing a batch: what the store threw, or undefined when it was written (fenced parts are lost). */
+  async #writeOnce(batch: Batch): Promise<unknown> {
     const parts: PendingWrite[] = [];
     const writes: JobWrite[] = [];
     for (const part of batch.jobs.values()) {
@@ -361,15 +357,14 @@ export class StoreWriter implements JobJournal {
         commits: part.commits,
       });
     }
-    if (writes.length === 0) return;
+    if (writes.length === 0) return undefined;
     const nowMs = Date.now();
     let result: Awaited<ReturnType<JobStore["commit"]>>;
     try {
       const commit = this.store.commit({ owner: this.owner, nowMs, leaseUntilMs: nowMs + this.store.leaseMs, jobs: writes, isOwnerGone });
       result = await this.#withinLease(commit);
     } catch (error) {
-      this.#failed(batch, error);
-      return;
+      return error ?? new Error("the store failed without a reason");
     }
     this.#failures = 0;
     const fenced = new Map<string, FencedWrite>(result.fenced.map((f) => [f.jobId, f]));
@@ -394,6 +389,7 @@ export class StoreWriter implements JobJournal {
         if (log.data.journal === this) log.data.journal = undefined;
       }
     }
+    return undefined;
   }
 
   /** A commit that does not finish within the lease counts as failed: the lease may be gone by then. */
@@ -412,8 +408,8 @@ export class StoreWriter implements JobJournal {
     return Promise.race([commit, timeout]).finally(() => clearTimeout(timer));
   }
 
-  /** A group commit failed: tried again before anything newer, unless the failure is lasting. */
-  #failed(batch: Batch, error: unknown): void {
+  /** A group commit failed: the delay before trying it again, or undefined when the failure is lasting (its jobs are lost). */
+  #failed(batch: Batch, error: unknown): number | undefined {
     const failure = error instanceof StoreError
       ? error
       : new StoreError(`${String(this.store)} could not write a group commit: ${describeError(error).message}`, { cause: error });
@@ -421,16 +417,9 @@ export class StoreWriter implements JobJournal {
     if (delay === undefined || this.#closed) {
       this.#failures = 0;
       for (const part of batch.jobs.values()) this.#lose(part.log, failure);
-      return;
+      return undefined;
     }
-    batch.append(this.#batch);
-    this.#batch = batch;
-    if (this.#retryTimer !== undefined) return;
-    this.#retryTimer = outsideContext(() => setTimeout(() => {
-      this.#retryTimer = undefined;
-      void this.#startWrite();
-    }, delay));
-    this.#retryTimer.unref();
+    return delay;
   }
 
   /** The job is lost to this process: nothing more of it is written; its waiters and its engine learn why. */
@@ -451,12 +440,13 @@ export class StoreWriter implements JobJournal {
     log.owner?.lost(error);
   }
 
-  /** Stops persisting a job quietly (released at shutdown, or replaced by a newer copy). */
+  /** Stops persisting a job quietly (released at shutdown, or replaced by a newer copy); whoever waits for its unwritten commits learns so. */
   #drop(log: JobLog): void {
     this.#dirty.delete(log);
     if (this.#logs.get(log.job.jobId) === log) this.#logs.delete(log.job.jobId);
     if (log.data.journal === this) log.data.journal = undefined;
     log.lost ??= new StoreError(`Job '${log.job.jobId}' is no longer persisted by this process`);
+    log.fail(log.lost);
   }
 
   #startRenewal(): void {

@@ -42,6 +42,8 @@ export class Engine implements LifecycleHost, RunOwner, DispatchHost, InputsHost
   /** Jobs running in this process (not paused, ended or let go). */
   readonly #active = new Set<JobRun>();
   #closed = false;
+  /** The shutdown under way or done. */
+  #stopping: Promise<void> | undefined;
 
   constructor(flow: Flow, clock: Clock, maxWorkers: number, tracker: ExecutionTracker) {
     this.flow = flow;
@@ -239,10 +241,14 @@ export class Engine implements LifecycleHost, RunOwner, DispatchHost, InputsHost
     transition(this, run, status, [this.flowId, status, failed === undefined ? {} : { failedRoutines: failed }]);
   }
 
-  /** Fails the job: its queue and delayed tasks are dropped, running handlers are told to stop. */
+  /**
+   * Fails the job (running, or paused with a handler from before the pause still in flight): its
+   * queue and delayed tasks are dropped, it waits for no input, running handlers are told to stop.
+   */
   failJob(run: JobRun, routineId: string, reason: string, errorType: string, cause?: Error): void {
     const dropped = this.dropTasks(run);
     this.timers.stopLimit(run);
+    run.data.waitingFor = undefined;
     transition(this, run, "failed", [this.flowId, "failed", { routineId, error: reason, errorType, droppedTasks: dropped }]);
     const why = cause ?? new CancelledError(`Job '${run.job.jobId}' failed: ${reason}`);
     for (const ctx of run.active) ctx.abort(why);
@@ -387,7 +393,8 @@ export class Engine implements LifecycleHost, RunOwner, DispatchHost, InputsHost
       }
       const run = data.run as JobRun | undefined;
       if (run !== undefined && !run.detached) wakeWaiters(run);
-      else if (isFinal(job.status) || job.status === "paused") releaseWaiters(data, undefined, true);
+      // It runs nowhere here (let go at shutdown, or never attached): it rests now, or it will not rest here.
+      else releaseWaiters(data, undefined, isFinal(job.status) || job.status === "paused");
     });
   }
 
@@ -402,10 +409,16 @@ export class Engine implements LifecycleHost, RunOwner, DispatchHost, InputsHost
    * at most `graceMs`, writes what is buffered and hands back the leases of jobs left running, so
    * another process can carry them on at once. Their waiters resolve `false`: the jobs will not rest
    * here. A handler still running after the grace period is left behind: what it does later is not
-   * applied, and its task runs again wherever the job is recovered.
+   * applied, and its task runs again wherever the job is recovered. A later call from outside any
+   * handler resolves when the first one does; from a handler, it resolves at once.
    */
-  async shutdown(graceMs = 30_000): Promise<void> {
-    if (this.#closed) return;
+  shutdown(graceMs = 30_000): Promise<void> {
+    if (this.#stopping === undefined) this.#stopping = this.#shutdown(graceMs);
+    else if (insideHandler()) return Promise.resolve();
+    return this.#stopping;
+  }
+
+  async #shutdown(graceMs: number): Promise<void> {
     this.#closed = true;
     this.scheduler.close();
     const why = new CancelledError(`Flow '${this.flowId}' is shutting down`);

@@ -4,11 +4,15 @@ import type { JobData } from "../state/job-data.js";
 import type { JobStatus } from "../state/job-snapshot.js";
 import type { JobRun } from "./activation.js";
 
-/** Every status change a job may make; nothing leaves "completed", "failed" or "cancelled". @internal */
+/**
+ * Every status change a job may make; nothing leaves "completed", "failed" or "cancelled". A
+ * paused job fails when a handler still in flight from before the pause fails for good (STOP).
+ * @internal
+ */
 export const ALLOWED_MOVES: Readonly<Record<JobStatus, readonly JobStatus[]>> = {
   pending: ["running"],
   running: ["paused", "completed", "failed", "cancelled"],
-  paused: ["running", "cancelled"],
+  paused: ["running", "failed", "cancelled"],
   completed: [],
   failed: [],
   cancelled: [],

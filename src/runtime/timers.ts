@@ -24,10 +24,14 @@ export class Timers {
     this.#timedOut = timedOut;
   }
 
-  /** Holds `task` until its `notBefore`; it stays in the job's delayed set (and its documents) meanwhile. */
+  /**
+   * Holds `task` until its `notBefore`; it stays in the job's delayed set (and its documents)
+   * meanwhile. Its timer runs while the job runs here, also while its store has yet to accept a
+   * resume (what falls due then waits in the queue); a paused job's timers start when it resumes.
+   */
   delay(run: JobRun, task: PendingTask): void {
     (run.data.delayed ??= new Map()).set(task.taskId, task);
-    if (run.runnable) this.arm(run, task);
+    if (run.job.status === "running" && !run.detached) this.arm(run, task);
   }
 
   /** Starts the timer of a delayed task. */

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Flow, JobState, JobStateError, RoutiluxError, type ExecutionContext, type Routine } from "../../src/index.js";
-import { gate, rejectionOf, routine, signal, thrownBy, trace, workOf } from "../fixtures/testing.js";
+import { gate, rejectionOf, routine, signal, sleep, thrownBy, trace, workOf } from "../fixtures/testing.js";
 
 /**
  * A random flow shape: routine i (i >= 1) is fed by routine parents[i] < i, plus optional extra
@@ -173,6 +173,44 @@ describe("pause mid-run, then resume", () => {
     expect(slowDoneWhenPauseReturned).toBe(true);
     expect(job.routineStates.pauser?.status).toBe("completed");
     expect(job.pendingTasks).toEqual([]);
+  });
+});
+
+describe("a handler that fails for good while its job is paused", () => {
+  it("fails the job, dropping its queued tasks, and the pause from outside resolves", async () => {
+    const flow = new Flow({ flowId: "fail-while-paused", executionStrategy: "concurrent", maxWorkers: 1 });
+    const release = gate();
+    const started = signal();
+    const ran: string[] = [];
+    flow.addRoutine(routine({ trigger: (_d, _c, self) => self.emit("out") }, ["out"]), "src");
+    flow.addRoutine(routine({
+      in: async () => {
+        started.resolve();
+        await release.wait;
+        throw new Error("broken for good");
+      },
+    }, ["next"]), "doomed");
+    flow.addRoutine(routine({ in: () => void ran.push("later") }), "later");
+    flow.connect("src", "out", "doomed", "in");
+    flow.connect("src", "out", "later", "in");
+    flow.connect("doomed", "next", "later", "in");
+    const job = flow.execute("src");
+    await started.promise;
+    const pausing = flow.pause(job);
+    expect(job.status).toBe("paused");
+    expect(job.pendingTasks.map((t) => t.routineId)).toEqual(["later"]);
+    release.open();
+    expect(await Promise.race([pausing.then(() => "paused"), sleep(1000).then(() => "still pausing")])).toBe("paused");
+    expect(job.status).toBe("failed");
+    expect(job.pendingTasks).toEqual([]);
+    expect(job.executionHistory.at(-1)?.data).toMatchObject({ routineId: "doomed", droppedTasks: 1 });
+    expect(ran).toEqual([]);
+    expect(trace(job.executionHistory)).toEqual([
+      "src -> start", "src -> out", "fail-while-paused -> paused", "doomed -> error", "fail-while-paused -> failed",
+    ]);
+    const result = await job.result();
+    expect(result).toMatchObject({ status: "failed", error: { routineId: "doomed", message: "broken for good" } });
+    expect(() => flow.resume(job)).toThrow(JobStateError);
   });
 });
 

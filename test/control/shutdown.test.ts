@@ -56,6 +56,58 @@ describe("flow.shutdown()", () => {
     expect(() => flow.execute("gate")).toThrow(/shut down/);
   });
 
+  it("a waiter that comes after the shutdown let a running job go is told at once that it will not rest here", async () => {
+    const flow = new Flow({ flowId: "late-waiter" });
+    const gate = new Gate();
+    flow.addRoutine(gate, "gate");
+    flow.addRoutine(new Next(), "next");
+    flow.connect("gate", "done", "next", "input");
+    const job = flow.execute("gate");
+    await new Promise((resolve) => setImmediate(resolve));
+    const stopping = flow.shutdown();
+    gate.release();
+    await stopping;
+    expect(job.status).toBe("running");
+
+    const late = await Promise.race([
+      JobState.waitForCompletion(flow, job),
+      new Promise((resolve) => setTimeout(() => resolve("still waiting"), 50)),
+    ]);
+    expect(late).toBe(false);
+    await expect(job.result()).rejects.toThrow(/runs on no flow in this process/);
+  });
+
+  it("a bad graceMs rejects the promise, like every control call, and the flow runs on", async () => {
+    const flow = new Flow({ flowId: "bad-grace" });
+    const gate = new Gate();
+    flow.addRoutine(gate, "gate");
+    let returned: Promise<void> | undefined;
+    expect(() => (returned = flow.shutdown({ graceMs: -1 }))).not.toThrow();
+    await expect(returned).rejects.toThrow(/graceMs/);
+    const job = flow.execute("gate");
+    await new Promise((resolve) => setImmediate(resolve));
+    gate.release();
+    expect(await JobState.waitForCompletion(flow, job)).toBe(true);
+    expect(job.status).toBe("completed");
+  });
+
+  it("a second shutdown() resolves when the first has finished, not before", async () => {
+    const flow = new Flow({ flowId: "twice" });
+    const gate = new Gate();
+    flow.addRoutine(gate, "gate");
+    flow.execute("gate");
+    await new Promise((resolve) => setImmediate(resolve));
+    const order: string[] = [];
+    const first = flow.shutdown().then(() => order.push("first"));
+    const second = flow.shutdown().then(() => order.push("second"));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(order).toEqual([]);
+    gate.release();
+    await Promise.all([first, second]);
+    expect(order).toEqual(["first", "second"]);
+    expect(gate.settled).toBe(true);
+  });
+
   it("clears a waiting retry's timer so nothing runs after it", async () => {
     const clock = new SimulatedClock();
     const flow = new Flow({ clock });

@@ -13,6 +13,7 @@ import {
   MemoryJobStore,
   Routine,
   RoutiluxError,
+  SimulatedClock,
   SqliteJobStore,
   type JobStore,
   type Payload,
@@ -113,6 +114,35 @@ describe("a flow with a store", () => {
     expect(stored.executionHistory.map((r) => r.eventName)).toEqual(["start", "error", "retry"]);
     await flow.cancel(job);
     expect((await store.loadJob(job.jobId))!.status).toBe("cancelled");
+  });
+
+  it("runs the retry of a handler that fails while its resumed job waits for the store to take it back", async () => {
+    const store = newStore();
+    const clock = new SimulatedClock();
+    const flow = new Flow({ flowId: "retry-while-gated", store, clock });
+    flows.push(flow);
+    let release!: () => void;
+    let calls = 0;
+    const flaky = routine({
+      async trigger() {
+        if (++calls > 1) return;
+        await new Promise<void>((resolve) => (release = resolve));
+        throw new Error("busy");
+      },
+    });
+    flaky.setErrorHandler(new ErrorHandler({ strategy: ErrorStrategy.RETRY, maxRetries: 1, retryDelayMs: 100 }));
+    flow.addRoutine(flaky, "flaky");
+    const job = await flow.start("flaky");
+    while (calls === 0) await new Promise((resolve) => setImmediate(resolve));
+    const paused = flow.pause(job);
+    // Resumed while its handler runs: the store takes the job back at the next turn, after the handler failed.
+    flow.resume(job);
+    release();
+    await paused;
+    await clock.advance(100);
+    expect(calls).toBe(2);
+    expect(await JobState.waitForCompletion(flow, job)).toBe(true);
+    expect(job.status).toBe("completed");
   });
 
   it("stores a merging slot's buffer with the tasks that merged into it", async () => {

@@ -12,6 +12,8 @@ import {
   Routine,
   SimulatedClock,
   StoreError,
+  type CommitBatch,
+  type CommitResult,
   type HandlerContext,
   type JobStore,
   type Payload,
@@ -708,6 +710,70 @@ export function describeJobStoreFlows(open: Opener, options: { reopens?: boolean
       expect(again!.status).toBe("completed");
       expect(again!.getSharedData("count")).toBe(10);
       expect(again!.outputLog.map((o) => o.data.i)).toEqual(Array.from({ length: 10 }, (_, i) => i));
+    });
+
+    it("a commit that fails while a later one is already on its way is retried first: the later one waits, and the job is not lost", async () => {
+      const { store } = open();
+      // A store whose commits settle a turn later, so a second write is handed over while the first is on its way.
+      const wrapped = new (class extends FaultyStore {
+        override async commit(batch: CommitBatch): Promise<CommitResult> {
+          await new Promise((resolve) => setImmediate(resolve));
+          return super.commit(batch);
+        }
+      })(store, { closesInner: false });
+      open.adopt(wrapped);
+      const flow = track(reviewFlow(wrapped));
+      const job = await flow.start("work", { entryParams: { topic: "t" } });
+      expect((await job.result()).status).toBe("paused");
+      wrapped.failNext(1);
+      job.updateSharedData("first", 1);
+      const one = flow.pause(job).then(() => "durable", (e: unknown) => e);
+      for (let i = 0; i < 5; i++) await Promise.resolve();
+      job.updateSharedData("second", 2);
+      const two = flow.pause(job).then(() => "durable", (e: unknown) => e);
+      expect([await one, await two]).toEqual(["durable", "durable"]);
+      expect(wrapped.refused).toBe(1);
+      const stored = (await store.loadJob(job.jobId))!;
+      expect(stored.sharedData).toMatchObject({ first: 1, second: 2 });
+      flow.resume(job);
+      expect((await job.result()).status).toBe("completed");
+    });
+
+    it("a commit that fails while shutdown hands a job back is retried before the lease goes; a pause waiting for it is not left hanging", async () => {
+      const { store, faulty: wrapped } = faulty();
+      const release = gate();
+      let started = false;
+      const flow = track(new Flow({ flowId: "hand-back", store: wrapped }));
+      flow.addRoutine(routine({
+        trigger: async (_data, _ctx, self) => {
+          started = true;
+          await release.wait;
+          self.emit("out");
+        },
+      }, ["out"]), "slow");
+      flow.addRoutine(routine({ input: () => undefined }), "next");
+      flow.connect("slow", "out", "next", "input");
+      const job = await flow.start("slow");
+      await until(() => started);
+      const pausing = flow.pause(job).then(() => "paused", (e: unknown) => e);
+      flow.resume(job);
+      await wrapped.loadJob(job.jobId);
+      const stopping = flow.shutdown({ graceMs: 60_000 });
+      // Both writes shutdown makes at once fail; the writer's retry goes through.
+      wrapped.failNext(2);
+      release.open();
+      await stopping;
+      expect(await Promise.race([pausing, sleep(2000).then(() => "still pausing")])).toBe("paused");
+      // The store holds the job as shutdown left it: running, its next task pending, free for another process.
+      const stored = (await store.loadJob(job.jobId))!;
+      expect(stored.status).toBe("running");
+      expect(stored.pendingTasks.map((t) => t.routineId)).toEqual(["next"]);
+      const elsewhere = track(new Flow({ flowId: "hand-back", store: otherProcess(store) }));
+      elsewhere.addRoutine(routine({ trigger: () => undefined }, ["out"]), "slow");
+      elsewhere.addRoutine(routine({ input: () => undefined }), "next");
+      const [again] = await elsewhere.recover();
+      expect(await JobState.waitForCompletion(elsewhere, again!)).toBe(true);
+      expect(again!.status).toBe("completed");
     });
 
     it("start() rejects with the StoreError when the store cannot take the job, and no handler runs", async () => {

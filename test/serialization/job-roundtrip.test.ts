@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { JOB_DOCUMENT_VERSION, JobState, SimulatedClock, type JobStateDocument } from "../../src/index.js";
-import { workOf } from "../fixtures/testing.js";
+import { Flow, JOB_DOCUMENT_VERSION, JobState, JobStateError, SimulatedClock, type JobStateDocument } from "../../src/index.js";
+import { gate, routine, sleep, thrownBy, workOf } from "../fixtures/testing.js";
 import { RETRY_DELAY_MS, buildRichFlow, richPausedJob } from "./fixtures.js";
 
 /** serialize -> JSON.stringify -> JSON.parse -> fromDocument: what another process would read. */
@@ -90,6 +90,54 @@ describe("a JobState round trip through a JSON document", () => {
     expect(target.jobId).toBe(job.jobId);
     expect(target.sharedData).not.toHaveProperty("stale");
     expect(target.serialize()).toEqual(job.serialize());
+  });
+
+  it("job.deserialize refuses while the job runs or a handler of it is in flight, even one a shutdown left behind", async () => {
+    const release = gate();
+    const flow = new Flow({ flowId: "busy" });
+    flow.addRoutine(routine({ trigger: () => release.wait }), "slow");
+    const job = flow.execute("slow");
+    await new Promise((resolve) => setImmediate(resolve));
+    const doc = JSON.parse(JSON.stringify(job.serialize())) as JobStateDocument;
+    expect(thrownBy(() => job.deserialize(doc))).toBeInstanceOf(JobStateError);
+
+    // Let go by the shutdown, the job runs nowhere here, but its handler still runs.
+    await flow.shutdown({ graceMs: 1 });
+    expect(job.status).toBe("running");
+    const error = thrownBy(() => job.deserialize(doc));
+    expect(error).toBeInstanceOf(JobStateError);
+    expect(error.message).toMatch(/1 handler\(s\) running/);
+    // Its document lists the task once, to run again wherever the job goes.
+    expect(job.serialize().pendingTasks.map((t) => t.slotName)).toEqual(["trigger"]);
+
+    release.open();
+    await new Promise((resolve) => setImmediate(resolve));
+    job.deserialize(doc);
+    expect(job.serialize().pendingTasks.map((t) => t.slotName)).toEqual(["trigger"]);
+  });
+
+  it("a job read back with job.deserialize while it waited for a worker runs on its new run only: pause then waits for its handler", async () => {
+    const flow = new Flow({ flowId: "ring", executionStrategy: "concurrent", maxWorkers: 1 });
+    const first = gate();
+    const second = gate();
+    flow.addRoutine(routine({ trigger: (data) => (data.which === "first" ? first.wait : second.wait) }), "slow");
+    const busy = flow.execute("slow", { entryParams: { which: "first" } });
+    await new Promise((resolve) => setImmediate(resolve));
+    // The only worker is busy: this job waits for it with its trigger queued.
+    const job = flow.execute("slow", { entryParams: { which: "second" } });
+    await new Promise((resolve) => setImmediate(resolve));
+    await flow.pause(job);
+    job.deserialize(JSON.parse(JSON.stringify(job.serialize())));
+    flow.resume(job);
+    first.open();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(busy.status).toBe("completed");
+
+    const pausing = flow.pause(job);
+    second.open();
+    expect(await Promise.race([pausing.then(() => "paused"), sleep(500).then(() => "still pausing")])).toBe("paused");
+    expect(job.status).toBe("paused");
+    expect(job.pendingTasks).toEqual([]);
   });
 
   it("a copy resumed on a new Flow instance finishes exactly as the original does: retries wait for notBefore, buffers go on merging", async () => {
