@@ -59,7 +59,7 @@ export { parseFlowSpec, stringifyFlowSpec, readFlowFile } from "./serialization/
 export type { FlowFileFormat, ParsedFlowSpec, ParseFlowSpecOptions } from "./serialization/flow-file.js";
 export { specToDocument, documentToSpec, registryWithDefaults } from "./serialization/flow-spec-document.js";
 export { flowSpecJsonSchema } from "./serialization/flow-spec.js";
-export type { FlowSpec, RoutineSpec, ConnectionSpec, ErrorHandlerSpec } from "./serialization/flow-spec.js";
+export type { FlowSpec, FlowRoutineSpec, ConnectionSpec, ErrorHandlerSpec } from "./serialization/flow-spec.js";
 export { FlowSpecError } from "./serialization/flow-spec-error.js";
 export type { FlowSpecIssue } from "./serialization/flow-spec-error.js";
 export { compileExpression, compileCondition, EXPRESSION_LIMITS } from "./serialization/expression/index.js";
