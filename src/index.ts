@@ -2,8 +2,14 @@
 
 // Definition: routines, slots, events, connections
 export { Routine } from "./core/routine.js";
+export type { SlotOptions } from "./core/routine.js";
 export { Slot, Event } from "./core/slot.js";
-export type { SlotHandler, MergeStrategy, Payload } from "./core/slot.js";
+export type { SlotHandler, MergeStrategy } from "./core/slot.js";
+export type {
+  RoutineSpec, AnyRoutineSpec, Payload, SlotName, SlotData, EventName, EventData, SlotMap, EventMap, EmitArgs,
+} from "./core/routine-spec.js";
+export { defineRoutine } from "./core/define-routine.js";
+export type { RoutineDefinition, SlotDefinition, EventDefinitions, DefinedRoutine } from "./core/define-routine.js";
 export { Connection } from "./core/connection.js";
 export type { ExecutionContext, HandlerContext, SharedData } from "./core/context.js";
 export type { ExecutionStrategy } from "./core/flow-definition.js";
