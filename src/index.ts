@@ -20,7 +20,7 @@ export type { FlowOptions, FlowRuntimeOptions, ExecuteOptions } from "./api/flow
 export { JobState } from "./api/job-state.js";
 export type { JobResult, WaitingInput } from "./api/job-state.js";
 export { JobStateCore } from "./state/job-state.js";
-export type { JobStatus } from "./state/job-snapshot.js";
+export type { JobStatus, LiveJobStatus } from "./state/job-snapshot.js";
 export type { FlowEvent, FlowEventFilter } from "./runtime/events.js";
 export type { ExecutionRecord, OutputRecord, DeferredEvent, PausePoint } from "./state/records.js";
 export type { PendingTask } from "./state/task.js";

@@ -5,7 +5,7 @@ import { JobStateError, RoutiluxError, describeError } from "../core/errors.js";
 import { checkJsonValue } from "../core/json-value.js";
 import type { Payload } from "../core/slot.js";
 import { JobData, kJobData, slotKey, splitSlotKey } from "./job-data.js";
-import type { JobSnapshot, JobStatus } from "./job-snapshot.js";
+import type { JobSnapshot, JobStatus, LiveJobStatus } from "./job-snapshot.js";
 import type { OutputHandler } from "./output-handlers.js";
 import { HistoryEntry, OutputEntry, PauseEntry, type DeferredEvent, type ExecutionRecord, type OutputRecord, type PausePoint } from "./records.js";
 import { SlotBuffer } from "./slot-buffer.js";
@@ -13,6 +13,13 @@ import type { PendingTask } from "./task.js";
 import { LooseChanges, type WaitRequest, type WriteSet } from "./write-set.js";
 
 const EMPTY: Payload = Object.freeze({});
+
+/**
+ * Type only: marks the classes whose `status` reads as {@link LiveJobStatus} (`JobState`); the
+ * engine, which works on `JobStateCore`, reads it as `JobStatus`.
+ * @internal
+ */
+export declare const kLiveStatus: unique symbol;
 
 function checkKey(key: unknown, jobId: string): string {
   if (typeof key !== "string") throw new RoutiluxError(`Expected a string shared-data key for job '${jobId}', got ${typeof key}`);
@@ -43,8 +50,7 @@ export class JobStateCore {
   #jobId: string;
   /** The id of the flow the job belongs to; it resumes only on a flow with this id. */
   flowId: string;
-  /** Where the job is: "pending", "running", "completed", "failed", "paused" or "cancelled". */
-  status: JobStatus = "pending";
+  #status: JobStatus = "pending";
   /** The routine whose handler started last, if any. */
   currentRoutineId: string | undefined;
   #metadata: Payload = {};
@@ -58,6 +64,23 @@ export class JobStateCore {
   #outputLog: OutputEntry[] = [];
   /** @internal */
   readonly [kJobData]: JobData;
+
+  /**
+   * Where the job is: "pending", "running", "completed", "failed", "paused" or "cancelled".
+   *
+   * It changes while the job runs, also during an `await` of the code that reads it, so on a
+   * `JobState` it is typed {@link LiveJobStatus}: TypeScript narrows property reads and does not
+   * forget a narrowing at an `await`, and with a plain union of the six values
+   * `if (job.status === "running") { await job.result(); if (job.status === "completed") ... }`
+   * would not compile.
+   */
+  get status(): this extends { readonly [kLiveStatus]: true } ? LiveJobStatus : JobStatus {
+    return this.#status;
+  }
+
+  set status(value: JobStatus) {
+    this.#status = value;
+  }
 
   /** A new job in status "pending" with a fresh UUID `jobId`. Usually made by `flow.execute()`. */
   constructor(flowId = "") {
@@ -391,7 +414,7 @@ export class JobStateCore {
 
   #checkWritable(): void {
     if (this[kJobData].final) {
-      throw new JobStateError(`Job '${this.#jobId}' has ended (${this.status}) and its stored state is final; it can no longer change`);
+      throw new JobStateError(`Job '${this.#jobId}' has ended (${this.#status}) and its stored state is final; it can no longer change`);
     }
   }
 
@@ -585,7 +608,7 @@ export class JobStateCore {
     return {
       jobId: this.#jobId,
       flowId: this.flowId,
-      status: this.status,
+      status: this.#status,
       createdAt: data.createdAtMs,
       updatedAt: data.updatedAtMs,
       currentRoutineId: this.currentRoutineId,
@@ -617,7 +640,7 @@ export class JobStateCore {
     const data = this[kJobData];
     this.#jobId = s.jobId;
     this.flowId = s.flowId;
-    this.status = s.status;
+    this.#status = s.status;
     data.createdAtMs = s.createdAt;
     data.updatedAtMs = s.updatedAt;
     this.currentRoutineId = s.currentRoutineId;
