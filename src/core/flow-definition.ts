@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { Connection } from "./connection.js";
 import { ErrorHandler } from "./error-handler.js";
 import { FlowDefinitionError, listChoices, showValue } from "./errors.js";
-import { Routine } from "./routine.js";
+import { Routine, type AnyRoutine } from "./routine.js";
 import { Event, Slot } from "./slot.js";
 
 /** "sequential" runs one handler at a time; "concurrent" up to `maxWorkers`. */
@@ -53,6 +53,10 @@ export function checkTimeout(value: unknown, name: string): number | undefined {
     throw new FlowDefinitionError(`Expected \`${name}\` to be a number of milliseconds above 0, got ${showValue(value)} (${typeof value})`);
   }
   return value;
+}
+
+function isRoutine(value: unknown): value is Routine {
+  return value instanceof Routine;
 }
 
 /**
@@ -111,8 +115,8 @@ export class FlowDefinition {
   }
 
   /** Adds a routine under `routineId` (default: `routine.id`) and returns the id. A duplicate id throws. */
-  addRoutine(routine: Routine, routineId?: string): string {
-    if (!(routine instanceof Routine)) {
+  addRoutine(routine: AnyRoutine, routineId?: string): string {
+    if (!isRoutine(routine)) {
       const under = routineId === undefined ? "" : ` (as '${String(routineId)}')`;
       throw new FlowDefinitionError(
         `addRoutine on flow '${this.flowId}'${under} expects a Routine instance, got ${routine === null ? "null" : typeof routine}`,
@@ -136,8 +140,8 @@ export class FlowDefinition {
   }
 
   /** The id under which a routine object was first added to this flow. */
-  routineIdOf(routine: Routine): string | undefined {
-    return this.#ids.get(routine);
+  routineIdOf(routine: AnyRoutine): string | undefined {
+    return this.#ids.get(routine as Routine);
   }
 
   /**

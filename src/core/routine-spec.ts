@@ -22,17 +22,27 @@ export interface RoutineSpec {
   events?: Record<string, object>;
 }
 
-/** The spec of an untyped routine: any slot or event name, payloads `Record<string, unknown>`. */
+/**
+ * The spec of an untyped routine: any slot or event name, payloads `Record<string, unknown>`.
+ * (Its payloads are declared `any` so that every typed spec fits it: `Routine<S>` is covariant in
+ * `S`, so every typed routine is a `Routine`. {@link SlotMap} and {@link EventMap} read them as
+ * `Record<string, unknown>`.)
+ */
 export interface AnyRoutineSpec {
-  slots: Record<string, Payload>;
-  events: Record<string, Payload>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  slots?: Record<string, any>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  events?: Record<string, any>;
 }
 
-/** The slots of a spec, by name (`{}` when it declares none). */
-export type SlotMap<S extends RoutineSpec> = S extends { slots?: infer M } ? NonNullable<M> : never;
+/**
+ * The slots of a spec, by name (`{}` when it declares none). Lookups, not `infer`: they are what
+ * every typed call instantiates, so they are kept cheap for the compiler.
+ */
+export type SlotMap<S extends RoutineSpec> = AnyRoutineSpec extends S ? Record<string, Payload> : NonNullable<S["slots"]>;
 
 /** The events of a spec, by name (`{}` when it declares none). */
-export type EventMap<S extends RoutineSpec> = S extends { events?: infer M } ? NonNullable<M> : never;
+export type EventMap<S extends RoutineSpec> = AnyRoutineSpec extends S ? Record<string, Payload> : NonNullable<S["events"]>;
 
 /** The slot names of a spec (`string` for an untyped routine). */
 export type SlotName<S extends RoutineSpec> = keyof SlotMap<S> & string;

@@ -8,6 +8,20 @@ import { Event, Slot, type MergeStrategy, type Payload, type SlotHandler } from 
 
 const EMPTY: Payload = Object.freeze({});
 
+/** Type only: the brand of {@link AnyRoutine}. @internal */
+export declare const kRoutine: unique symbol;
+
+/**
+ * Any routine, typed or not: what `flow.addRoutine` takes. Every `Routine` (and subclass, typed
+ * with a spec or not) is one; the type is this small so that checking a call costs the compiler
+ * next to nothing, however many routines a flow has.
+ */
+export interface AnyRoutine {
+  readonly id: string;
+  /** Type only. @internal */
+  readonly [kRoutine]: true;
+}
+
 /** The options of one slot: how its data merges, and the schema data from outside must fit. */
 export interface SlotOptions<T = Payload> {
   /** How data received within one job combines (default "override"); see {@link MergeStrategy}. */
@@ -46,9 +60,11 @@ export interface SlotOptions<T = Payload> {
  * }
  * ```
  */
-export class Routine<S extends RoutineSpec = AnyRoutineSpec> {
+export class Routine<out S extends RoutineSpec = AnyRoutineSpec> implements AnyRoutine {
   /** Unique per instance. Its id within a flow is the one given to `flow.addRoutine`. */
   readonly id: string = randomUUID();
+  /** Type only. @internal */
+  declare readonly [kRoutine]: true;
   readonly #slots = new Map<string, Slot>();
   readonly #events = new Map<string, Event>();
   #config: Record<string, unknown> = {};
@@ -89,7 +105,7 @@ export class Routine<S extends RoutineSpec = AnyRoutineSpec> {
         `Expected \`schema\` of slot '${name}' on ${describe(this)} to be a Standard Schema (zod, valibot, arktype, ...), got ${typeof schema}`,
       );
     }
-    const slot = new Slot(this.#untyped(), name, handler as SlotHandler | undefined, strategy, schema);
+    const slot = new Slot(this, name, handler as SlotHandler | undefined, strategy, schema);
     this.#slots.set(name, slot);
     return slot as Slot<SlotData<S, K>>;
   }
@@ -98,7 +114,7 @@ export class Routine<S extends RoutineSpec = AnyRoutineSpec> {
    * Defines an output event; `outputParams` documents the keys of its data.
    * @returns the new event, a handle for `flow.connect(event, slot)`
    */
-  defineEvent<K extends EventName<S>>(name: K, outputParams: Array<keyof EventData<S, K> & string> = []): Event<EventData<S, K>> {
+  defineEvent<K extends EventName<S>>(name: K, outputParams: Array<NoInfer<keyof EventData<S, K> & string>> = []): Event<EventData<S, K>> {
     checkName("event", name, this);
     if (this.#events.has(name)) {
       throw new FlowDefinitionError(`Event '${name}' is already defined on ${describe(this)}; event names are unique per routine`);
@@ -106,19 +122,19 @@ export class Routine<S extends RoutineSpec = AnyRoutineSpec> {
     if (!Array.isArray(outputParams) || outputParams.some((p) => typeof p !== "string")) {
       throw new FlowDefinitionError(`Expected \`outputParams\` of event '${name}' on ${describe(this)} to be an array of strings, got ${String(outputParams)}`);
     }
-    const event = new Event(this.#untyped(), name, Object.freeze([...outputParams]));
+    const event = new Event(this, name, Object.freeze([...outputParams]));
     this.#events.set(name, event);
     return event as Event<EventData<S, K>>;
   }
 
-  /** The slot named `name`, or `undefined` if this routine has none. */
-  getSlot(name: string): Slot | undefined {
-    return this.#slots.get(name);
+  /** The slot named `name`, or `undefined` if this routine has none (typed by the spec, like `defineSlot`'s result). */
+  getSlot<K extends SlotName<S>>(name: K): Slot<SlotData<S, K>> | undefined {
+    return this.#slots.get(name) as Slot<SlotData<S, K>> | undefined;
   }
 
-  /** The event named `name`, or `undefined` if this routine has none. */
-  getEvent(name: string): Event | undefined {
-    return this.#events.get(name);
+  /** The event named `name`, or `undefined` if this routine has none (typed by the spec, like `defineEvent`'s result). */
+  getEvent<K extends EventName<S>>(name: K): Event<EventData<S, K>> | undefined {
+    return this.#events.get(name) as Event<EventData<S, K>> | undefined;
   }
 
   /** The routine's slots, by name. */
@@ -213,15 +229,9 @@ export class Routine<S extends RoutineSpec = AnyRoutineSpec> {
     return ctx;
   }
 
-  /** This routine as the engine sees it: names are strings, data plain objects. */
-  #untyped(): Routine {
-    return this as unknown as Routine;
-  }
-
   #idIn(ctx: ActiveContext): string {
-    const self = this.#untyped();
-    if (ctx.routine === self) return ctx.routineId;
-    const id = ctx.routineIdOf(self);
+    if (ctx.routine === this) return ctx.routineId;
+    const id = ctx.routineIdOf(this);
     if (id === undefined) {
       throw new RoutiluxError(`${describe(this)} is not part of flow '${ctx.flow.flowId}', so it cannot emit in its jobs`);
     }

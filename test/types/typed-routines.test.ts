@@ -91,10 +91,28 @@ describe("typed routines", () => {
   });
 
   it("are Routines: a flow takes them, and plain Routine variables hold them", () => {
-    const held: Routine[] = [new Ask(), new Answer()];
-    expect(held).toHaveLength(2);
+    const held: Routine[] = [new Ask(), new Answer(), new Routine<AskSpec>()];
+    expect(held).toHaveLength(3);
     const flow = new Flow();
     flow.addRoutine(new Ask(), "ask");
+    // A typed context is a HandlerContext: helpers written for untyped handlers take it.
+    expectTypeOf<HandlerContext<AskSpec>>().toExtend<HandlerContext>();
+    const r = new Routine<AskSpec>();
+    r.defineSlot("trigger", (data, ctx: HandlerContext) => void [data, ctx]);
+    r.defineSlot("retry", (data: { attempt: number }, ctx: ExecutionContext) => void [data, ctx]);
+  });
+
+  it("type getSlot and getEvent by the spec", () => {
+    const ask = new Ask();
+    expectTypeOf(ask.getSlot("trigger")).toEqualTypeOf<Slot<Question> | undefined>();
+    expectTypeOf(ask.getEvent("asked")).toEqualTypeOf<Event<{ question: string; at: number }> | undefined>();
+    expect(ask.getSlot("trigger")).toBe(ask.trigger);
+    expect(ask.getEvent("asked")).toBe(ask.asked);
+    function _compileOnly(): void {
+      // @ts-expect-error: no slot "trigre"
+      ask.getSlot("trigre");
+    }
+    expect(_compileOnly).toBeTypeOf("function");
   });
 
   it("reject misspelled names and wrong payloads", () => {
