@@ -2,7 +2,7 @@
 
 // Definition: routines, slots, events, connections
 export { Routine } from "./core/routine.js";
-export type { SlotOptions } from "./core/routine.js";
+export type { SlotOptions, AnyRoutine } from "./core/routine.js";
 export { Slot, Event } from "./core/slot.js";
 export type { SlotHandler, MergeStrategy } from "./core/slot.js";
 export type {

@@ -3,7 +3,7 @@ import type { HandlerContext } from "./context.js";
 import { FlowDefinitionError, showValue } from "./errors.js";
 import { Routine } from "./routine.js";
 import type { AnyRoutineSpec, EventData, EventName, Payload, RoutineSpec, SlotData, SlotName } from "./routine-spec.js";
-import type { MergeStrategy, SlotHandler } from "./slot.js";
+import type { Event, MergeStrategy, Slot, SlotHandler } from "./slot.js";
 
 /** A slot of {@link defineRoutine} given with options: its handler (optional), merge strategy and schema. */
 export interface SlotDefinition<S extends RoutineSpec, K extends SlotName<S>> {
@@ -28,11 +28,20 @@ export type RoutineDefinition<S extends RoutineSpec = AnyRoutineSpec> = {
 
 /**
  * A routine built by {@link defineRoutine}. Its class (`routine.constructor`) builds the same
- * routine without arguments: register it to rebuild flows holding it from documents.
+ * routine without arguments: register it to rebuild flows holding it from documents. Typed, it
+ * has every slot and event of its spec, so `getSlot` and `getEvent` give handles for
+ * `flow.connect(event, slot)` without `undefined`.
  */
 export interface DefinedRoutine<S extends RoutineSpec = AnyRoutineSpec> extends Routine<S> {
   readonly constructor: new () => DefinedRoutine<S>;
+  getSlot<K extends SlotName<S>>(name: K): Defined<S, Slot<SlotData<S, K>>>;
+  getSlot<K extends SlotName<S>>(name: K): Slot<SlotData<S, K>> | undefined;
+  getEvent<K extends EventName<S>>(name: K): Defined<S, Event<EventData<S, K>>>;
+  getEvent<K extends EventName<S>>(name: K): Event<EventData<S, K>> | undefined;
 }
+
+/** A handle of a defined routine: always there when typed, maybe not when untyped. */
+type Defined<S extends RoutineSpec, H> = AnyRoutineSpec extends S ? H | undefined : H;
 
 /**
  * Builds a routine from functions, for small steps that need no class: one handler per slot and

@@ -3,7 +3,7 @@
 import { describe, expect, expectTypeOf, it } from "vitest";
 import { z } from "zod";
 import {
-  Flow, FlowDefinitionError, Routine, defineRoutine,
+  Flow, FlowDefinitionError, Routine, RoutineRegistry, defineRoutine, type RoutineDefinition,
   type Event, type Slot, type ExecutionContext, type HandlerContext, type Payload,
   type SlotData, type SlotName, type EventName, type RoutineSpec,
 } from "../../src/index.js";
@@ -230,6 +230,10 @@ describe("defineRoutine", () => {
     });
     expect(upper).toBeInstanceOf(Routine);
     expect(upper.constructor.name).toBe("Upper");
+    // Typed, it has every slot and event of its spec: handles without `undefined`.
+    expectTypeOf(upper.getSlot("input")).toEqualTypeOf<Slot<{ text: string }>>();
+    expectTypeOf(upper.getEvent("done")).toEqualTypeOf<Event<{ upper: string }>>();
+    expect(upper.getSlot("input").name).toBe("input");
     const flow = new Flow();
     const source = defineRoutine({ slots: { trigger: (data, ctx) => ctx.emit("out", data) }, events: { out: [] } });
     flow.addRoutine(source, "source");
@@ -259,5 +263,37 @@ describe("defineRoutine", () => {
   it("refuses a malformed definition, naming the part at fault", () => {
     expect(() => defineRoutine({ name: "Bad", slots: { input: 42 as never } })).toThrow(/slot 'input' of defineRoutine 'Bad'/);
     expect(() => defineRoutine({ slots: {}, events: { done: "summary" as never } })).toThrow(/event 'done' of defineRoutine/);
+  });
+});
+
+describe("defineRoutine in flow documents", () => {
+  interface EchoSpec { slots: { trigger: { text: string } }; events: { echoed: { text: string } } }
+  const echoDefinition = {
+    name: "Echo",
+    slots: { trigger: (data: { text: string }, ctx: HandlerContext<EchoSpec>) => ctx.emit("echoed", { text: data.text }) },
+    events: { echoed: ["text"] },
+  } satisfies RoutineDefinition<EchoSpec>;
+
+  it("are named by their `name`, and rebuilt from a document once their class is registered", async () => {
+    const flow = new Flow({ flowId: "echo-flow" });
+    const echo = defineRoutine<EchoSpec>(echoDefinition);
+    flow.addRoutine(echo, "echo");
+    const doc = flow.serialize();
+    expect(doc.routines.map((r) => r.type)).toEqual(["Echo"]);
+
+    expect(() => Flow.deserialize(doc, new RoutineRegistry())).toThrow(/unknown routine type 'Echo'/);
+    const registry = new RoutineRegistry();
+    registry.register("Echo", echo.constructor);
+    const rebuilt = Flow.deserialize(JSON.parse(JSON.stringify(doc)), registry);
+    expect(rebuilt.getRoutine("echo")).toBeInstanceOf(echo.constructor);
+    const job = rebuilt.execute("echo", { entryParams: { text: "hi" } });
+    await job.result();
+    expect(job.getExecutionHistory("echo").map((r) => [r.eventName, r.data])).toEqual([["start", { text: "hi" }], ["echoed", { text: "hi" }]]);
+  });
+
+  it("cannot be written to a document without a name", () => {
+    const flow = new Flow();
+    flow.addRoutine(defineRoutine<EchoSpec>({ ...echoDefinition, name: undefined }), "echo");
+    expect(() => flow.serialize()).toThrow(/anonymous class.*defineRoutine: its `name` option/);
   });
 });
