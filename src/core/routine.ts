@@ -73,7 +73,9 @@ export class Routine<out S extends RoutineSpec = AnyRoutineSpec> implements AnyR
   /**
    * Defines an input slot; the handler runs once per activation, with `this` bound to the routine.
    * In a typed routine the handler's data is the spec's type for this slot (a handler declaring a
-   * type that the spec's data fits is accepted too).
+   * type that the spec's data fits is accepted too). That type is what the handler gets, so with
+   * an "append" or function merge strategy it is the merged data, not what each event carries:
+   * connect such a slot with a `paramMapping` or by ids.
    *
    * @param name - unique within the routine; an entry routine needs a slot named "trigger"
    * @param handler - called with the (merged) data and the {@link HandlerContext}; may be async
