@@ -156,7 +156,7 @@ export class Routine<out S extends RoutineSpec = AnyRoutineSpec> implements AnyR
   emit<K extends EventName<S>>(eventName: K, ...data: EmitArgs<S, K>): void {
     const ctx = this.#active("emit");
     if (!this.#events.has(eventName)) throw this.#unknownEvent(eventName);
-    ctx.emitAs(this.#idIn(ctx), eventName, (data[0] as Payload | undefined) ?? EMPTY);
+    ctx.emitAs(this.#idIn(ctx), eventName, data[0] === undefined ? EMPTY : (data[0] as Payload));
   }
 
   /** Sends execution-specific output to the current job's output handler and output log. */
@@ -169,7 +169,7 @@ export class Routine<out S extends RoutineSpec = AnyRoutineSpec> implements AnyR
   emitDeferredEvent<K extends EventName<S>>(eventName: K, ...data: EmitArgs<S, K>): void {
     const ctx = this.#active("emitDeferredEvent");
     if (!this.#events.has(eventName)) throw this.#unknownEvent(eventName);
-    ctx.emitDeferredAs(this.#idIn(ctx), eventName, (data[0] as Payload | undefined) ?? EMPTY);
+    ctx.emitDeferredAs(this.#idIn(ctx), eventName, data[0] === undefined ? EMPTY : (data[0] as Payload));
   }
 
   /** The current job's context (flow, jobState, routineId), or undefined outside a job. */
