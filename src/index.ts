@@ -2,8 +2,14 @@
 
 // Definition: routines, slots, events, connections
 export { Routine } from "./core/routine.js";
+export type { SlotOptions, AnyRoutine } from "./core/routine.js";
 export { Slot, Event } from "./core/slot.js";
-export type { SlotHandler, MergeStrategy, Payload } from "./core/slot.js";
+export type { SlotHandler, MergeStrategy } from "./core/slot.js";
+export type {
+  RoutineSpec, AnyRoutineSpec, Payload, SlotName, SlotData, EventName, EventData, SlotMap, EventMap, EmitArgs,
+} from "./core/routine-spec.js";
+export { defineRoutine } from "./core/define-routine.js";
+export type { RoutineDefinition, SlotDefinition, EventDefinitions, DefinedRoutine } from "./core/define-routine.js";
 export { Connection } from "./core/connection.js";
 export type { ExecutionContext, HandlerContext, SharedData } from "./core/context.js";
 export type { ExecutionStrategy } from "./core/flow-definition.js";
@@ -14,7 +20,7 @@ export type { FlowOptions, FlowRuntimeOptions, ExecuteOptions } from "./api/flow
 export { JobState } from "./api/job-state.js";
 export type { JobResult, WaitingInput } from "./api/job-state.js";
 export { JobStateCore } from "./state/job-state.js";
-export type { JobStatus } from "./state/job-snapshot.js";
+export type { JobStatus, LiveJobStatus } from "./state/job-snapshot.js";
 export type { FlowEvent, FlowEventFilter } from "./runtime/events.js";
 export type { ExecutionRecord, OutputRecord, DeferredEvent, PausePoint } from "./state/records.js";
 export type { PendingTask } from "./state/task.js";
@@ -66,7 +72,7 @@ export { parseFlowSpec, stringifyFlowSpec, readFlowFile } from "./serialization/
 export type { FlowFileFormat, ParsedFlowSpec, ParseFlowSpecOptions } from "./serialization/flow-file.js";
 export { specToDocument, documentToSpec, registryWithDefaults } from "./serialization/flow-spec-document.js";
 export { flowSpecJsonSchema } from "./serialization/flow-spec.js";
-export type { FlowSpec, RoutineSpec, ConnectionSpec, ErrorHandlerSpec } from "./serialization/flow-spec.js";
+export type { FlowSpec, FlowRoutineSpec, ConnectionSpec, ErrorHandlerSpec } from "./serialization/flow-spec.js";
 export { FlowSpecError } from "./serialization/flow-spec-error.js";
 export type { FlowSpecIssue } from "./serialization/flow-spec-error.js";
 export { compileExpression, compileCondition, EXPRESSION_LIMITS } from "./serialization/expression/index.js";

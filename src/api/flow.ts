@@ -19,6 +19,7 @@ import { readFlowFile, type FlowFileFormat } from "../serialization/flow-file.js
 import { buildFromSpec, documentToSpec } from "../serialization/flow-spec-document.js";
 import type { FlowSpec } from "../serialization/flow-spec.js";
 import { kJobData } from "../state/job-data.js";
+// A JobState is the engine's JobStateCore; only `status` reads wider on it (see LiveJobStatus).
 import type { JobStateCore } from "../state/job-state.js";
 import type { OutputHandler } from "../state/output-handlers.js";
 import { JobState, type JobResult } from "./job-state.js";
@@ -120,7 +121,7 @@ export class Flow extends FlowDefinition {
     const { job, entryParams } = this.#prepare(entryRoutineId, options);
     const schema = this.getRoutine(entryRoutineId)?.getSlot("trigger")?.schema;
     if (schema !== undefined) checkStandard(schema, entryParams, `the entry params of '${entryRoutineId}.trigger'`, true);
-    this.#engine.execute(entryRoutineId, entryParams, job);
+    this.#engine.execute(entryRoutineId, entryParams, job as JobStateCore);
     return job;
   }
 
@@ -133,7 +134,7 @@ export class Flow extends FlowDefinition {
     const { job, entryParams } = this.#prepare(entryRoutineId, options);
     const schema = this.getRoutine(entryRoutineId)?.getSlot("trigger")?.schema;
     if (schema !== undefined) await checkStandard(schema, entryParams, `the entry params of '${entryRoutineId}.trigger'`);
-    this.#engine.execute(entryRoutineId, entryParams, job);
+    this.#engine.execute(entryRoutineId, entryParams, job as JobStateCore);
     await this.#engine.attached(job);
     return job;
   }

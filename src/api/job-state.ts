@@ -5,7 +5,7 @@ import type { JobRun } from "../runtime/activation.js";
 import { decodeJobDocument, encodeJobDocument, type JobStateDocument } from "../serialization/job-document.js";
 import { kJobData } from "../state/job-data.js";
 import { registerJobClass } from "../state/job-factory.js";
-import { JobStateCore } from "../state/job-state.js";
+import { JobStateCore, type kLiveStatus } from "../state/job-state.js";
 import type { OutputRecord, PausePoint } from "../state/records.js";
 import type { WaitRequest } from "../state/write-set.js";
 import type { Flow } from "./flow.js";
@@ -45,6 +45,9 @@ export type JobResult =
  * ```
  */
 export class JobState extends JobStateCore {
+  /** Type only: `job.status` reads as {@link LiveJobStatus}. @internal */
+  declare readonly [kLiveStatus]: true;
+
   /** Writes the whole job as a versioned plain-JSON document (running handlers' tasks as pending). */
   serialize(): JobStateDocument {
     return encodeJobDocument(this.toSnapshot());
@@ -143,7 +146,8 @@ export class JobState extends JobStateCore {
   }
 }
 
-registerJobClass(() => new JobState());
+// The engine sees a JobState as the JobStateCore it is (its `status` read as JobStatus).
+registerJobClass(() => new JobState() as JobStateCore);
 
 /** The outcome of a job that rests. */
 function resultOf(job: JobState): JobResult {

@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import type { Flow } from "../api/flow.js";
 import type { JobState } from "../api/job-state.js";
 import type { Routine } from "./routine.js";
+import type { AnyRoutineSpec, EmitArgs, EventName, Payload, RoutineSpec, SlotData, SlotName } from "./routine-spec.js";
 
 /** Where a slot handler runs: its flow, its job and its routine's id in the flow. */
 export interface ExecutionContext {
@@ -31,9 +32,10 @@ export interface SharedData {
 
 /**
  * A handler's second argument: where it runs, and what it may do there. Everything it writes to
- * its own job takes effect when it succeeds, and is discarded when it fails.
+ * its own job takes effect when it succeeds, and is discarded when it fails. In a typed routine
+ * (`Routine<Spec>`) `emit`, `deliverLater` and `waitForInput` take only the spec's names and data.
  */
-export interface HandlerContext extends ExecutionContext {
+export interface HandlerContext<S extends RoutineSpec = AnyRoutineSpec> extends ExecutionContext {
   /** The job's id. */
   readonly jobId: string;
   /** Aborted when the handler should stop: its job was cancelled, failed or timed out, its lease was lost, or the flow shuts down. */
@@ -43,21 +45,21 @@ export interface HandlerContext extends ExecutionContext {
   /** The job's shared data. */
   readonly shared: SharedData;
   /** Emits an event of this handler's routine. */
-  emit(eventName: string, data?: Record<string, unknown>): void;
+  emit<K extends EventName<S>>(eventName: K, ...data: EmitArgs<S, K>): void;
   /** Sends an output of this handler's routine. */
-  sendOutput(outputType: string, data?: Record<string, unknown>): void;
+  sendOutput(outputType: string, data?: Payload): void;
   /**
    * Asks for input: when the handler succeeds, the job pauses until `flow.answer` delivers data
    * to `slot` of this routine (checked against `schema`, JSON Schema or a Standard Schema).
    * Requests sharing a `group` are alternatives. Returns at once.
    */
-  waitForInput(request: { slot: string; prompt?: string; schema?: object; group?: string }): void;
+  waitForInput(request: { slot: SlotName<S>; prompt?: string; schema?: object; group?: string }): void;
   /**
    * Delivers `data` to `slot` of this handler's routine after `delayMs`, holding no worker
    * meanwhile (a timer, stored with the job: it survives pause, serialization and a crash). Like
    * an emit, it takes effect when the handler succeeds.
    */
-  deliverLater(slot: string, data: Record<string, unknown>, delayMs: number, options?: { key?: string }): void;
+  deliverLater<K extends SlotName<S>>(slot: K, data: SlotData<S, K>, delayMs: number, options?: { key?: string }): void;
   /** Withdraws this routine's pending `deliverLater` of `key`, if any, when the handler succeeds (a timer no longer needed). */
   cancelDelivery(key: string): void;
 }

@@ -2,7 +2,8 @@ import { randomUUID } from "node:crypto";
 import { Connection } from "./connection.js";
 import { ErrorHandler } from "./error-handler.js";
 import { FlowDefinitionError, listChoices, showValue } from "./errors.js";
-import { Routine } from "./routine.js";
+import { Routine, type AnyRoutine } from "./routine.js";
+import { Event, Slot } from "./slot.js";
 
 /** "sequential" runs one handler at a time; "concurrent" up to `maxWorkers`. */
 export type ExecutionStrategy = "sequential" | "concurrent";
@@ -52,6 +53,10 @@ export function checkTimeout(value: unknown, name: string): number | undefined {
     throw new FlowDefinitionError(`Expected \`${name}\` to be a number of milliseconds above 0, got ${showValue(value)} (${typeof value})`);
   }
   return value;
+}
+
+function isRoutine(value: unknown): value is Routine {
+  return value instanceof Routine;
 }
 
 /**
@@ -110,8 +115,8 @@ export class FlowDefinition {
   }
 
   /** Adds a routine under `routineId` (default: `routine.id`) and returns the id. A duplicate id throws. */
-  addRoutine(routine: Routine, routineId?: string): string {
-    if (!(routine instanceof Routine)) {
+  addRoutine(routine: AnyRoutine, routineId?: string): string {
+    if (!isRoutine(routine)) {
       const under = routineId === undefined ? "" : ` (as '${String(routineId)}')`;
       throw new FlowDefinitionError(
         `addRoutine on flow '${this.flowId}'${under} expects a Routine instance, got ${routine === null ? "null" : typeof routine}`,
@@ -135,13 +140,31 @@ export class FlowDefinition {
   }
 
   /** The id under which a routine object was first added to this flow. */
-  routineIdOf(routine: Routine): string | undefined {
-    return this.#ids.get(routine);
+  routineIdOf(routine: AnyRoutine): string | undefined {
+    return this.#ids.get(routine as Routine);
   }
 
   /**
-   * Wires an event of one routine to a slot of another. `paramMapping` renames event parameters
-   * to slot parameters (`{a: "x"}` turns `{a: 1, b: 2}` into `{x: 1, b: 2}`).
+   * Wires an event to a slot, given the handles `defineEvent` and `defineSlot` returned: the
+   * event's payload type must fit the slot's data type. Both routines must be in this flow (under
+   * the id they were first added with).
+   *
+   * @example
+   * ```ts
+   * flow.connect(summarize.done, report.input);
+   * ```
+   * @returns the new connection
+   * @throws FlowDefinitionError for a routine that is not in this flow, or the same event connected to the same slot twice
+   */
+  connect<T>(source: Event<T>, target: Slot<NoInfer<T>>, paramMapping?: undefined): Connection;
+  /**
+   * Wires an event to a slot, given their handles, renaming parameters on the way
+   * (`{a: "x"}` turns `{a: 1, b: 2}` into `{x: 1, b: 2}`); payload types are not compared.
+   */
+  connect(source: Event<unknown>, target: Slot<never>, paramMapping: Record<string, string>): Connection;
+  /**
+   * Wires an event of one routine to a slot of another, by routine ids and names. `paramMapping`
+   * renames event parameters to slot parameters (`{a: "x"}` turns `{a: 1, b: 2}` into `{x: 1, b: 2}`).
    *
    * @returns the new connection
    * @throws FlowDefinitionError for an unknown routine id, event or slot (naming the valid ones),
@@ -153,6 +176,44 @@ export class FlowDefinition {
     targetRoutineId: string,
     targetSlot: string,
     paramMapping?: Record<string, string>,
+  ): Connection;
+  connect(
+    ...args: [Event<unknown>, Slot<never>, Record<string, string>?] | [string, string, string, string, Record<string, string>?]
+  ): Connection {
+    if (args[0] instanceof Event || args[1] instanceof Slot) {
+      const [event, slot, mapping] = args as [unknown, unknown, Record<string, string> | undefined];
+      if (!(event instanceof Event)) {
+        throw new FlowDefinitionError(`connect on flow '${this.flowId}' expects an Event (from defineEvent) as its first argument, got ${showValue(event)}`);
+      }
+      if (!(slot instanceof Slot)) {
+        throw new FlowDefinitionError(`connect on flow '${this.flowId}' expects a Slot (from defineSlot) as its second argument, got ${showValue(slot)}`);
+      }
+      return this.#connectByIds(this.#idOfHandle(event, "event"), event.name, this.#idOfHandle(slot, "slot"), slot.name, mapping);
+    }
+    const [sourceRoutineId, sourceEvent, targetRoutineId, targetSlot, paramMapping] =
+      args as [string, string, string, string, Record<string, string>?];
+    return this.#connectByIds(sourceRoutineId, sourceEvent, targetRoutineId, targetSlot, paramMapping);
+  }
+
+  /** The id of the routine that defines a handle; it must be in this flow. */
+  #idOfHandle(handle: Event<unknown> | Slot<never>, kind: "event" | "slot"): string {
+    const routine = handle.routine;
+    const id = this.#ids.get(routine);
+    if (id === undefined) {
+      throw new FlowDefinitionError(
+        `The ${kind} '${handle.name}' given to connect belongs to routine ${routine.constructor.name || "(anonymous)"} (${routine.id}), ` +
+        `which is not in flow '${this.flowId}'; add that routine object first: flow.addRoutine(routine, id)`,
+      );
+    }
+    return id;
+  }
+
+  #connectByIds(
+    sourceRoutineId: string,
+    sourceEvent: string,
+    targetRoutineId: string,
+    targetSlot: string,
+    paramMapping: Record<string, string> | undefined,
   ): Connection {
     const source = this.requireRoutine(sourceRoutineId, "source");
     const target = this.requireRoutine(targetRoutineId, "target");

@@ -1,33 +1,70 @@
 import { randomUUID } from "node:crypto";
 import type { StandardSchemaV1 } from "@standard-schema/spec";
-import { currentContext, type ActiveContext, type ExecutionContext } from "./context.js";
+import { currentContext, type ActiveContext, type ExecutionContext, type HandlerContext } from "./context.js";
 import { ErrorHandler, ErrorStrategy } from "./error-handler.js";
 import { FlowDefinitionError, RoutiluxError, listChoices } from "./errors.js";
+import type { AnyRoutineSpec, EmitArgs, EventData, EventName, RoutineSpec, SlotData, SlotName } from "./routine-spec.js";
 import { Event, Slot, type MergeStrategy, type Payload, type SlotHandler } from "./slot.js";
 
 const EMPTY: Payload = Object.freeze({});
+
+/** Type only: the brand of {@link AnyRoutine}. @internal */
+export declare const kRoutine: unique symbol;
+
+/**
+ * Any routine, typed or not: what `flow.addRoutine` takes. Every `Routine` (and subclass, typed
+ * with a spec or not) is one; the type is this small so that checking a call costs the compiler
+ * next to nothing, however many routines a flow has.
+ */
+export interface AnyRoutine {
+  readonly id: string;
+  /** Type only. @internal */
+  readonly [kRoutine]: true;
+}
+
+/** The options of one slot: how its data merges, and the schema data from outside must fit. */
+export interface SlotOptions<T = Payload> {
+  /** How data received within one job combines (default "override"); see {@link MergeStrategy}. */
+  mergeStrategy?: MergeStrategy;
+  /**
+   * A Standard Schema (zod, valibot, arktype, ...) that data entering from outside a handler
+   * (entry params, answers, documents) must fit; its output type must fit the slot's data type.
+   */
+  schema?: StandardSchemaV1<unknown, T>;
+}
 
 /**
  * A node of a flow: input slots with handlers, output events, static configuration. A routine
  * holds no per-job data, so one routine object serves any number of concurrent jobs.
  *
+ * Give it a spec (`Routine<Spec>`) to type it: the spec declares the data of every slot and event
+ * once, and `defineSlot`, `defineEvent`, `emit` and the handlers' `data` and `ctx` follow from it,
+ * so a misspelled name or a wrong field does not compile. Without one, names are strings and data
+ * is `Record<string, unknown>`.
+ *
  * @example
  * ```ts
- * class Greeter extends Routine {
+ * interface GreeterSpec {
+ *   slots: { trigger: { name: string } };
+ *   events: { greeted: { text: string } };
+ * }
+ * class Greeter extends Routine<GreeterSpec> {
  *   constructor() {
  *     super();
  *     this.defineSlot("trigger", this.greet);
  *     this.defineEvent("greeted", ["text"]);
  *   }
- *   greet(data: Record<string, unknown>) {
- *     this.emit("greeted", { text: `hello ${String(data.name)}` });
+ *   greet(data: { name: string }) {
+ *     this.emit("greeted", { text: `hello ${data.name}` });
  *   }
  * }
  * ```
  */
-export class Routine {
+export class Routine<out S extends RoutineSpec = AnyRoutineSpec> implements AnyRoutine {
   /** Unique per instance. Its id within a flow is the one given to `flow.addRoutine`. */
   readonly id: string = randomUUID();
+  /** Type only. @internal */
+  declare readonly [kRoutine]: true;
   readonly #slots = new Map<string, Slot>();
   readonly #events = new Map<string, Event>();
   #config: Record<string, unknown> = {};
@@ -35,13 +72,22 @@ export class Routine {
 
   /**
    * Defines an input slot; the handler runs once per activation, with `this` bound to the routine.
+   * In a typed routine the handler's data is the spec's type for this slot (a handler declaring a
+   * type that the spec's data fits is accepted too). That type is what the handler gets, so with
+   * an "append" or function merge strategy it is the merged data, not what each event carries:
+   * connect such a slot with a `paramMapping` or by ids.
    *
    * @param name - unique within the routine; an entry routine needs a slot named "trigger"
-   * @param handler - called with the (merged) data and the {@link ExecutionContext}; may be async
-   * @param options - `mergeStrategy`: how data received within one job combines (default "override")
-   * @returns the new slot
+   * @param handler - called with the (merged) data and the {@link HandlerContext}; may be async
+   * @param options - `mergeStrategy`: how data received within one job combines (default "override");
+   * `schema`: a Standard Schema checked where data enters from outside a handler
+   * @returns the new slot, a handle for `flow.connect(event, slot)`
    */
-  defineSlot(name: string, handler?: SlotHandler, options?: { mergeStrategy?: MergeStrategy; schema?: StandardSchemaV1 }): Slot {
+  defineSlot<K extends SlotName<S>>(
+    name: K,
+    handler?: (this: Routine<S>, data: NoInfer<SlotData<S, K>>, ctx: HandlerContext<S>) => void | Promise<void>,
+    options?: SlotOptions<NoInfer<SlotData<S, K>>>,
+  ): Slot<SlotData<S, K>> {
     checkName("slot", name, this);
     if (this.#slots.has(name)) {
       throw new FlowDefinitionError(`Slot '${name}' is already defined on ${describe(this)}; slot names are unique per routine`);
@@ -61,30 +107,36 @@ export class Routine {
         `Expected \`schema\` of slot '${name}' on ${describe(this)} to be a Standard Schema (zod, valibot, arktype, ...), got ${typeof schema}`,
       );
     }
-    const slot = new Slot(this, name, handler, strategy, schema);
+    const slot = new Slot(this, name, handler as SlotHandler | undefined, strategy, schema);
     this.#slots.set(name, slot);
-    return slot;
+    return slot as Slot<SlotData<S, K>>;
   }
 
-  /** Defines an output event; `outputParams` documents the keys of its data. */
-  defineEvent(name: string, outputParams: string[] = []): Event {
+  /**
+   * Defines an output event; `outputParams` documents the keys of its data.
+   * @returns the new event, a handle for `flow.connect(event, slot)`
+   */
+  defineEvent<K extends EventName<S>>(name: K, outputParams: Array<NoInfer<keyof EventData<S, K> & string>> = []): Event<EventData<S, K>> {
     checkName("event", name, this);
     if (this.#events.has(name)) {
       throw new FlowDefinitionError(`Event '${name}' is already defined on ${describe(this)}; event names are unique per routine`);
     }
+    if (!Array.isArray(outputParams) || outputParams.some((p) => typeof p !== "string")) {
+      throw new FlowDefinitionError(`Expected \`outputParams\` of event '${name}' on ${describe(this)} to be an array of strings, got ${String(outputParams)}`);
+    }
     const event = new Event(this, name, Object.freeze([...outputParams]));
     this.#events.set(name, event);
-    return event;
+    return event as Event<EventData<S, K>>;
   }
 
-  /** The slot named `name`, or `undefined` if this routine has none. */
-  getSlot(name: string): Slot | undefined {
-    return this.#slots.get(name);
+  /** The slot named `name`, or `undefined` if this routine has none (typed by the spec, like `defineSlot`'s result). */
+  getSlot<K extends SlotName<S>>(name: K): Slot<SlotData<S, K>> | undefined {
+    return this.#slots.get(name) as Slot<SlotData<S, K>> | undefined;
   }
 
-  /** The event named `name`, or `undefined` if this routine has none. */
-  getEvent(name: string): Event | undefined {
-    return this.#events.get(name);
+  /** The event named `name`, or `undefined` if this routine has none (typed by the spec, like `defineEvent`'s result). */
+  getEvent<K extends EventName<S>>(name: K): Event<EventData<S, K>> | undefined {
+    return this.#events.get(name) as Event<EventData<S, K>> | undefined;
   }
 
   /** The routine's slots, by name. */
@@ -101,10 +153,10 @@ export class Routine {
    * Emits an event of this routine in the current job: one task per connected slot is queued.
    * Never blocks. Throws outside a job, or for an event this routine does not define.
    */
-  emit(eventName: string, data: Payload = EMPTY): void {
+  emit<K extends EventName<S>>(eventName: K, ...data: EmitArgs<S, K>): void {
     const ctx = this.#active("emit");
     if (!this.#events.has(eventName)) throw this.#unknownEvent(eventName);
-    ctx.emitAs(this.#idIn(ctx), eventName, data);
+    ctx.emitAs(this.#idIn(ctx), eventName, data[0] === undefined ? EMPTY : (data[0] as Payload));
   }
 
   /** Sends execution-specific output to the current job's output handler and output log. */
@@ -114,10 +166,10 @@ export class Routine {
   }
 
   /** Stores an event in the current job; it is emitted when the job is resumed. */
-  emitDeferredEvent(eventName: string, data: Payload = EMPTY): void {
+  emitDeferredEvent<K extends EventName<S>>(eventName: K, ...data: EmitArgs<S, K>): void {
     const ctx = this.#active("emitDeferredEvent");
     if (!this.#events.has(eventName)) throw this.#unknownEvent(eventName);
-    ctx.emitDeferredAs(this.#idIn(ctx), eventName, data);
+    ctx.emitDeferredAs(this.#idIn(ctx), eventName, data[0] === undefined ? EMPTY : (data[0] as Payload));
   }
 
   /** The current job's context (flow, jobState, routineId), or undefined outside a job. */
@@ -193,11 +245,11 @@ export class Routine {
   }
 }
 
-function describe(routine: Routine): string {
-  return `routine ${routine.constructor.name} (${routine.id})`;
+function describe(routine: { readonly id: string }): string {
+  return `routine ${routine.constructor.name || "(anonymous)"} (${routine.id})`;
 }
 
-function checkName(kind: string, name: unknown, routine: Routine): void {
+function checkName(kind: string, name: unknown, routine: { readonly id: string }): void {
   if (typeof name !== "string" || name.length === 0) {
     throw new FlowDefinitionError(`Expected a non-empty ${kind} name on ${describe(routine)}, got \`${String(name)}\``);
   }

@@ -1,12 +1,25 @@
 import type { StandardSchemaV1 } from "@standard-schema/spec";
 import type { HandlerContext } from "./context.js";
 import type { Routine } from "./routine.js";
+import type { AnyRoutineSpec, Payload, RoutineSpec, SlotData, SlotName } from "./routine-spec.js";
 
-/** Data passed to handlers and carried by events: a plain JSON object. */
-export type Payload = Record<string, unknown>;
+export type { Payload };
 
-/** A slot's handler. Called with `this` bound to its routine, the merged data and the context. */
-export type SlotHandler = (this: Routine, data: Payload, ctx: HandlerContext) => void | Promise<void>;
+/**
+ * A slot's handler: called with `this` bound to its routine, the slot's (merged) data and the
+ * context. Untyped (`SlotHandler`) it gets `Record<string, unknown>`; `SlotHandler<Spec, "input">`
+ * gets the data the spec declares for slot "input".
+ */
+export type SlotHandler<S extends RoutineSpec = AnyRoutineSpec, K extends SlotName<S> = SlotName<S>> =
+  (this: Routine<S>, data: SlotData<S, K>, ctx: HandlerContext<S>) => void | Promise<void>;
+
+/**
+ * Type-only keys of the payload types of {@link Slot} and {@link Event}; nothing exists at run time.
+ * @internal
+ */
+export declare const kAccepts: unique symbol;
+/** @internal */
+export declare const kCarries: unique symbol;
 
 /**
  * How a slot combines the data it receives within one job: `"override"` (default) passes the
@@ -15,8 +28,14 @@ export type SlotHandler = (this: Routine, data: Payload, ctx: HandlerContext) =>
  */
 export type MergeStrategy = "override" | "append" | ((previous: Payload, incoming: Payload) => Payload);
 
-/** An input of a routine: a name, an optional handler and a merge strategy. */
-export class Slot {
+/**
+ * An input of a routine: a name, an optional handler and a merge strategy. `T` is the data it
+ * accepts (`routine.defineSlot` of a typed routine gives `Slot<SlotData<Spec, name>>`): a slot that
+ * accepts `{ a: string }` accepts any data with such an `a`, so `Slot<T>` is contravariant in `T`.
+ */
+export class Slot<T = Payload> {
+  /** Type only: the data this slot accepts. */
+  declare readonly [kAccepts]?: (data: T) => void;
   /** The slot's name, unique within its routine. */
   readonly name: string;
   /** The routine that defines it. */
@@ -38,8 +57,13 @@ export class Slot {
   }
 }
 
-/** An output of a routine: a name and the parameters it documents. */
-export class Event {
+/**
+ * An output of a routine: a name and the parameters it documents. `T` is the data it carries
+ * (`routine.defineEvent` of a typed routine gives `Event<EventData<Spec, name>>`).
+ */
+export class Event<T = Payload> {
+  /** Type only: the data this event carries. */
+  declare readonly [kCarries]?: T;
   /** The event's name, unique within its routine. */
   readonly name: string;
   /** The routine that defines it. */

@@ -1,7 +1,7 @@
 import { JobStateError } from "../core/errors.js";
 import type { Payload } from "../core/slot.js";
 import type { JobData } from "../state/job-data.js";
-import type { JobStatus } from "../state/job-snapshot.js";
+import type { JobStatus, LiveJobStatus } from "../state/job-snapshot.js";
 import type { JobRun } from "./activation.js";
 
 /**
@@ -19,7 +19,7 @@ export const ALLOWED_MOVES: Readonly<Record<JobStatus, readonly JobStatus[]>> = 
 };
 
 /** Whether a job never changes again in this status. @internal */
-export function isFinal(status: JobStatus): boolean {
+export function isFinal(status: LiveJobStatus): boolean {
   return status === "completed" || status === "failed" || status === "cancelled";
 }
 

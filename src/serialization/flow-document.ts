@@ -109,7 +109,7 @@ function routineType(routine: Routine, routineId: string, index: number, registr
   if (typeof name !== "string" || name === "") {
     throw new SerializationError(
       `Cannot serialize routine '${routineId}': it is an instance of an anonymous class, so no name can rebuild it; ` +
-      "give the class a name, or register it: defaultRegistry.register(\"Name\", TheClass)",
+      "give the class a name (for defineRoutine: its `name` option), or register it: defaultRegistry.register(\"Name\", TheClass)",
       { path: `routines[${index}].type` },
     );
   }

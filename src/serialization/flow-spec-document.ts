@@ -3,7 +3,7 @@ import { SerializationError, type FlowDefinitionError } from "../core/errors.js"
 import type { Routine } from "../core/routine.js";
 import { FLOW_DOCUMENT_VERSION, RoutineConfigError, checkFlowDocument, type ErrorHandlerDocument, type FlowDocument } from "./flow-document.js";
 import { FlowSpecError, formatSpecPath, specError, type FlowSpecPath, type FlowSpecSource } from "./flow-spec-error.js";
-import { specProblems, type ErrorHandlerSpec, type FlowSpec, type RoutineSpec } from "./flow-spec.js";
+import { specProblems, type ErrorHandlerSpec, type FlowSpec, type FlowRoutineSpec } from "./flow-spec.js";
 import { RoutineRegistry, defaultRegistry, type ErrorClass, type RoutineConstructor } from "./registry.js";
 
 const DEFAULT_HANDLER = new ErrorHandler();
@@ -139,7 +139,7 @@ export function documentToSpec(doc: FlowDocument): FlowSpec {
   const flowHandler = handlerToSpec(checked.errorHandler);
   if (flowHandler !== undefined) spec.errorHandler = flowHandler;
   for (const r of checked.routines) {
-    const routine: RoutineSpec = { class: r.type };
+    const routine: FlowRoutineSpec = { class: r.type };
     if (Object.keys(r.config).length > 0) routine.config = structuredClone(r.config);
     const handler = handlerToSpec(r.errorHandler);
     if (handler !== undefined) routine.errorHandler = handler;

@@ -60,7 +60,7 @@ const flowSpecSchema = z.strictObject({
  */
 export type FlowSpec = z.infer<typeof flowSpecSchema>;
 /** A routine of a {@link FlowSpec}. */
-export type RoutineSpec = z.infer<typeof routineSpecSchema>;
+export type FlowRoutineSpec = z.infer<typeof routineSpecSchema>;
 /** A connection of a {@link FlowSpec}: `from: routineId.event`, `to: routineId.slot`. */
 export type ConnectionSpec = z.infer<typeof connectionSpecSchema>;
 /** An error handler of a {@link FlowSpec}; omitted fields take the defaults of `ErrorHandler`. */

@@ -7,6 +7,14 @@ import type { WaitRequest } from "./write-set.js";
 /** The status of a job. */
 export type JobStatus = "pending" | "running" | "completed" | "failed" | "paused" | "cancelled";
 
+/**
+ * A job's status as read from a `JobState` (`job.status`): always one of the {@link JobStatus}
+ * values, typed so that a check made before an `await` does not narrow what is read after it:
+ * `if (job.status === "running") { await job.result(); if (job.status === "completed") ... }`
+ * compiles. Switch over `JobStatus` values (a `JobResult`'s status, an event's) for exhaustiveness.
+ */
+export type LiveJobStatus = JobStatus | (string & Record<never, never>);
+
 /** Every job status, in a stable order. */
 export const JOB_STATUSES: readonly JobStatus[] = ["pending", "running", "completed", "failed", "paused", "cancelled"];
 

@@ -5,7 +5,7 @@ import { JobStateError, RoutiluxError, describeError } from "../core/errors.js";
 import { checkJsonValue } from "../core/json-value.js";
 import type { Payload } from "../core/slot.js";
 import { JobData, NOTHING_IN_FLIGHT, kJobData, slotKey, splitSlotKey } from "./job-data.js";
-import type { JobSnapshot, JobStatus } from "./job-snapshot.js";
+import type { JobSnapshot, JobStatus, LiveJobStatus } from "./job-snapshot.js";
 import type { OutputHandler } from "./output-handlers.js";
 import { HistoryEntry, OutputEntry, PauseEntry, type DeferredEvent, type ExecutionRecord, type OutputRecord, type PausePoint } from "./records.js";
 import { SlotBuffer } from "./slot-buffer.js";
@@ -16,6 +16,13 @@ const EMPTY: Payload = Object.freeze({});
 /** Shared stand-ins for parts a job has not written yet: most jobs never write most parts, and idle jobs are many. */
 const NO_ENTRIES = Object.freeze([]) as unknown as never[];
 const NO_VALUES = Object.freeze({}) as Payload;
+
+/**
+ * Type only: marks the classes whose `status` reads as {@link LiveJobStatus} (`JobState`); the
+ * engine, which works on `JobStateCore`, reads it as `JobStatus`.
+ * @internal
+ */
+export declare const kLiveStatus: unique symbol;
 
 function checkKey(key: unknown, jobId: string): string {
   if (typeof key !== "string") throw new RoutiluxError(`Expected a string shared-data key for job '${jobId}', got ${typeof key}`);
@@ -46,8 +53,7 @@ export class JobStateCore {
   #jobId: string;
   /** The id of the flow the job belongs to; it resumes only on a flow with this id. */
   flowId: string;
-  /** Where the job is: "pending", "running", "completed", "failed", "paused" or "cancelled". */
-  status: JobStatus = "pending";
+  #status: JobStatus = "pending";
   /** The routine whose handler started last, if any. */
   currentRoutineId: string | undefined;
   #metadata: Payload = NO_VALUES;
@@ -61,6 +67,23 @@ export class JobStateCore {
   #outputLog: OutputEntry[] = NO_ENTRIES;
   /** @internal */
   readonly [kJobData]: JobData;
+
+  /**
+   * Where the job is: "pending", "running", "completed", "failed", "paused" or "cancelled".
+   *
+   * It changes while the job runs, also during an `await` of the code that reads it, so on a
+   * `JobState` it is typed {@link LiveJobStatus}: TypeScript narrows property reads and does not
+   * forget a narrowing at an `await`, and with a plain union of the six values
+   * `if (job.status === "running") { await job.result(); if (job.status === "completed") ... }`
+   * would not compile.
+   */
+  get status(): this extends { readonly [kLiveStatus]: true } ? LiveJobStatus : JobStatus {
+    return this.#status;
+  }
+
+  set status(value: JobStatus) {
+    this.#status = value;
+  }
 
   /** A new job in status "pending" with a fresh UUID `jobId`. Usually made by `flow.execute()`. */
   constructor(flowId = "") {
@@ -400,7 +423,7 @@ export class JobStateCore {
 
   #checkWritable(): void {
     if (this[kJobData].final) {
-      throw new JobStateError(`Job '${this.#jobId}' has ended (${this.status}) and its stored state is final; it can no longer change`);
+      throw new JobStateError(`Job '${this.#jobId}' has ended (${this.#status}) and its stored state is final; it can no longer change`);
     }
   }
 
@@ -639,7 +662,7 @@ export class JobStateCore {
     return {
       jobId: this.#jobId,
       flowId: this.flowId,
-      status: this.status,
+      status: this.#status,
       createdAt: data.createdAtMs,
       updatedAt: data.updatedAtMs,
       currentRoutineId: this.currentRoutineId,
@@ -671,7 +694,7 @@ export class JobStateCore {
     const data = this[kJobData];
     this.#jobId = s.jobId;
     this.flowId = s.flowId;
-    this.status = s.status;
+    this.#status = s.status;
     data.createdAtMs = s.createdAt;
     data.updatedAtMs = s.updatedAt;
     this.currentRoutineId = s.currentRoutineId;

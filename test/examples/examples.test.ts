@@ -140,6 +140,11 @@ const EXPECTED: Record<string, Array<string | RegExp | OutputCheck>> = {
       },
     },
   ],
+  "typed-pipeline.ts": [
+    'report: {"url":"https://example.com","words":18,"first":"Routilux runs flows of routines."}',
+    'Shared data: {"words":18}',
+    "Second job: completed, words=18",
+  ],
 };
 
 interface Run {
