@@ -9,6 +9,8 @@ import type { StoredCommit } from "./job-store.js";
 const SNAPSHOT_MIN_LOG_BYTES = 64 * 1024;
 /** A running job whose log has grown gets a snapshot at least this often. */
 const SNAPSHOT_EVERY_MS = 60_000;
+/** The size a commit not yet encoded is taken to have before any of the job's commits was encoded. */
+const GUESSED_COMMIT_BYTES = 256;
 
 /** Someone waiting for a job's commits up to `seq` to be durable. */
 interface SeqWaiter {
@@ -129,7 +131,7 @@ export class JobLog {
   wantsSnapshot(nowMs: number): boolean {
     if (this.needsBase) return true;
     if (this.job.status !== "running") return true;
-    const average = this.#encodedCount === 0 ? 0 : this.#encodedBytes / this.#encodedCount;
+    const average = this.#encodedCount === 0 ? GUESSED_COMMIT_BYTES : this.#encodedBytes / this.#encodedCount;
     const logBytes = this.logBytes + this.unencoded * average;
     if (logBytes >= Math.max(SNAPSHOT_MIN_LOG_BYTES, this.snapshotBytes)) return true;
     return logBytes > 0 && nowMs - this.lastSnapshotMs >= SNAPSHOT_EVERY_MS;

@@ -4,7 +4,8 @@ import { kJobData } from "../state/job-data.js";
 import type { JobStateCore } from "../state/job-state.js";
 import type { AttachMode, JobCommand, JobJournal, JobOwner } from "../state/journal.js";
 import type { PendingTask } from "../state/task.js";
-import type { LooseChanges, WriteSet } from "../state/write-set.js";
+import type { JobStatus } from "../state/job-snapshot.js";
+import type { LooseChanges, WaitRequest, WriteSet } from "../state/write-set.js";
 import { baseCommit, buildDelta } from "./commit-format.js";
 import { JobLog, TrackedCommit } from "./job-log.js";
 import { TERMINAL_STATUSES, type FencedWrite, type JobStore, type JobWrite } from "./job-store.js";
@@ -26,6 +27,14 @@ interface PendingWrite {
   acquire: boolean;
   snapshot: TrackedCommit | undefined;
   commits: TrackedCommit[];
+  /**
+   * The job's indexed fields as of its last commit here, not as of the write: the job may move on
+   * (a pause, say) before the batch is written, and the row must agree with the commits it holds.
+   */
+  status: JobStatus;
+  updatedAtMs: number;
+  metadata: Record<string, unknown>;
+  waitingFor: readonly WaitRequest[] | undefined;
 }
 
 /** The commits gathered for one transaction, per job in order; a snapshot supersedes what came before it. */
@@ -36,10 +45,14 @@ class Batch {
   add(log: JobLog, commit: TrackedCommit, acquire: boolean, previousSeq: number): void {
     let write = this.jobs.get(log.job.jobId);
     if (write === undefined || write.log !== log) {
-      write = { log, previousSeq, acquire, snapshot: undefined, commits: [] };
+      write = { log, previousSeq, acquire, snapshot: undefined, commits: [], status: "running", updatedAtMs: 0, metadata: {}, waitingFor: undefined };
       this.jobs.set(log.job.jobId, write);
     }
     write.acquire ||= acquire;
+    write.status = log.job.status;
+    write.updatedAtMs = log.data.updatedAtMs;
+    write.metadata = log.job.metadata;
+    write.waitingFor = log.data.waitingFor;
     if (commit.snapshot) {
       write.snapshot = commit;
       write.commits = [];
@@ -344,11 +357,11 @@ export class StoreWriter implements JobJournal {
       writes.push({
         jobId: job.jobId,
         flowId: job.flowId,
-        status: job.status,
+        status: part.status,
         createdAtMs: data.createdAtMs,
-        updatedAtMs: data.updatedAtMs,
-        metadata: JSON.stringify(job.metadata),
-        waitingFor: data.waitingFor === undefined ? undefined : JSON.stringify(data.waitingFor.map((w) => `${w.routineId}.${w.slotName}`)),
+        updatedAtMs: part.updatedAtMs,
+        metadata: JSON.stringify(part.metadata),
+        waitingFor: part.waitingFor === undefined ? undefined : JSON.stringify(part.waitingFor.map((w) => `${w.routineId}.${w.slotName}`)),
         previousSeq: part.previousSeq,
         epoch: log.epoch,
         acquire: part.acquire,

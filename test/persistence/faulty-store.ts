@@ -81,6 +81,11 @@ export class FaultyStore implements JobStore {
     this.#fault = { kind: "stall" };
   }
 
+  /** How many commits hang now, waiting for `heal()`. */
+  get stalling(): number {
+    return this.#stalled.length;
+  }
+
   /** No more faults; stalled commits go on. */
   heal(): void {
     this.#fault = { kind: "none" };

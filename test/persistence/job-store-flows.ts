@@ -712,6 +712,37 @@ export function describeJobStoreFlows(open: Opener, options: { reopens?: boolean
       expect(again!.outputLog.map((o) => o.data.i)).toEqual(Array.from({ length: 10 }, (_, i) => i));
     });
 
+    it("a row lists what its last commit holds, even when the job moved on while the write was on its way", async () => {
+      const { store, faulty: wrapped } = faulty();
+      const halt = gate();
+      // Long enough to be running still when it is paused below.
+      const flow = track(ringFlow(wrapped, 1_000_000, { at: 3, wait: halt.wait }));
+      const job = await flow.start("a", { entryParams: { i: 0 } });
+      await until(() => job.outputLog.length === 3);
+      await wrapped.loadJob(job.jobId);
+      wrapped.stall();
+      halt.open();
+      let pausing: Promise<unknown>;
+      const committed = wrapped.committed;
+      try {
+        await until(() => wrapped.stalling === 1);
+        // Writes of the running job queue behind the stalled one; the job is paused before they go,
+        // and only the first of them lands: the pause is never written.
+        await until(() => job.outputLog.length > 2000);
+        pausing = flow.pause(job).then(() => "durable", (e: unknown) => e);
+        await until(() => job.status === "paused");
+      } finally {
+        wrapped.heal();
+        wrapped.failForGoodAfter(1);
+      }
+      await until(() => wrapped.committed === committed + 2);
+      const listed = (await store.listJobs({ flowId: "ring" })).find((s) => s.jobId === job.jobId);
+      const loaded = (await store.loadJob(job.jobId))!;
+      expect(loaded.status).toBe("running");
+      expect(listed).toMatchObject({ jobId: job.jobId, status: "running", revision: loaded.revision });
+      expect(await pausing).toBeInstanceOf(StoreError);
+    });
+
     it("a commit that fails while a later one is already on its way is retried first: the later one waits, and the job is not lost", async () => {
       const { store } = open();
       // A store whose commits settle a turn later, so a second write is handed over while the first is on its way.
