@@ -2,23 +2,27 @@
  * `npm run demo`: a document-review pipeline, end to end, on the embedded SQLite store.
  *
  *   ingest --document--> extract --extracted--> classify --classified--> collect --ready--> review
- *   (fan-out to one          (flaky: retried             (append merge: waits      (asks a person, pauses
- *    task per document)       with backoff)               for every document)       the job for the answer)
+ *   (fan-out to one          (flaky: retried             (append merge: waits      (waits for a person's
+ *    task per document)       with backoff)               for every document)       decision, validated)
  *                                                                                      |
- *                                                          publish <--decided (deferred)-+
+ *                                                                  publish <--decided--+
  *
- * The demo plays the person: when the job pauses it reads the question, answers, and resumes.
+ * The demo plays the reviewer from a second handle on the store, as another process would: it
+ * reads what the job waits for, sends a malformed decision (refused, naming the field), then a
+ * good one, which the process running the job takes and applies.
  * Everything is written to ./.routilux/jobs.db as it runs; no network is used.
  */
+import { z } from "zod";
 import {
   CallbackOutputHandler,
   ErrorHandler,
   ErrorStrategy,
   Flow,
-  JobState,
   Routine,
   SqliteJobStore,
+  ValidationError,
   type ExecutionContext,
+  type HandlerContext,
 } from "../src/index.js";
 
 const DOCUMENTS = [
@@ -108,19 +112,29 @@ class Collect extends Routine {
   }
 }
 
+/** What a reviewer answers; checked where the answer enters, before the job sees it. */
+const Decision = z.object({ approve: z.boolean(), note: z.string().max(200).optional() });
+
 class Review extends Routine {
   constructor() {
     super();
-    this.defineSlot("input", this.review);
-    this.defineEvent("decided", ["names", "topics"]);
+    this.defineSlot("input", this.ask);
+    this.defineSlot("decision", this.decide, { schema: Decision });
+    this.defineEvent("decided", ["names", "topics", "approve", "note"]);
   }
 
-  async review(data: Record<string, unknown>, ctx: ExecutionContext): Promise<void> {
+  ask(data: Record<string, unknown>, ctx: HandlerContext): void {
     const question = `Publish ${(data.names as string[]).length} classified documents?`;
+    ctx.shared.set("batch", { names: data.names, topics: data.topics });
     this.sendOutput("question", { question });
-    // Delivered to `publish` when the job resumes, after the person has answered.
-    this.emitDeferredEvent("decided", data);
-    await ctx.flow.pause(ctx.jobState, { reason: "waiting for a reviewer", checkpoint: { question } });
+    // The job pauses once this handler has returned, stored with what it did, until the answer comes.
+    ctx.waitForInput({ slot: "decision", prompt: question });
+  }
+
+  decide(data: Record<string, unknown>, ctx: HandlerContext): void {
+    const batch = ctx.shared.get<{ names: string[]; topics: string[] }>("batch");
+    log(`review: decision ${JSON.stringify(data)}`);
+    this.emit("decided", { ...batch, approve: data.approve, note: data.note ?? "" });
   }
 }
 
@@ -131,11 +145,10 @@ class Publish extends Routine {
   }
 
   publish(data: Record<string, unknown>, ctx: ExecutionContext): void {
-    const answer = ctx.jobState.getSharedData<string>("answer", "no");
     const names = data.names as string[];
     const topics = data.topics as string[];
-    if (answer !== "yes") {
-      this.sendOutput("rejected", { count: names.length });
+    if (data.approve !== true) {
+      this.sendOutput("rejected", { count: names.length, note: data.note });
       return;
     }
     const byTopic: Record<string, string[]> = {};
@@ -147,9 +160,8 @@ class Publish extends Routine {
   }
 }
 
-async function main(): Promise<void> {
-  const started = performance.now();
-  const store = new SqliteJobStore(); // ./.routilux/jobs.db
+/** The flow, as every process that runs or answers its jobs defines it. */
+function reviewFlow(store: SqliteJobStore): Flow {
   const flow = new Flow({ flowId: "document-review", executionStrategy: "concurrent", maxWorkers: 4, store });
   const extract = new Extract();
   extract.setErrorHandler(new ErrorHandler({ strategy: ErrorStrategy.RETRY, maxRetries: 2, retryDelayMs: 40 }));
@@ -164,44 +176,58 @@ async function main(): Promise<void> {
   flow.connect("classify", "classified", "collect", "input");
   flow.connect("collect", "ready", "review", "input");
   flow.connect("review", "decided", "publish", "input");
+  return flow;
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const store = new SqliteJobStore(); // ./.routilux/jobs.db
+  const flow = reviewFlow(store);
 
   console.log("routilux demo: document review on the SQLite store (./.routilux/jobs.db)\n");
+  const statuses: string[] = [];
+  flow.subscribe((event) => {
+    if (event.type === "status") statuses.push(event.status);
+  });
   const outputs = new CallbackOutputHandler((routineId, type, data) => log(`output from ${routineId}: ${type} ${JSON.stringify(data)}`));
-  const job = flow.execute("ingest", { entryParams: { documents: DOCUMENTS }, outputHandler: outputs, metadata: { requestedBy: "demo" } });
-  console.log(`job ${job.jobId} started\n`);
+  // start() resolves once the job is in the store: from here on, nothing it does can be lost.
+  const job = await flow.start("ingest", { entryParams: { documents: DOCUMENTS }, outputHandler: outputs, metadata: { requestedBy: "demo" } });
+  console.log(`job ${job.jobId} stored and started\n`);
 
-  await JobState.waitForCompletion(flow, job);
-  console.log(`\njob is ${job.status}: ${job.pausePoints.at(-1)?.reason ?? ""}`);
-  if (job.status !== "paused") throw new Error(`expected the job to pause for a reviewer, it is ${job.status}`);
+  const waiting = await job.result();
+  if (waiting.status !== "paused") throw new Error(`expected the job to wait for a reviewer, it is ${waiting.status}`);
+  const [wait] = waiting.waitingFor ?? [];
+  console.log(`\njob is paused, waiting for ${wait?.routineId}.${wait?.slotName}: "${wait?.prompt}"`);
 
-  // What a second process would see: the paused job, durable in the store.
-  const stored = await store.loadJob(job.jobId);
-  console.log(`the store holds it as ${stored?.status}, with ${stored?.pendingTasks.length ?? 0} pending tasks and ` +
-    `${stored?.deferredEvents.length ?? 0} deferred event(s)`);
+  // The reviewer's side: another handle on the store, as a web app or `routilux jobs answer` would have.
+  const reviewerStore = new SqliteJobStore();
+  const reviewer = reviewFlow(reviewerStore);
+  const [listed] = await reviewerStore.listJobs({ flowId: "document-review", status: "paused" });
+  console.log(`the reviewer finds it in the store: ${listed?.status}, waiting for ${JSON.stringify(listed?.waitingFor)}`);
+  const refused = await reviewer.answer(job.jobId, "review", "decision", { approve: "yes" }).then(() => undefined, (e: unknown) => e);
+  if (!(refused instanceof ValidationError)) throw new Error("a malformed decision should have been refused");
+  console.log(`a malformed decision is refused, and the job keeps waiting: ${refused.message}`);
+  console.log("the reviewer approves\n");
+  await reviewer.answer(job.jobId, "review", "decision", { approve: true, note: "looks right" });
 
-  console.log(`reviewer is asked: "${String(job.checkpoint?.question)}" and answers: yes\n`);
-  job.updateSharedData("answer", "yes");
-  flow.resume(job);
-  await JobState.waitForCompletion(flow, job);
-
+  const result = await job.result();
   const counts: Record<string, number> = {};
   for (const record of job.executionHistory) counts[record.eventName] = (counts[record.eventName] ?? 0) + 1;
   const extractFigures = flow.executionTracker.getRoutinePerformance("extract");
   console.log("\nsummary");
-  log(`status:        ${job.status}`);
+  log(`status:        ${result.status} (went through ${statuses.join(" -> ")})`);
   log(`history:       ${job.executionHistory.length} records ${JSON.stringify(counts)}`);
   log(`outputs:       ${job.outputLog.map((o) => o.outputType).join(", ")}`);
   log(`published:     ${JSON.stringify(job.getSharedLog())}`);
   log(`extract:       ${extractFigures.activations} activations, ${extractFigures.retried} retried, avg ${extractFigures.avgMs.toFixed(1)} ms`);
-  log(`job time:      ${job.updatedAt.getTime() - job.createdAt.getTime()} ms (including the pause)`);
-  const reloaded = await store.loadJob(job.jobId);
-  log(`in the store:  ${reloaded?.status}, ${reloaded?.executionHistory.length} history records`);
+  log(`job time:      ${job.updatedAt.getTime() - job.createdAt.getTime()} ms (including the wait)`);
+  const reloaded = await reviewerStore.loadJob(job.jobId);
+  log(`in the store:  ${reloaded?.status}, ${reloaded?.executionHistory.length} history records, revision ${reloaded?.revision}`);
   log(`wall time:     ${(performance.now() - started).toFixed(0)} ms`);
 
-  await flow.shutdown();
-  await store.close();
-  const final: string = job.status;
-  if (final !== "completed") process.exitCode = 1;
+  await Promise.all([flow.shutdown(), reviewer.shutdown()]);
+  await Promise.all([store.close(), reviewerStore.close()]);
+  if (result.status !== "completed") process.exitCode = 1;
 }
 
 await main();

@@ -140,6 +140,13 @@ const EXPECTED: Record<string, Array<string | RegExp | OutputCheck>> = {
       },
     },
   ],
+  "demo.ts": [
+    /^job is paused, waiting for review\.decision: "Publish 4 classified documents\?"$/,
+    'the reviewer finds it in the store: paused, waiting for ["review.decision"]',
+    /^a malformed decision is refused, and the job keeps waiting: .* at 'approve'/,
+    /^ {2}status: +completed \(went through running -> paused -> running -> completed\)$/,
+    /^ {2}in the store: +completed, 22 history records/,
+  ],
   "typed-pipeline.ts": [
     'report: {"url":"https://example.com","words":18,"first":"Routilux runs flows of routines."}',
     'Shared data: {"words":18}',
