@@ -64,6 +64,11 @@ function checkPayload(value: unknown, name: string): Payload {
   return value as Payload;
 }
 
+/** Entry params as the trigger slot's schema gave them (its defaults and transforms applied): still a plain JSON object. */
+function parsedParams(value: unknown, entryRoutineId: string): Payload {
+  return checkPayload(value, `entryParams, as the schema of '${entryRoutineId}.trigger' gave them,`);
+}
+
 /**
  * A workflow: routines wired event-to-slot, and the engine that runs its jobs. Every
  * `execute()` starts an independent job with its own {@link JobState}; all jobs share one
@@ -120,8 +125,8 @@ export class Flow extends FlowDefinition {
   execute(entryRoutineId: string, options: ExecuteOptions = {}): JobState {
     const { job, entryParams } = this.#prepare(entryRoutineId, options);
     const schema = this.getRoutine(entryRoutineId)?.getSlot("trigger")?.schema;
-    if (schema !== undefined) checkStandard(schema, entryParams, `the entry params of '${entryRoutineId}.trigger'`, true);
-    this.#engine.execute(entryRoutineId, entryParams, job as JobStateCore);
+    const params = schema === undefined ? entryParams : parsedParams(checkStandard(schema, entryParams, `the entry params of '${entryRoutineId}.trigger'`, true), entryRoutineId);
+    this.#engine.execute(entryRoutineId, params, job as JobStateCore);
     return job;
   }
 
@@ -133,8 +138,8 @@ export class Flow extends FlowDefinition {
   async start(entryRoutineId: string, options: ExecuteOptions = {}): Promise<JobState> {
     const { job, entryParams } = this.#prepare(entryRoutineId, options);
     const schema = this.getRoutine(entryRoutineId)?.getSlot("trigger")?.schema;
-    if (schema !== undefined) await checkStandard(schema, entryParams, `the entry params of '${entryRoutineId}.trigger'`);
-    this.#engine.execute(entryRoutineId, entryParams, job as JobStateCore);
+    const params = schema === undefined ? entryParams : parsedParams(await checkStandard(schema, entryParams, `the entry params of '${entryRoutineId}.trigger'`), entryRoutineId);
+    this.#engine.execute(entryRoutineId, params, job as JobStateCore);
     await this.#engine.attached(job);
     return job;
   }
