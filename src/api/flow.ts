@@ -286,12 +286,13 @@ export class Flow extends FlowDefinition {
   }
 
   /**
-   * The flow's live events as an async iterator: with `jobId`, it ends after that job's final
-   * status event (completed, failed or cancelled; a pause does not end it); aborting `signal`
-   * makes it return.
+   * The flow's live events as an async iterator: with `jobId`, it begins with the job's status
+   * (for a job running here) and ends after its final status event (completed, failed or
+   * cancelled; a pause does not end it), or at once for a job that has ended here already;
+   * aborting `signal` makes it return.
    */
   events(filter: FlowEventFilter & { signal?: AbortSignal } = {}): AsyncIterableIterator<FlowEvent> {
-    return this.#engine.events.events(filter);
+    return this.#engine.jobEvents(filter);
   }
 
   /**
