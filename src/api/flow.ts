@@ -16,7 +16,7 @@ import { checkStandard } from "../runtime/validation.js";
 import { decodeFlowDocument, encodeFlowDocument, type FlowDocument } from "../serialization/flow-document.js";
 import { defaultRegistry, type RoutineRegistry } from "../serialization/registry.js";
 import { readFlowFile, type FlowFileFormat } from "../serialization/flow-file.js";
-import { buildFromSpec, documentToSpec } from "../serialization/flow-spec-document.js";
+import { buildFromSpec, documentToSpec, registryWithDefaults } from "../serialization/flow-spec-document.js";
 import type { FlowSpec } from "../serialization/flow-spec.js";
 import { kJobData } from "../state/job-data.js";
 // A JobState is the engine's JobStateCore; only `status` reads wider on it (see LiveJobStatus).
@@ -324,13 +324,13 @@ export class Flow extends FlowDefinition {
 
   /**
    * Builds a new flow from a document written by {@link Flow.serialize}, in this or another
-   * process. Each routine's class is found by name in `registry` (default {@link defaultRegistry}),
-   * constructed without arguments, then given its configuration and error handler. A malformed
+   * process. Each routine's class is found by name in `registry`, then in {@link defaultRegistry}
+   * (which holds the built-ins), constructed without arguments, then given its configuration and error handler. A malformed
    * document or an unregistered name throws a SerializationError naming the field at fault.
    * @param options - what a document does not hold, such as the clock or the store
    */
   static deserialize(doc: unknown, registry: RoutineRegistry = defaultRegistry, options: FlowRuntimeOptions = {}): Flow {
-    return decodeFlowDocument(doc, registry, (definition) => new Flow({ ...options, ...definition }));
+    return decodeFlowDocument(doc, registryWithDefaults(registry), (definition) => new Flow({ ...options, ...definition }));
   }
 
   /**
