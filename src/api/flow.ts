@@ -189,14 +189,31 @@ export class Flow extends FlowDefinition {
    *
    * @returns `jobState` itself, now "running"
    * @throws JobStateError if the job is neither paused nor running, belongs to another flow, waits
-   * for input, names routines or slots this flow lacks, or is known here to be older than the store's
+   * for input, names routines or slots this flow lacks, or is known here to be older than the store's;
+   * ValidationError when a pending task of a job arriving from outside does not fit its slot's schema
    */
   resume(jobState: JobState): JobState;
   /** Resumes a job by id: the process holding it resumes it, or, when none does, this one takes it from the store. */
   resume(jobId: string): Promise<void>;
   resume(jobState: JobState | string): JobState | Promise<void> {
     if (typeof jobState === "string") return this.#control(jobState, "resume", {});
+    if (jobState instanceof JobState && this.#engine.runOf(jobState as JobStateCore) === undefined) this.#checkArrivingTasks(jobState);
     return this.#engine.control.resume(jobState);
+  }
+
+  /**
+   * A job arriving from outside (a document, another flow) carries task data no handler of this
+   * flow has checked: each pending task is checked against its slot's schema (schemas that
+   * validate synchronously) before anything changes.
+   */
+  #checkArrivingTasks(job: JobState): void {
+    for (const task of job.pendingTasks) {
+      const schema = this.getRoutine(task.routineId)?.getSlot(task.slotName)?.schema;
+      if (schema === undefined) continue;
+      const where = `the pending task of '${task.routineId}.${task.slotName}' in job '${job.jobId}'`;
+      if (schema["~standard"].validate(task.data) instanceof Promise) continue;
+      checkStandard(schema, task.data, where, true);
+    }
   }
 
   /** Cancels one job: its queue is dropped and running handlers are told to stop (`ctx.signal`); their late effects are discarded. */

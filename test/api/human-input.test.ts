@@ -320,3 +320,34 @@ describe("answers that do not belong", () => {
     expect(viaExecute.sharedData.entry).toEqual({ n: 3, tag: "none" });
   });
 });
+
+describe("data entering through a document", () => {
+  it("a resumed job's pending task that does not fit its slot's schema is refused, naming it, and nothing changes", async () => {
+    const build = (): Flow => {
+      const flow = new Flow({ flowId: "doc-schema" });
+      const step = new Routine();
+      step.defineSlot("trigger", async (_data: Payload, ctx: HandlerContext) => {
+        ctx.emit("next", { n: 1 });
+        await ctx.flow.pause(ctx.jobState);
+      });
+      step.defineEvent("next", ["n"]);
+      const sink = new Routine();
+      sink.defineSlot("input", (data: Payload, ctx: HandlerContext) => ctx.shared.set("n", data.n), { schema: z.object({ n: z.number() }) });
+      flow.addRoutine(step, "step");
+      flow.addRoutine(sink, "sink");
+      flow.connect("step", "next", "sink", "input");
+      return flow;
+    };
+    const flow = build();
+    const job = flow.execute("step");
+    expect((await job.result()).status).toBe("paused");
+    const doc = JSON.parse(JSON.stringify(job.serialize())) as { pendingTasks: Array<{ data: Record<string, unknown> }> };
+    expect(doc.pendingTasks.length).toBeGreaterThan(0);
+    for (const task of doc.pendingTasks) task.data = { n: "not a number" };
+    const copy = JobState.fromDocument(doc);
+    const other = build();
+    expect(() => other.resume(copy)).toThrow(ValidationError);
+    expect(() => other.resume(copy)).toThrow(/pending task of 'sink\.input'.*at 'n'/);
+    expect(copy.status).toBe("paused");
+  });
+});
