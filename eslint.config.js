@@ -9,7 +9,7 @@ export default tseslint.config(
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ["*.js", ".*.mjs"] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: { projectService: { allowDefaultProject: ["*.js", ".*.mjs", "bin/*.js"] }, tsconfigRootDir: import.meta.dirname },
     },
     plugins: { "@stylistic": stylistic },
     rules: {
@@ -41,5 +41,11 @@ export default tseslint.config(
       "@typescript-eslint/no-unsafe-assignment": "off",
       "@typescript-eslint/no-unsafe-member-access": "off",
     },
+  },
+  {
+    // The bin is plain JavaScript that Node runs as it is: Node's globals, no type-aware rules.
+    files: ["bin/**/*.js"],
+    extends: [tseslint.configs.disableTypeChecked],
+    languageOptions: { globals: { process: "readonly", URL: "readonly" } },
   },
 );
