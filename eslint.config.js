@@ -9,7 +9,7 @@ export default tseslint.config(
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ["*.js", ".*.mjs", "bin/*.js"] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: { projectService: { allowDefaultProject: ["*.js", ".*.mjs"] }, tsconfigRootDir: import.meta.dirname },
     },
     plugins: { "@stylistic": stylistic },
     rules: {
@@ -43,8 +43,9 @@ export default tseslint.config(
     },
   },
   {
-    // The bin is plain JavaScript that Node runs as it is: Node's globals, no type-aware rules.
-    files: ["bin/**/*.js"],
+    // The bin and the routine modules of the command-line tests are plain JavaScript that Node runs
+    // as it is: Node's globals, no type-aware rules.
+    files: ["bin/**/*.js", "test/fixtures/**/*.mjs"],
     extends: [tseslint.configs.disableTypeChecked],
     languageOptions: { globals: { process: "readonly", URL: "readonly" } },
   },

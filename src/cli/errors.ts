@@ -38,7 +38,10 @@ export function exitCodeOf(error: unknown): ExitCode {
 /** What to print for an error: its message (all its lines: a flow file's problems are one a line), or its stack with `verbose`. */
 export function describeFailure(error: unknown, verbose: boolean): string {
   if (!(error instanceof Error)) return `routilux: ${String(error)}`;
-  if (!verbose) return `routilux: ${error.message}`;
+  const hint = /unknown routine class/.test(error.message)
+    ? "\nRoutine classes other than the built-ins come from --routines <module>: a module that exports them (JavaScript, or TypeScript under tsx)"
+    : "";
+  if (!verbose) return `routilux: ${error.message}${hint}`;
   const parts = [error.stack ?? `${error.name}: ${error.message}`];
   let cause: unknown = error.cause;
   for (let depth = 0; cause !== undefined && depth < 5; depth++) {

@@ -99,7 +99,7 @@ export async function follow(flow: Flow, job: JobState, reporter: Reporter): Pro
     const outcome = await Promise.race([job.result(), stopped]);
     if (outcome === "stopped") {
       reporter.stop();
-      await flow.shutdown({ graceMs: 0 });
+      await flow.shutdown({ graceMs: 1 });
       return { stopped: true };
     }
     // Events are delivered in a microtask after each change: let the last ones out first.
@@ -112,14 +112,30 @@ export async function follow(flow: Flow, job: JobState, reporter: Reporter): Pro
   }
 }
 
-/** After a second Ctrl-C: where the job stands in the store, and how to carry it on. */
-export async function describeStopped(store: JobStore | undefined, jobId: string, hints: Hints): Promise<string[]> {
-  if (store === undefined) return [`Stopped: job ${jobId} was in no store (--memory) and is lost.`];
+/** What to say after a second Ctrl-C, and the exit code. */
+export interface Stopped {
+  readonly lines: string[];
+  readonly exitCode: number;
+}
+
+/**
+ * After a second Ctrl-C: where the job stands in the store, how to carry it on, and the exit code:
+ * 3 when it is stored paused, 130 when it is left running (for `routilux recover`) or lost.
+ */
+export async function describeStopped(store: JobStore | undefined, jobId: string, hints: Hints): Promise<Stopped> {
+  const stopped = (lines: string[], exitCode: number = ExitCode.INTERRUPTED): Stopped => ({ lines, exitCode });
+  if (store === undefined) return stopped([`Stopped at once: job ${jobId} was in no store (--memory) and is lost.`]);
   const stored = await store.readJob(jobId);
-  if (stored === undefined) return [`Stopped: job ${jobId} is not in the store.`];
-  if (stored.status === "paused") return [`Stopped: job ${jobId} is paused in the store.`, `Resume it with: routilux jobs resume ${jobId}${hints.storeArgument}`];
-  if (stored.status === "running") {
-    return [`Stopped at once: job ${jobId} is left running in the store, at its last committed task.`, `Carry it on with: routilux recover${hints.storeArgument}`];
+  if (stored === undefined) return stopped([`Stopped at once: job ${jobId} is not in the store.`]);
+  if (stored.status === "paused") {
+    const lines = [`Stopped at once: job ${jobId} is paused in the store.`, `Resume it with: routilux jobs resume ${jobId}${hints.storeArgument}`];
+    return stopped(lines, ExitCode.PAUSED);
   }
-  return [`Stopped: job ${jobId} is ${stored.status}.`];
+  if (stored.status === "running") {
+    return stopped([
+      `Stopped at once: job ${jobId} is left running in the store, at its last committed task.`,
+      `Carry it on with: routilux recover${hints.storeArgument}`,
+    ]);
+  }
+  return stopped([`Stopped at once: job ${jobId} is ${stored.status}.`], stored.status === "completed" ? ExitCode.OK : ExitCode.FAILED);
 }

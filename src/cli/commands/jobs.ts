@@ -22,6 +22,13 @@ async function requireJob(store: JobStore, jobId: string): Promise<{ stored: Sto
   return { stored, job };
 }
 
+/** A job that has ended cannot be controlled: bad input, said before any flow is loaded. */
+function refuseEnded(stored: StoredJob, what: string): void {
+  if (stored.status === "completed" || stored.status === "failed" || stored.status === "cancelled") {
+    throw new CliError(`Cannot ${what} job ${stored.jobId}: it has ${stored.status === "cancelled" ? "been cancelled" : stored.status}`);
+  }
+}
+
 function hintsOf(options: StoreOptions): Hints {
   return { storeArgument: storeArgument(options) };
 }
@@ -82,6 +89,7 @@ interface CarryOptions extends StoreOptions {
 async function carryOn(cli: Cli, jobId: string, options: CarryOptions, what: string, call: (flow: Flow) => Promise<void>): Promise<void> {
   await withStore(options, false, async (store) => {
     const { stored, job: loaded } = await requireJob(store, jobId);
+    refuseEnded(stored, what === "Resumed" ? "resume" : "answer");
     const { flow } = await flowForJob(stored, loaded.metadata, options, store);
     const hints = hintsOf(options);
     const json = options.json === true || !cli.tty;
@@ -103,8 +111,9 @@ async function carryOn(cli: Cli, jobId: string, options: CarryOptions, what: str
       }
       const followed = await follow(flow, taken, reporter);
       if ("stopped" in followed) {
-        cli.err(...await describeStopped(store, jobId, hints));
-        cli.exitCode = ExitCode.INTERRUPTED;
+        const { lines, exitCode } = await describeStopped(store, jobId, hints);
+        cli.err(...lines);
+        cli.exitCode = exitCode;
         return;
       }
       const lines = describeResult(followed.result, hints);
@@ -194,6 +203,11 @@ Example:
     .action(async (jobId: string, options: StoreOptions & { reason?: string }) => {
       await withStore(options, false, async (store) => {
         const { stored } = await requireJob(store, jobId);
+        refuseEnded(stored, "pause");
+        if (stored.status === "paused") {
+          cli.out(`Job ${jobId} is paused already. Resume it with: routilux jobs resume ${jobId}${storeArgument(options)}`);
+          return;
+        }
         const flow = controlFlow(store, stored);
         try {
           await flow.pause(jobId, options.reason === undefined ? {} : { reason: options.reason });
@@ -233,7 +247,7 @@ Example:
     .action(async (jobId: string, options: StoreOptions & { reason?: string }) => {
       await withStore(options, false, async (store) => {
         const { stored } = await requireJob(store, jobId);
-        if (stored.status === "completed" || stored.status === "failed") throw new CliError(`Cannot cancel job ${jobId}: it has ${stored.status}`);
+        refuseEnded(stored, "cancel");
         const flow = controlFlow(store, stored);
         try {
           await flow.cancel(jobId, options.reason === undefined ? {} : { reason: options.reason });
@@ -265,7 +279,8 @@ Example:
       let { routine, slot } = options;
       if (routine === undefined || slot === undefined) {
         await withStore(options, false, async (store) => {
-          const { job } = await requireJob(store, jobId);
+          const { stored, job } = await requireJob(store, jobId);
+          refuseEnded(stored, "answer");
           const fits = (w: { routineId: string; slotName: string }): boolean =>
             (routine === undefined || w.routineId === routine) && (slot === undefined || w.slotName === slot);
           const waits = job.waitingFor.filter(fits);

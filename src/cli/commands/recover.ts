@@ -121,7 +121,7 @@ async function untilRest(flows: readonly Flow[], jobs: readonly JobState[], say:
   process.on("SIGTERM", onSignal);
   try {
     const outcome = await Promise.race([Promise.all(jobs.map((job) => job.result())), stopped]);
-    if (outcome === undefined) for (const flow of flows) await flow.shutdown({ graceMs: 0 });
+    if (outcome === undefined) for (const flow of flows) await flow.shutdown({ graceMs: 1 });
     return outcome;
   } finally {
     process.off("SIGINT", onSignal);

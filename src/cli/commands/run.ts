@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import type { JobStore } from "../../index.js";
 import type { Cli } from "../context.js";
-import { CliError, ExitCode } from "../errors.js";
+import { CliError } from "../errors.js";
 import { entryOf, openFlow, runMetadata } from "../flows.js";
 import { describeResult, describeStopped, exitCodeOfResult, follow, reporterFor, type Hints } from "../follow.js";
 import { collect, parseMs, parseParams } from "../input.js";
@@ -84,8 +84,9 @@ async function run(
       for (const event of early.splice(0)) if (event.jobId === jobId) reporter.event(event);
       const followed = await follow(flow, job, reporter);
       if ("stopped" in followed) {
-        cli.err(...await describeStopped(store, job.jobId, hints));
-        return ExitCode.INTERRUPTED;
+        const { lines, exitCode } = await describeStopped(store, job.jobId, hints);
+        cli.err(...lines);
+        return exitCode;
       }
       const lines = describeResult(followed.result, hints);
       // With JSON on standard output, people read what went wrong on standard error.
