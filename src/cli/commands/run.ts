@@ -46,6 +46,9 @@ Examples:
       if (options.memory === true && options.store !== undefined) throw new CliError("--memory and --store exclude each other; pass one of them");
       const params = parseParams(options.params, options.param);
       const timeoutMs = options.timeout === undefined ? undefined : parseMs(options.timeout, "--timeout");
+      // The flow file and its routines are checked before the store is opened (and maybe created):
+      // bad input changes nothing.
+      await openFlow(file, options.routines ?? [], undefined);
       const store = options.memory === true ? undefined : openStore(options, true);
       try {
         cli.exitCode = await run(cli, file, options, params, timeoutMs, store);
