@@ -47,6 +47,6 @@ export default tseslint.config(
     // as it is: Node's globals, no type-aware rules.
     files: ["bin/**/*.js", "test/fixtures/**/*.mjs"],
     extends: [tseslint.configs.disableTypeChecked],
-    languageOptions: { globals: { process: "readonly", URL: "readonly" } },
+    languageOptions: { globals: { process: "readonly", URL: "readonly", setTimeout: "readonly" } },
   },
 );
