@@ -1,4 +1,4 @@
-import { JobStateError, RoutiluxError, StoreError, ValidationError } from "../index.js";
+import { JobStateError, RoutiluxError, StoreError, TimeoutError, ValidationError } from "../index.js";
 
 /** The body of every error answer: `{ error: { code, message, path? } }`. */
 export interface ErrorBody {
@@ -23,7 +23,7 @@ export class HttpError extends RoutiluxError {
 /**
  * What an error thrown while serving a request answers: an HttpError as it says; a
  * ValidationError 400 (bad input, naming the field); a JobStateError 409 (the job's status forbids
- * the call); another RoutiluxError 409 when it is about a job's state, else 400; a StoreError 503;
+ * the call); another RoutiluxError 409 when it is about a job's state, else 400; a StoreError or TimeoutError 503;
  * anything else 500, with a message that does not leak internals.
  */
 export function toHttpError(error: unknown): HttpError {
@@ -33,6 +33,7 @@ export function toHttpError(error: unknown): HttpError {
   }
   if (error instanceof JobStateError) return new HttpError(409, "conflict", error.message, { cause: error });
   if (error instanceof StoreError) return new HttpError(503, "store_unavailable", error.message, { cause: error });
+  if (error instanceof TimeoutError) return new HttpError(503, "timeout", error.message, { cause: error });
   // Other library errors are refusals of what was asked: an answer to an input the job does not
   // wait for (a conflict with its state), or a bad value (bad input).
   if (error instanceof RoutiluxError) {

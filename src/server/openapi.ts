@@ -1,0 +1,3 @@
+export function openApiDocument(version: string): object {
+  return { openapi: "3.1.0", info: { title: "routilux", version } };
+}
