@@ -10,11 +10,12 @@
  * Options: --port 8080 (0 picks a free one), --host 127.0.0.1, --token T, --read-only.
  */
 import { rm } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { SqliteJobStore, loadFlowFile } from "../src/index.js";
-import { startServer } from "../src/server/index.js";
-import { reviewFlow } from "./dashboard/review-flow.js";
-import { exampleRegistry } from "./flows/routines.js";
+import { SqliteJobStore, loadFlowFile } from "../../src/index.js";
+import { startServer } from "../../src/server/index.js";
+import { exampleRegistry } from "../flows/routines.js";
+import { reviewFlow } from "./review-flow.js";
 
 const { values } = parseArgs({
   options: {
@@ -30,7 +31,7 @@ const path = "./.routilux/dashboard-demo.db";
 await rm(path, { force: true });
 const store = new SqliteJobStore({ path });
 const review = reviewFlow(store);
-const agent = await loadFlowFile("examples/flows/agent.yaml", exampleRegistry(), { store });
+const agent = await loadFlowFile(fileURLToPath(new URL("../flows/agent.yaml", import.meta.url)), exampleRegistry(), { store });
 
 const server = await startServer({
   flows: [review, agent],
