@@ -101,6 +101,8 @@ export function createServer(serverOptions: ServerOptions): RoutiluxRequestListe
   const app = new Hono<Env>();
   app.onError((error, c) => {
     const http = toHttpError(error);
+    // The rest of a refused body is not read: the connection cannot carry another request.
+    if (http.status === 413) c.header("Connection", "close");
     if (http.status >= 500) process.emitWarning(`routilux server: ${error instanceof Error ? error.stack ?? error.message : String(error)}`, "RoutiluxWarning");
     return c.json(errorBody(http), http.status);
   });
