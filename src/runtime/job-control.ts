@@ -229,7 +229,7 @@ export class JobControl {
   async answer(jobState: JobState, routineId: string, slotName: string, data: Payload): Promise<void> {
     const job = this.#engine.checkJob(jobState, "answer");
     this.#engine.checkOpen("answer");
-    await this.#engine.inputs.validate(job, routineId, slotName, data);
+    const value = await this.#engine.inputs.validate(job, routineId, slotName, data);
     let run = this.#engine.runOf(job);
     if (run === undefined) {
       if (job.status === "running") {
@@ -238,7 +238,7 @@ export class JobControl {
       run = this.#engine.attachRun(job);
       if (this.#engine.journal !== undefined) await this.#attached(run);
     }
-    if (this.#engine.inputs.answer(run, routineId, slotName, data) && run.job.status === "paused") this.resume(jobState);
+    if (this.#engine.inputs.answer(run, routineId, slotName, value) && run.job.status === "paused") this.resume(jobState);
     await this.#flush(job);
   }
 }
