@@ -1,6 +1,6 @@
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
-import { api, getToken, setToken, unauthorized } from "./api.js";
+import { ApiError, api, getToken, setToken, unauthorized } from "./api.js";
 import { FlowPage, FlowsPage } from "./flow-page.js";
 import { JobPage } from "./job-page.js";
 import { JobsList } from "./jobs-list.js";
@@ -50,12 +50,16 @@ function App() {
   useEffect(() => {
     api<Health>("/api/health").then((h) => {
       setHealth(h);
+      setError(null);
       if (h.auth === "bearer") {
         // Health is open; a list tells whether the token is right.
         return api("/api/flows").then(() => setNeedsToken(false));
       }
       return undefined;
-    }).catch((e: Error) => setError(e.message));
+    }).catch((e: Error) => {
+      // A missing or wrong token is asked for by the token form, not shown as an error.
+      if (!(e instanceof ApiError && e.status === 401)) setError(e.message);
+    });
   }, [attempt]);
 
   const job = /^\/jobs\/([^/]+)$/.exec(route);
