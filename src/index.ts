@@ -34,6 +34,8 @@ export type { JobCommand } from "./state/journal.js";
 export { MemoryJobStore } from "./persistence/memory-store.js";
 export { SqliteJobStore } from "./persistence/sqlite-store.js";
 export type { SqliteJobStoreOptions } from "./persistence/sqlite-store.js";
+export { PostgresJobStore } from "./persistence/postgres-store.js";
+export type { PostgresJobStoreOptions } from "./persistence/postgres-store.js";
 
 // Errors and their handling
 export { ErrorHandler, ErrorStrategy } from "./core/error-handler.js";
