@@ -16,6 +16,10 @@ export type { ExecutionStrategy } from "./core/flow-definition.js";
 
 // Execution: flows and their jobs
 export { Flow, loadFlowFile } from "./api/flow.js";
+export { Worker } from "./api/worker.js";
+export type { WorkerOptions, WorkerEvent } from "./api/worker.js";
+export { runWorkerProcess } from "./api/worker-process.js";
+export type { WorkerProcessOptions, WorkerProcess } from "./api/worker-process.js";
 export type { FlowOptions, FlowRuntimeOptions, ExecuteOptions } from "./api/flow.js";
 export { JobState } from "./api/job-state.js";
 export type { JobResult, WaitingInput } from "./api/job-state.js";
