@@ -19,7 +19,7 @@ import {
 } from "./job-store.js";
 import { migrate } from "./postgres-schema.js";
 import { JobWatch } from "./postgres-watch.js";
-import { writeBatch, type FenceSource } from "./postgres-commit.js";
+import { writeBatch } from "./postgres-commit.js";
 import { checkFilter, checkMs, loadStoredJob, pageOf, summaryOf } from "./store-common.js";
 import { closeWriter } from "./store-writer.js";
 
@@ -38,6 +38,15 @@ export interface PostgresJobStoreOptions {
   poolSize?: number;
   /** How long to wait for a connection before failing with a StoreError. Default 5,000 ms. */
   connectTimeoutMs?: number;
+  /**
+   * PostgreSQL's `synchronous_commit` for the store's connections. `"on"` (default): a group commit
+   * counts once the server has flushed it to disk, so it survives the server's machine losing power.
+   * `"off"`: it counts once the server has it in memory; it survives the routilux process being
+   * killed at any point and the server restarting cleanly, but a crash of the server's machine may
+   * lose the last fraction of a second of commits (the database stays consistent). Several times
+   * the throughput of `"on"` for jobs that are awaited one by one.
+   */
+  synchronousCommit?: "on" | "off";
 }
 
 /** A row of the jobs table, as read. */
@@ -116,7 +125,14 @@ export class PostgresJobStore implements JobStore {
     const connectTimeoutMs = checkMs(options.connectTimeoutMs, "connectTimeoutMs", 5000);
     this.schema = schema;
     this.#where = `PostgreSQL job store '${url}' (schema ${schema})`;
-    const config: pg.PoolConfig = { connectionString, max: poolSize, connectionTimeoutMillis: connectTimeoutMs, types: TYPES, application_name: "routilux" };
+    const synchronousCommit = options.synchronousCommit ?? "on";
+    if (synchronousCommit !== "on" && synchronousCommit !== "off") {
+      throw new RoutiluxError(`Expected \`synchronousCommit\` to be "on" or "off", got ${showValue(synchronousCommit)}`);
+    }
+    const config: pg.PoolConfig = {
+      connectionString, max: poolSize, connectionTimeoutMillis: connectTimeoutMs, types: TYPES, application_name: "routilux",
+      options: `-c synchronous_commit=${synchronousCommit}`,
+    };
     this.#pool = new pg.Pool(config);
     // A pooled connection the server drops while idle: the next query reports it.
     this.#pool.on("error", () => undefined);
@@ -213,7 +229,7 @@ export class PostgresJobStore implements JobStore {
   // ---------------------------------------------------------------- engine methods
 
   commit(batch: CommitBatch): Promise<CommitResult> {
-    return this.#run("write a group commit", () => this.#transaction((client) => writeBatch(client, this.schema, batch)));
+    return this.#run("write a group commit", () => writeBatch(this.#pool, this.schema, batch));
   }
 
   readJob(jobId: string): Promise<StoredJob | undefined> {
@@ -368,7 +384,7 @@ export class PostgresJobStore implements JobStore {
   }
 
   /** Runs `fn` in one transaction on one pooled connection; a connection that failed is not reused. */
-  async #transaction<T>(fn: (client: FenceSource) => Promise<T>): Promise<T> {
+  async #transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.#pool.connect();
     let broken: Error | undefined;
     try {
