@@ -15,9 +15,9 @@ import durableChain from "./workloads/durable-chain.js";
 import manyJobs from "./workloads/many-jobs.js";
 import recoverJobs from "./workloads/recover-jobs.js";
 import idleJobsMemory from "./workloads/idle-jobs-memory.js";
-import pgDurableChain from "./workloads/dist/pg-durable-chain.js";
-import distScaling from "./workloads/dist/dist-scaling.js";
-import takeoverMs from "./workloads/dist/takeover.js";
+import pgDurableChain from "./workloads/distributed/pg-durable-chain.js";
+import distScaling from "./workloads/distributed/dist-scaling.js";
+import takeoverMs from "./workloads/distributed/takeover.js";
 
 /**
  * Every workload, in the order they run. To add one: one import above, one entry here.
