@@ -15,6 +15,9 @@ import durableChain from "./workloads/durable-chain.js";
 import manyJobs from "./workloads/many-jobs.js";
 import recoverJobs from "./workloads/recover-jobs.js";
 import idleJobsMemory from "./workloads/idle-jobs-memory.js";
+import pgDurableChain from "./workloads/distributed/pg-durable-chain.js";
+import distScaling from "./workloads/distributed/dist-scaling.js";
+import takeoverMs from "./workloads/distributed/takeover.js";
 
 /**
  * Every workload, in the order they run. To add one: one import above, one entry here.
@@ -29,8 +32,16 @@ const WORKLOADS: readonly Workload[] = [
   manyJobs,
   durableChain,
   recoverJobs,
+  pgDurableChain,
+  distScaling,
+  takeoverMs,
   idleJobsMemory,
 ];
+
+/** Names that stand for several workloads in `--only`. */
+const GROUPS: Readonly<Record<string, readonly string[]>> = {
+  dist: [pgDurableChain.name, distScaling.name, takeoverMs.name],
+};
 
 const TIMED_RUNS = 3;
 
@@ -69,7 +80,7 @@ function parseArgs(argv: readonly string[]): Options {
       warmups = Number(arg.slice("--warmup=".length));
       if (!Number.isInteger(warmups) || warmups < 0) throw new UsageError(`Expected --warmup=N with N an integer from 0 and up, got '${arg}'`);
     } else if (arg.startsWith("--only=")) {
-      only = new Set(arg.slice("--only=".length).split(",").map((s) => s.trim()).filter((s) => s.length > 0));
+      only = new Set(arg.slice("--only=".length).split(",").map((s) => s.trim()).filter((s) => s.length > 0).flatMap((s) => GROUPS[s] ?? [s]));
     } else if (arg === "--help" || arg === "-h") {
       console.log(`${USAGE}\nworkloads: ${WORKLOADS.map((w) => w.name).join(", ")}`);
       process.exit(0);
@@ -81,7 +92,7 @@ function parseArgs(argv: readonly string[]): Options {
     const known = new Set(WORKLOADS.map((w) => w.name));
     const unknown = [...only].filter((name) => !known.has(name));
     if (unknown.length > 0 || only.size === 0) {
-      throw new UsageError(`Unknown workload '${unknown.join("', '")}'; the workloads are: ${[...known].join(", ")}`);
+      throw new UsageError(`Unknown workload '${unknown.join("', '")}'; the workloads are: ${[...known].join(", ")} (and the group: dist)`);
     }
   }
   return { only, warmups };
@@ -109,7 +120,14 @@ async function measure(workload: Workload): Promise<{ result: WorkloadResult; ru
 
 async function main(): Promise<void> {
   const { only, warmups } = parseArgs(process.argv.slice(2));
-  const selected = WORKLOADS.filter((w) => w.name === floor.name || only === undefined || only.has(w.name));
+  const chosen = WORKLOADS.filter((w) => w.name === floor.name || only === undefined || only.has(w.name));
+  // A workload that needs a service this machine lacks (PostgreSQL) is skipped with one line saying why.
+  const selected: Workload[] = [];
+  for (const workload of chosen) {
+    const why = await workload.unavailable?.();
+    if (why === undefined) selected.push(workload);
+    else console.log(JSON.stringify({ workload: workload.name, skipped: why }));
+  }
   // Warm-ups first; idle_jobs_memory forces full GCs (which drop optimized code), so it warms up last.
   const warmupRates = new Map<Workload, number>();
   const warmUp = async (workload: Workload): Promise<void> => {

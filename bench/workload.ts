@@ -15,6 +15,8 @@ export interface WorkloadResult {
 export interface Workload {
   name: string;
   run(): Promise<WorkloadResult>;
+  /** Why the workload cannot run here (a service it needs is missing): it is skipped with that reason. */
+  unavailable?(): Promise<string | undefined>;
 }
 
 let cachedGc: (() => void) | undefined;

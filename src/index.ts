@@ -16,6 +16,10 @@ export type { ExecutionStrategy } from "./core/flow-definition.js";
 
 // Execution: flows and their jobs
 export { Flow, loadFlowFile } from "./api/flow.js";
+export { Worker } from "./api/worker.js";
+export type { WorkerOptions, WorkerEvent } from "./api/worker.js";
+export { runWorkerProcess } from "./api/worker-process.js";
+export type { WorkerProcessOptions, WorkerProcess } from "./api/worker-process.js";
 export type { FlowOptions, FlowRuntimeOptions, ExecuteOptions } from "./api/flow.js";
 export { JobState } from "./api/job-state.js";
 export type { JobResult, WaitingInput } from "./api/job-state.js";
@@ -37,6 +41,8 @@ export type { JobCommand } from "./state/journal.js";
 export { MemoryJobStore } from "./persistence/memory-store.js";
 export { SqliteJobStore } from "./persistence/sqlite-store.js";
 export type { SqliteJobStoreOptions } from "./persistence/sqlite-store.js";
+export { PostgresJobStore } from "./persistence/postgres-store.js";
+export type { PostgresJobStoreOptions } from "./persistence/postgres-store.js";
 
 // Errors and their handling
 export { ErrorHandler, ErrorStrategy } from "./core/error-handler.js";

@@ -23,6 +23,8 @@ import { kJobData } from "../state/job-data.js";
 import type { JobStateCore } from "../state/job-state.js";
 import type { OutputHandler } from "../state/output-handlers.js";
 import { JobState, type JobResult } from "./job-state.js";
+import { followInStore } from "./remote-result.js";
+import { kWorkerHost, type WorkerHost } from "./worker-host.js";
 
 // The built-in routines are in defaultRegistry whenever the package is loaded, so flow files and
 // flow documents can name them. (package.json lists this module under "sideEffects".)
@@ -38,6 +40,14 @@ export interface FlowOptions extends FlowDefinitionOptions {
    * before the task counts as done, so `recover()` carries on after a crash. Default: none.
    */
   store?: JobStore;
+  /**
+   * Where the flow's jobs run: `"here"` (default), in this process; or `"workers"`, on the
+   * {@link Worker}s of the store (needs a `store`). With `"workers"`, `start()` resolves once the job
+   * is in the store, unowned, for a worker to claim; `job.result()` follows it in the store; a
+   * resume or an answer by id that no process takes is applied to the stored job and handed back
+   * to the workers the same way. No handler of the flow runs in this process.
+   */
+  runJobs?: "here" | "workers";
 }
 
 /** The options of a flow that its {@link FlowDocument} does not hold (given to `Flow.deserialize`). */
@@ -100,6 +110,36 @@ export class Flow extends FlowDefinition {
       this.#store = store;
       this.#engine.journal = writerFor(store);
     }
+    const runJobs = options.runJobs ?? "here";
+    if (runJobs !== "here" && runJobs !== "workers") {
+      throw new RoutiluxError(`Expected \`runJobs\` to be "here" or "workers", got ${showValue(runJobs)}`);
+    }
+    if (runJobs === "workers") {
+      if (store === undefined) throw new RoutiluxError(`Flow '${this.flowId}' has runJobs: "workers" but no store; workers find jobs in a store: pass \`store\``);
+      this.#engine.handsOff = true;
+    }
+  }
+
+  /** Where this flow's jobs run: in this process, or on the workers of its store. */
+  get runJobs(): "here" | "workers" {
+    return this.#engine.handsOff ? "workers" : "here";
+  }
+
+  /** @internal What a Worker drives. */
+  [kWorkerHost](): WorkerHost {
+    const engine = this.#engine;
+    const store = this.#store;
+    return {
+      runsJobs: store !== undefined && !engine.handsOff,
+      claim: (limit) => store === undefined
+        ? Promise.resolve([])
+        : recoverJobs(store, this.flowId, false, (jobs) => engine.control.adopt(jobs), limit) as Promise<JobState[]>,
+      wait: async (job) => {
+        const outcome = await engine.wait(job, undefined, "wait");
+        return outcome === "timeout" ? "released" : outcome;
+      },
+      handBack: (job) => engine.control.handBack(job),
+    };
   }
 
   /** The store this flow's jobs are persisted in, if any. */
@@ -127,7 +167,13 @@ export class Flow extends FlowDefinition {
     const schema = this.getRoutine(entryRoutineId)?.getSlot("trigger")?.schema;
     const params = schema === undefined ? entryParams : parsedParams(checkStandard(schema, entryParams, `the entry params of '${entryRoutineId}.trigger'`, true), entryRoutineId);
     this.#engine.execute(entryRoutineId, params, job as JobStateCore);
+    this.#follow(job);
     return job;
+  }
+
+  /** A job handed to workers is followed in the store by `result()`. */
+  #follow(job: JobState): void {
+    if (this.#engine.handsOff && this.#store !== undefined) followInStore(job, this.#store);
   }
 
   /**
@@ -140,6 +186,7 @@ export class Flow extends FlowDefinition {
     const schema = this.getRoutine(entryRoutineId)?.getSlot("trigger")?.schema;
     const params = schema === undefined ? entryParams : parsedParams(await checkStandard(schema, entryParams, `the entry params of '${entryRoutineId}.trigger'`), entryRoutineId);
     this.#engine.execute(entryRoutineId, params, job as JobStateCore);
+    this.#follow(job);
     await this.#engine.attached(job);
     return job;
   }
@@ -271,7 +318,9 @@ export class Flow extends FlowDefinition {
         this.#engine.control.resume(job);
         return this.#engine.attached(job);
       case "answer":
-        return this.#engine.control.answer(job, String(args.routineId), String(args.slotName), args.data as Payload);
+        await this.#engine.control.answer(job, String(args.routineId), String(args.slotName), args.data as Payload);
+        // Handed to the workers: done once its lease is released.
+        return this.#engine.attached(job);
     }
   }
 

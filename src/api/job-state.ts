@@ -9,6 +9,7 @@ import { JobStateCore, type kLiveStatus } from "../state/job-state.js";
 import type { OutputRecord, PausePoint } from "../state/records.js";
 import type { WaitRequest } from "../state/write-set.js";
 import type { Flow } from "./flow.js";
+import { restInStore, storeFollowing } from "./remote-result.js";
 
 /** An input a paused job waits for: answer it with `flow.answer(job, routineId, slotName, data)`. */
 export interface WaitingInput {
@@ -130,6 +131,10 @@ export class JobState extends JobStateCore {
     if (run === undefined || run.detached) {
       const lost = this[kJobData].lost;
       if (lost !== undefined) throw lost;
+      const store = storeFollowing(this);
+      if (store !== undefined && (this.status === "running" || this.status === "paused")) {
+        return resultOf(await restInStore(store, this.jobId, options.timeoutMs));
+      }
       if (this.status === "running" || this.status === "pending") {
         throw new JobStateError(`Job '${this.jobId}' is ${this.status} but runs on no flow in this process; resume or recover it first`);
       }

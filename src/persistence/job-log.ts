@@ -73,6 +73,8 @@ export class JobLog {
   epoch: number;
   /** The next write takes the job (checking its revision and lease) and gets a new epoch. */
   acquire = false;
+  /** Being handed back to the store for another process: control requests for it are no longer taken here. */
+  handingBack = false;
   /** For `acquire`: the revision the store must hold it at (0: a new job). */
   previousSeq = 0;
   /** The next commit is a snapshot (right after attaching). */

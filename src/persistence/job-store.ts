@@ -139,6 +139,11 @@ export interface ClaimRequest {
   readonly exclude?: ReadonlySet<string>;
   /** True when a lease holder is known to be gone (a process of this host that has exited): its lease is void. */
   readonly isOwnerGone?: (owner: string) => boolean;
+  /**
+   * Take at most this many running jobs (a worker's free places), those waiting longest first;
+   * default: all of them. Paused jobs returned with `includePaused` do not count.
+   */
+  readonly limit?: number;
 }
 
 /** A control request sent to a job through its store (see {@link JobStore.sendCommand}). */
@@ -214,6 +219,13 @@ export interface JobStore {
   readCommand(id: number): Promise<CommandState | undefined>;
   /** Withdraws a command nobody has taken; false when it was taken already (or is unknown). */
   withdrawCommand(id: number): Promise<boolean>;
+  /**
+   * Optional: calls `listener` with a flow id whenever a running job of that flow may have become
+   * free to claim in this store (a job handed to workers, a lease released), from any process;
+   * returns the function that stops listening. Workers poll as well, so a store without it
+   * (or a missed call) only delays a claim.
+   */
+  watchJobs?(listener: (flowId: string) => void): () => void;
 }
 
 /** Statuses after which a job never changes again. @internal */

@@ -188,10 +188,12 @@ export class MemoryJobStore implements JobStore {
       const claimed: StoredJob[] = [];
       const rows = [...this.#jobs].filter(([, row]) => row.flowId === request.flowId &&
         (row.status === "running" || (request.includePaused === true && row.status === "paused"))).sort(([, x], [, y]) => byAge(x, y));
+      let room = request.limit ?? Infinity;
       for (const [jobId, row] of rows) {
         if (request.exclude?.has(jobId) === true) continue;
         if (row.status === "running") {
-          if (!leaseIsFree(row.leaseOwner, row.leaseUntilMs, request)) continue;
+          if (room <= 0 || !leaseIsFree(row.leaseOwner, row.leaseUntilMs, request)) continue;
+          room--;
           row.leaseOwner = request.owner;
           row.leaseUntilMs = request.leaseUntilMs;
           row.epoch++;

@@ -9,7 +9,8 @@ import { writerFor } from "./store-writer.js";
  * (their lease is free, expired, or held by a process of this host that has exited), raising
  * their fencing epoch, and, with `includePaused`, the paused ones; rebuilds each at its last
  * committed task and hands them to `adopt`, which carries them on. If any job cannot be rebuilt
- * or adopted, none is, their leases are released, and the error is thrown.
+ * or adopted, none is, their leases are released, and the error is thrown. With `limit`, takes at
+ * most that many running jobs, those waiting longest first (a Worker's free places).
  * @internal
  */
 export async function recoverJobs(
@@ -17,12 +18,14 @@ export async function recoverJobs(
   flowId: string,
   includePaused: boolean,
   adopt: (jobs: readonly JobStateCore[]) => void,
+  limit?: number,
 ): Promise<JobStateCore[]> {
   const writer = writerFor(store);
   const nowMs = Date.now();
   const exclude = writer.heldJobIds();
   const leaseUntilMs = nowMs + store.leaseMs;
-  const stored = await store.claimJobs({ flowId, owner: writer.owner, nowMs, leaseUntilMs, exclude, isOwnerGone, includePaused });
+  const request = { flowId, owner: writer.owner, nowMs, leaseUntilMs, exclude, isOwnerGone, includePaused };
+  const stored = await store.claimJobs(limit === undefined ? request : { ...request, limit });
   if (stored.length === 0) return [];
   try {
     const jobs = stored.map((s) => restoreStoredJob(s, String(store)));

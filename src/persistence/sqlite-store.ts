@@ -383,8 +383,14 @@ export class SqliteJobStore implements JobStore {
   #claimNow(request: ClaimRequest): StoredJob[] {
     const s = this.#statements;
     const paused = request.includePaused === true ? 1 : 0;
-    const rows = (s.claimable.all(request.flowId, paused) as JobRow[]).filter((row) =>
-      request.exclude?.has(row.job_id) !== true && (row.status !== "running" || leaseIsFree(row.lease_owner, row.lease_until, request)));
+    let room = request.limit ?? Infinity;
+    const rows = (s.claimable.all(request.flowId, paused) as JobRow[]).filter((row) => {
+      if (request.exclude?.has(row.job_id) === true) return false;
+      if (row.status !== "running") return true;
+      if (room <= 0 || !leaseIsFree(row.lease_owner, row.lease_until, request)) return false;
+      room--;
+      return true;
+    });
     if (rows.length === 0) return [];
     const leased = rows.filter((row) => row.status === "running").map((row) => row.job_id);
     if (leased.length > 0) s.leaseMany.run(request.owner, request.leaseUntilMs, JSON.stringify(leased));

@@ -227,6 +227,22 @@ export class StoreWriter implements JobJournal {
     if (ids.length > 0) await this.store.releaseLeases(this.owner, ids);
   }
 
+  async handBack(job: JobStateCore): Promise<void> {
+    const log = this.#logs.get(job.jobId);
+    if (log === undefined || log.job !== job) {
+      const lost = job[kJobData].lost;
+      if (lost !== undefined) throw lost;
+      return;
+    }
+    // No control request is taken for it any more: a sender then finds it unheld.
+    log.handingBack = true;
+    void this.#startWrite();
+    await log.waitDurable();
+    if (this.#logs.get(job.jobId) !== log) return;
+    this.#drop(log);
+    await this.store.releaseLeases(this.owner, [job.jobId]);
+  }
+
   // ---------------------------------------------------------------- recovery and closing
 
   /** Ids of the jobs this process persists (running or paused here): `recover()` never claims them. */
@@ -477,10 +493,13 @@ export class StoreWriter implements JobJournal {
   /** Takes the control requests other processes sent for jobs held here, and applies each through its engine. */
   async #pollCommands(): Promise<void> {
     if (this.#polling || this.#logs.size === 0) return;
+    const held: string[] = [];
+    for (const [jobId, log] of this.#logs) if (!log.handingBack) held.push(jobId);
+    if (held.length === 0) return;
     this.#polling = true;
     let commands: JobCommand[];
     try {
-      commands = await this.store.takeCommands(this.owner, [...this.#logs.keys()]);
+      commands = await this.store.takeCommands(this.owner, held);
     } catch {
       return; // the store fails now: the next poll tries again
     } finally {

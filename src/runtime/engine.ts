@@ -37,6 +37,11 @@ export class Engine implements LifecycleHost, RunOwner, DispatchHost, InputsHost
   readonly clock: Clock;
   readonly tracker: ExecutionTracker;
   journal: JobJournal | undefined;
+  /**
+   * Runs no job here: a job started, resumed or answered on this engine is handed to its store
+   * as soon as the store holds it, for a Worker to carry on (`runJobs: "workers"`).
+   */
+  handsOff = false;
   readonly scheduler: Scheduler;
   readonly timers: Timers;
   readonly events = new FlowEvents();
@@ -180,11 +185,13 @@ export class Engine implements LifecycleHost, RunOwner, DispatchHost, InputsHost
     const attached = journal.attach(run.job, mode, this.ownerOf(run));
     run.gated = true;
     run.attached = attached.then(
-      () => {
+      (): Promise<void> | undefined => {
+        if (this.handsOff && !run.detached) return this.control.handOver(run);
         run.gated = false;
-        if (run.detached) return;
+        if (run.detached) return undefined;
         this.scheduler.ready(run);
         this.afterSettle(run);
+        return undefined;
       },
       (error: unknown) => {
         const reason = error instanceof Error ? error : new Error(String(error));
@@ -447,8 +454,9 @@ export class Engine implements LifecycleHost, RunOwner, DispatchHost, InputsHost
 
   /** Resolves once the store has accepted the job (at once without a store); rejects with what refused it. */
   attached(jobState: JobState): Promise<void> {
-    const run = this.runOf(this.checkJob(jobState, "start"));
-    return run?.attached ?? Promise.resolve();
+    // A run handed to the store (handsOff) is let go once its lease is released: that is part of being attached.
+    const run = this.checkJob(jobState, "start")[kJobData].run as JobRun | undefined;
+    return run !== undefined && run.engine === this ? run.attached ?? Promise.resolve() : Promise.resolve();
   }
 
   /**

@@ -9,7 +9,7 @@ import type { JobStateCore } from "../state/job-state.js";
 import type { AttachMode, JobJournal, JobOwner } from "../state/journal.js";
 import type { PendingTask } from "../state/task.js";
 import { TaskContext, deliveryOf, type JobRun } from "./activation.js";
-import { isFinal, transition, type LifecycleHost } from "./lifecycle.js";
+import { isFinal, releaseWaiters, transition, type LifecycleHost } from "./lifecycle.js";
 import type { Inputs } from "./inputs.js";
 import type { Scheduler } from "./scheduler.js";
 import type { Timers } from "./timers.js";
@@ -43,6 +43,8 @@ export interface ControlHost extends LifecycleHost {
   queueTasks(run: JobRun, tasks: readonly PendingTask[]): void;
   pauseRun(run: JobRun, by: string, reason: string, checkpoint: Payload | undefined, details?: Payload): void;
   afterSettle(run: JobRun): void;
+  /** Stops counting a run among the jobs running here. */
+  forget(run: JobRun): void;
 }
 
 /**
@@ -225,6 +227,54 @@ export class JobControl {
         reject(error);
       });
     });
+  }
+
+  /**
+   * Hands a job this process runs (or holds paused) back to its store, for another process (a
+   * Worker) to carry on: nothing more of it is dispatched here; once its running handlers settle
+   * and what they did is durable, its lease is released and the job is let go here (its waiters
+   * here are told it was released). Resolves true once handed back; false when it ended or was
+   * lost meanwhile, or had nothing left to do (it then completes here).
+   */
+  async handBack(jobState: JobState): Promise<boolean> {
+    const job = this.#engine.checkJob(jobState, "hand back");
+    const run = this.#engine.runOf(job);
+    if (run === undefined || this.#engine.journal === undefined || isFinal(job.status)) return false;
+    if (run.gated) {
+      await run.attached?.catch(() => undefined);
+      if (this.#engine.runOf(job) !== run || isFinal(job.status)) return false;
+    }
+    run.gated = true;
+    await this.#idle(run);
+    if (run.detached || isFinal(job.status)) return false;
+    const data = run.data;
+    if (job.status === "running" && data.queue.length === 0 && (data.delayed?.size ?? 0) === 0) {
+      run.gated = false;
+      this.#engine.afterSettle(run);
+      return false;
+    }
+    await this.handOver(run);
+    return true;
+  }
+
+  /** Lets a run go to the store: it stops here, and its lease is released once its state is durable. */
+  async handOver(run: JobRun): Promise<void> {
+    const engine = this.#engine;
+    engine.timers.stopLimit(run);
+    engine.timers.clearDelays(run);
+    run.job.jobFieldsChanged();
+    run.detached = true;
+    engine.forget(run);
+    const data = run.data;
+    try {
+      await engine.journal!.handBack(run.job);
+    } catch (error) {
+      const reason = error instanceof Error ? error : new Error(String(error));
+      data.lost = reason;
+      releaseWaiters(data, reason);
+      throw reason;
+    }
+    releaseWaiters(data);
   }
 
   /** `flow.answer`: delivers an answer to a slot the job waits for, resuming it once nothing else is waited for. */

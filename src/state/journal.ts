@@ -72,4 +72,9 @@ export interface JobJournal {
   flush(job?: JournaledJob): Promise<void>;
   /** `holder` stops holding its jobs (shutdown): what is buffered is written, and the jobs are let go with their leases. */
   release(holder: object): Promise<void>;
+  /**
+   * Stops persisting one job here, for another process to take: what is buffered for it is
+   * written, then its lease is released. Rejects with what lost the job when its commits failed.
+   */
+  handBack(job: JournaledJob): Promise<void>;
 }

@@ -101,9 +101,10 @@ function stagesFlow(store: JobStore, stages: number): Flow {
   return flow;
 }
 
-/** Lets handlers and commits run until `condition` holds (at most a few thousand turns). */
+/** Lets handlers and commits run until `condition` holds (at most a few thousand turns, and at least 5 s for a store over a network). */
 async function until(condition: () => boolean, turns = 5000): Promise<void> {
-  for (let i = 0; i < turns && !condition(); i++) await new Promise((resolve) => setImmediate(resolve));
+  const started = Date.now();
+  for (let i = 0; (i < turns || Date.now() - started < 5000) && !condition(); i++) await new Promise((resolve) => setImmediate(resolve));
   expect(condition()).toBe(true);
 }
 
@@ -619,8 +620,11 @@ export function describeJobStoreFlows(open: Opener, options: { reopens?: boolean
       };
       const { store: source } = open();
       const before = new SimulatedClock();
-      const job = build(source, before, 6).execute("step", { timeoutMs: 1000 });
-      for (let i = 0; i < 6; i++) await before.advance(100);
+      const job = await build(source, before, 6).start("step", { timeoutMs: 1000 });
+      for (let i = 0; i < 6; i++) {
+        await before.advance(100);
+        await until(() => job.executionHistory.filter((r) => r.eventName === "next").length === i + 1);
+      }
       await source.loadJob(job.jobId);
       const { store } = open();
       await copyStored(source, store, job.jobId);
