@@ -110,7 +110,18 @@ export class Engine implements LifecycleHost, RunOwner, DispatchHost, InputsHost
   }
 
   statusEvent(run: JobRun, to: JobStatus, atMs: number): void {
-    this.events.status(run.job, to, atMs);
+    if (!this.events.active) return;
+    const journal = run.data.journal;
+    if (journal === undefined || !isFinal(to)) {
+      this.events.status(run.job, to, atMs);
+      return;
+    }
+    // With a store, listeners hear that a job ended once the store holds it so: never before, and
+    // never when it cannot (then they hear that this process lost the job, and why).
+    journal.flush(run.job).then(
+      () => this.events.status(run.job, to, atMs),
+      (error: unknown) => this.events.lost(run.job, error, this.clock.now()),
+    );
   }
 
   forget(run: JobRun): void {

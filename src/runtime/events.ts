@@ -20,6 +20,8 @@ export type FlowEvent = {
   | { readonly type: "record"; readonly record: ExecutionRecord }
   | { readonly type: "routine"; readonly routineId: string; readonly state: Record<string, unknown> }
   | { readonly type: "output"; readonly output: OutputRecord }
+  /** This process no longer runs the job: its state could not be made durable (a store failure, a lost lease). */
+  | { readonly type: "lost"; readonly error: string }
 );
 
 /** Which events a listener receives. */
@@ -87,7 +89,7 @@ export class FlowEvents implements JobObserver {
     };
     const unsubscribe = this.subscribe((event) => {
       buffered.push(event);
-      if (filter.jobId !== undefined && event.type === "status" && FINAL.has(event.status)) end();
+      if (filter.jobId !== undefined && ((event.type === "status" && FINAL.has(event.status)) || event.type === "lost")) end();
       wake?.();
     }, filter);
     const signal = filter.signal;
@@ -119,6 +121,11 @@ export class FlowEvents implements JobObserver {
 
   status(job: JobStateCore, status: JobStatus, atMs: number): void {
     if (this.active) this.#push(job, atMs, { type: "status", status });
+  }
+
+  /** The job is lost to this process (see the "lost" event). */
+  lost(job: JobStateCore, error: unknown, atMs: number): void {
+    if (this.active) this.#push(job, atMs, { type: "lost", error: describeError(error).message });
   }
 
   record(job: object, entry: HistoryEntry): void {

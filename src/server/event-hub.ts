@@ -7,6 +7,7 @@ export type FlowEventJson = { seq: number; jobId: string; flowId: string; at: st
   | { type: "record"; record: { routineId: string; eventName: string; data: Record<string, unknown>; timestamp: string } }
   | { type: "routine"; routineId: string; state: Record<string, unknown> }
   | { type: "output"; output: { routineId: string; outputType: string; data: Record<string, unknown>; timestamp: string } }
+  | { type: "lost"; error: string }
 );
 
 /** An event without its number, before the hub numbers it. */
@@ -53,6 +54,8 @@ export function eventToJson(event: FlowEvent): UnnumberedEvent {
       const o = event.output;
       return { ...head, type: "output", output: { routineId: o.routineId, outputType: o.outputType, data: o.data, timestamp: o.timestamp.toISOString() } };
     }
+    case "lost":
+      return { ...head, type: "lost", error: event.error };
   }
 }
 

@@ -4,11 +4,13 @@ import {
   ErrorHandler,
   ErrorStrategy,
   Flow,
+  MemoryJobStore,
   SimulatedClock,
   TimeoutError,
   type FlowEvent,
 } from "../../src/index.js";
 import { gate, routine, sleep } from "../fixtures/testing.js";
+import { FaultyStore } from "../persistence/faulty-store.js";
 
 function chain(flowId = "events"): Flow {
   const flow = new Flow({ flowId });
@@ -208,5 +210,32 @@ describe("results", () => {
     const job = flow.execute("flaky");
     await clock.advance(50);
     expect(await job.result()).toMatchObject({ status: "failed", error: { routineId: "flaky", errorType: "RangeError", message: "still failing" } });
+  });
+});
+
+describe("live events with a store that fails", () => {
+  it("listeners never hear a job ended that the store does not hold so: they hear it is lost, and its iterator ends", async () => {
+    const inner = new MemoryJobStore();
+    const store = new FaultyStore(inner, { closesInner: true });
+    const flow = new Flow({ flowId: "lost-events", store });
+    const step = gate();
+    flow.addRoutine(routine({ trigger: async () => step.wait }), "only");
+    const events: FlowEvent[] = [];
+    flow.subscribe((event) => events.push(event));
+    const job = await flow.start("only");
+    const reading = (async () => {
+      const seen: string[] = [];
+      for await (const event of flow.events({ jobId: job.jobId })) seen.push(event.type === "status" ? event.status : event.type);
+      return seen;
+    })();
+    store.failForGood();
+    step.open();
+    await expect(job.result()).rejects.toThrow(/disk|fail|StoreError|could not/i);
+    const seen = await reading;
+    expect(seen.at(-1)).toBe("lost");
+    expect(events.some((e) => e.type === "status" && e.status === "completed")).toBe(false);
+    expect((await inner.readJob(job.jobId))?.status).toBe("running");
+    await flow.shutdown();
+    await store.close();
   });
 });
