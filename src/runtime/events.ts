@@ -1,5 +1,5 @@
 import { contextStorage, type ActiveContext } from "../core/context.js";
-import { RoutiluxError, describeError } from "../core/errors.js";
+import { RoutiluxError, describeError, showValue } from "../core/errors.js";
 import type { Payload } from "../core/slot.js";
 import type { JobObserver } from "../state/job-data.js";
 import { kJobData } from "../state/job-data.js";
@@ -62,6 +62,10 @@ export class FlowEvents implements JobObserver {
   /** Calls `listener` with every event (of one job, with `filter.jobId`) until the returned function is called. */
   subscribe(listener: Listener, filter: FlowEventFilter = {}): () => void {
     if (typeof listener !== "function") throw new RoutiluxError(`Expected a listener function, got ${typeof listener}`);
+    if (typeof filter !== "object" || filter === null) throw new RoutiluxError(`Expected an event filter object, got ${showValue(filter)}`);
+    if (filter.jobId !== undefined && typeof filter.jobId !== "string") {
+      throw new RoutiluxError(`Expected \`jobId\` of an event filter to be a job id (a string), got ${showValue(filter.jobId)}`);
+    }
     const subscription: Subscription = { listener, jobId: filter.jobId };
     this.#subscriptions.add(subscription);
     return () => void this.#subscriptions.delete(subscription);

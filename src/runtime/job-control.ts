@@ -193,7 +193,9 @@ export class JobControl {
     const status = job.status;
     if (status === "cancelled") return;
     if (status !== "running" && status !== "paused") {
-      throw new JobStateError(`Cannot cancel job '${job.jobId}': it is already ${status}`);
+      throw new JobStateError(status === "pending"
+        ? `Cannot cancel job '${job.jobId}': it has not started (pending); only a running or paused job can be cancelled`
+        : `Cannot cancel job '${job.jobId}': it is already ${status}`);
     }
     let run = this.#engine.runOf(job);
     if (run === undefined) {
