@@ -6,6 +6,7 @@ import { initCommand } from "./commands/init.js";
 import { jobsCommand } from "./commands/jobs.js";
 import { recoverCommand } from "./commands/recover.js";
 import { runCommand } from "./commands/run.js";
+import { serveCommand } from "./commands/serve.js";
 import { validateCommand } from "./commands/validate.js";
 
 /** A command of the command line: adds itself (and its subcommands) to the program. */
@@ -22,6 +23,7 @@ export const COMMANDS: readonly CommandModule[] = [
   graphCommand,
   jobsCommand,
   recoverCommand,
+  serveCommand,
 ];
 
 function packageVersion(): string {

@@ -6,7 +6,7 @@ import { RoutiluxError, SqliteJobStore, loadFlowFile, type Flow, type JobStore, 
 export interface LoadedFlows {
   readonly flows: Flow[];
   readonly store: JobStore;
-  /** Shuts the flows down, then closes the store. */
+  /** Shuts the flows down, then closes the store (when it opened it). */
   close(): Promise<void>;
 }
 
@@ -16,12 +16,13 @@ const FLOW_FILE = /\.(ya?ml|json)$/i;
  * Loads every flow file (`.yaml`, `.yml`, `.json`) of a folder, on one SQLite store: what
  * `routilux serve --flows-dir dir --store path` serves.
  *
- * @param options - `flowsDir` (default `./flows`); `storePath` (default `./.routilux/jobs.db`);
- * `registry`: where routine classes the files name are found (the built-ins always are)
+ * @param options - `flowsDir` (default `./flows`); `store`, or `storePath` for a SQLite store
+ * (default `./.routilux/jobs.db`); `registry`: where routine classes the files name are found
+ * (the built-ins always are)
  * @throws (rejects) RoutiluxError for a missing or empty folder; the file's FlowSpecError for a bad flow file
  */
 export async function loadFlowsDir(
-  options: { flowsDir?: string; storePath?: string; registry?: RoutineRegistry } = {},
+  options: { flowsDir?: string; storePath?: string; store?: JobStore; registry?: RoutineRegistry } = {},
 ): Promise<LoadedFlows> {
   const dir = options.flowsDir ?? "./flows";
   let names: string[];
@@ -31,7 +32,8 @@ export async function loadFlowsDir(
     throw new RoutiluxError(`Cannot read the flows folder '${dir}': ${(error as Error).message}`, { cause: error });
   }
   if (names.length === 0) throw new RoutiluxError(`The flows folder '${dir}' has no flow files (.yaml, .yml or .json)`);
-  const store = new SqliteJobStore(options.storePath === undefined ? {} : { path: options.storePath });
+  const owned = options.store === undefined;
+  const store = options.store ?? new SqliteJobStore(options.storePath === undefined ? {} : { path: options.storePath });
   const flows: Flow[] = [];
   try {
     for (const name of names) flows.push(await loadFlowFile(join(dir, name), options.registry, { store }));
@@ -43,7 +45,7 @@ export async function loadFlowsDir(
     }
   } catch (error) {
     await Promise.all(flows.map((flow) => flow.shutdown()));
-    await store.close();
+    if (owned) await store.close();
     throw error;
   }
   return {
@@ -51,7 +53,7 @@ export async function loadFlowsDir(
     store,
     close: async () => {
       await Promise.all(flows.map((flow) => flow.shutdown()));
-      await store.close();
+      if (owned) await store.close();
     },
   };
 }

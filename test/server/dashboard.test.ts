@@ -109,4 +109,23 @@ describe("dashboard", () => {
     expect(result.status).toBe("completed");
     expect(await page.locator("[data-testid=shared-data]").textContent()).toContain("invoice-0042.txt");
   });
+
+  it("asks for the token of a server that wants one, then shows its jobs", async () => {
+    const token = "dashboard-token-42";
+    const guarded = await startServer({ flows: [flow], port: 0, token });
+    const context = await browser.newContext();
+    try {
+      const tab = await context.newPage();
+      await tab.goto(guarded.url);
+      await tab.waitForSelector("[data-testid=token-form]");
+      await tab.fill("[data-testid=token-form] input[name=token]", token);
+      await tab.click("[data-testid=token-form] button[type=submit]");
+      await tab.waitForSelector("[data-testid=job-row]");
+      await tab.waitForSelector("[data-testid=live]:has-text('live')");
+      expect(await tab.locator("[data-testid=token-form]").count()).toBe(0);
+    } finally {
+      await context.close();
+      await guarded.close();
+    }
+  });
 });
