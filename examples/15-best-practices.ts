@@ -11,7 +11,7 @@
  * Run: npx tsx examples/15-best-practices.ts
  */
 import assert from "node:assert/strict";
-import { Flow, JobState, QueueOutputHandler, Routine, type ExecutionContext, type JobStateDocument } from "../src/index.js";
+import { Flow, JobState, QueueOutputHandler, Routine, type HandlerContext, type JobStateDocument } from "../src/index.js";
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -20,16 +20,23 @@ class Gate extends Routine {
   constructor() {
     super();
     this.defineSlot("trigger", this.check);
-    this.defineEvent("approved", ["batch", "stepMs"]);
+    this.defineSlot("approval", this.approve);
+    this.defineEvent("approved", ["batch", "stepMs", "approvedBy"]);
   }
 
-  async check(data: Record<string, unknown>, ctx: ExecutionContext): Promise<void> {
+  check(data: Record<string, unknown>, ctx: HandlerContext): void {
     if (Number(data.batch) % 4 !== 0) {
       this.emit("approved", data);
       return;
     }
-    this.emitDeferredEvent("approved", data); // emitted when the job is resumed
-    await ctx.flow.pause(ctx.jobState, { reason: `batch ${String(data.batch)} needs approval` });
+    ctx.shared.set("held", data);
+    // The job pauses once this handler returns, until someone answers on the "approval" slot.
+    ctx.waitForInput({ slot: "approval", prompt: `batch ${String(data.batch)} needs approval` });
+  }
+
+  approve(data: Record<string, unknown>, ctx: HandlerContext): void {
+    const held = ctx.shared.get<Record<string, unknown>>("held") ?? {};
+    this.emit("approved", { ...held, approvedBy: data.by });
   }
 }
 
@@ -85,14 +92,10 @@ const executions: JobState[] = [];
 for (let i = 0; i < 10; i++) executions.push(flow.execute(entryId, { entryParams: { batch: i } }));
 await Promise.all(executions.map((job) => JobState.waitForCompletion(flow, job)));
 const paused = executions.filter((job) => job.status === "paused");
-console.log(`3. ${executions.length} executions: ${paused.length} paused (${paused.map((j) => j.pausePoints.at(-1)?.reason).join("; ")})`);
+console.log(`3. ${executions.length} executions: ${paused.length} paused (${paused.map((j) => j.waitingFor[0]?.prompt).join("; ")})`);
 
-for (const job of executions) {
-  if (job.status === "paused") {
-    job.metadata.approvedBy = "ops"; // the person approves
-    flow.resume(job);
-  }
-}
+// The person approves: an answer is delivered to the waiting slot and the job runs on.
+await Promise.all(paused.map((job) => flow.answer(job, "gate", "approval", { by: "ops" })));
 await Promise.all(executions.map((job) => JobState.waitForCompletion(flow, job)));
 const steps = executions.map((job) => job.outputLog.length);
 console.log(`3. After approval: ${[...new Set(executions.map((job) => job.status))].join(", ")}, progress outputs per job: ${steps.join(" ")}`);

@@ -16,7 +16,7 @@ import { checkStandard } from "../runtime/validation.js";
 import { decodeFlowDocument, encodeFlowDocument, type FlowDocument } from "../serialization/flow-document.js";
 import { defaultRegistry, type RoutineRegistry } from "../serialization/registry.js";
 import { readFlowFile, type FlowFileFormat } from "../serialization/flow-file.js";
-import { buildFromSpec, documentToSpec } from "../serialization/flow-spec-document.js";
+import { buildFromSpec, documentToSpec, registryWithDefaults } from "../serialization/flow-spec-document.js";
 import type { FlowSpec } from "../serialization/flow-spec.js";
 import { kJobData } from "../state/job-data.js";
 // A JobState is the engine's JobStateCore; only `status` reads wider on it (see LiveJobStatus).
@@ -72,6 +72,11 @@ function checkPayload(value: unknown, name: string): Payload {
   }
   checkJsonValue(value, `\`${name}\``, name);
   return value as Payload;
+}
+
+/** Entry params as the trigger slot's schema gave them (its defaults and transforms applied): still a plain JSON object. */
+function parsedParams(value: unknown, entryRoutineId: string): Payload {
+  return checkPayload(value, `entryParams, as the schema of '${entryRoutineId}.trigger' gave them,`);
 }
 
 /**
@@ -160,8 +165,8 @@ export class Flow extends FlowDefinition {
   execute(entryRoutineId: string, options: ExecuteOptions = {}): JobState {
     const { job, entryParams } = this.#prepare(entryRoutineId, options);
     const schema = this.getRoutine(entryRoutineId)?.getSlot("trigger")?.schema;
-    if (schema !== undefined) checkStandard(schema, entryParams, `the entry params of '${entryRoutineId}.trigger'`, true);
-    this.#engine.execute(entryRoutineId, entryParams, job as JobStateCore);
+    const params = schema === undefined ? entryParams : parsedParams(checkStandard(schema, entryParams, `the entry params of '${entryRoutineId}.trigger'`, true), entryRoutineId);
+    this.#engine.execute(entryRoutineId, params, job as JobStateCore);
     this.#follow(job);
     return job;
   }
@@ -179,8 +184,8 @@ export class Flow extends FlowDefinition {
   async start(entryRoutineId: string, options: ExecuteOptions = {}): Promise<JobState> {
     const { job, entryParams } = this.#prepare(entryRoutineId, options);
     const schema = this.getRoutine(entryRoutineId)?.getSlot("trigger")?.schema;
-    if (schema !== undefined) await checkStandard(schema, entryParams, `the entry params of '${entryRoutineId}.trigger'`);
-    this.#engine.execute(entryRoutineId, entryParams, job as JobStateCore);
+    const params = schema === undefined ? entryParams : parsedParams(await checkStandard(schema, entryParams, `the entry params of '${entryRoutineId}.trigger'`), entryRoutineId);
+    this.#engine.execute(entryRoutineId, params, job as JobStateCore);
     this.#follow(job);
     await this.#engine.attached(job);
     return job;
@@ -231,14 +236,31 @@ export class Flow extends FlowDefinition {
    *
    * @returns `jobState` itself, now "running"
    * @throws JobStateError if the job is neither paused nor running, belongs to another flow, waits
-   * for input, names routines or slots this flow lacks, or is known here to be older than the store's
+   * for input, names routines or slots this flow lacks, or is known here to be older than the store's;
+   * ValidationError when a pending task of a job arriving from outside does not fit its slot's schema
    */
   resume(jobState: JobState): JobState;
   /** Resumes a job by id: the process holding it resumes it, or, when none does, this one takes it from the store. */
   resume(jobId: string): Promise<void>;
   resume(jobState: JobState | string): JobState | Promise<void> {
     if (typeof jobState === "string") return this.#control(jobState, "resume", {});
+    if (jobState instanceof JobState && this.#engine.runOf(jobState as JobStateCore) === undefined) this.#checkArrivingTasks(jobState);
     return this.#engine.control.resume(jobState);
+  }
+
+  /**
+   * A job arriving from outside (a document, another flow) carries task data no handler of this
+   * flow has checked: each pending task is checked against its slot's schema (schemas that
+   * validate synchronously) before anything changes.
+   */
+  #checkArrivingTasks(job: JobState): void {
+    for (const task of job.pendingTasks) {
+      const schema = this.getRoutine(task.routineId)?.getSlot(task.slotName)?.schema;
+      if (schema === undefined) continue;
+      const where = `the pending task of '${task.routineId}.${task.slotName}' in job '${job.jobId}'`;
+      if (schema["~standard"].validate(task.data) instanceof Promise) continue;
+      checkStandard(schema, task.data, where, true);
+    }
   }
 
   /** Cancels one job: its queue is dropped and running handlers are told to stop (`ctx.signal`); their late effects are discarded. */
@@ -330,12 +352,13 @@ export class Flow extends FlowDefinition {
   }
 
   /**
-   * The flow's live events as an async iterator: with `jobId`, it ends after that job's final
-   * status event (completed, failed or cancelled; a pause does not end it); aborting `signal`
-   * makes it return.
+   * The flow's live events as an async iterator: with `jobId`, it begins with the job's status
+   * (for a job running here) and ends after its final status event (completed, failed or
+   * cancelled; a pause does not end it), or at once for a job that has ended here already;
+   * aborting `signal` makes it return.
    */
   events(filter: FlowEventFilter & { signal?: AbortSignal } = {}): AsyncIterableIterator<FlowEvent> {
-    return this.#engine.events.events(filter);
+    return this.#engine.jobEvents(filter);
   }
 
   /**
@@ -367,13 +390,13 @@ export class Flow extends FlowDefinition {
 
   /**
    * Builds a new flow from a document written by {@link Flow.serialize}, in this or another
-   * process. Each routine's class is found by name in `registry` (default {@link defaultRegistry}),
-   * constructed without arguments, then given its configuration and error handler. A malformed
+   * process. Each routine's class is found by name in `registry`, then in {@link defaultRegistry}
+   * (which holds the built-ins), constructed without arguments, then given its configuration and error handler. A malformed
    * document or an unregistered name throws a SerializationError naming the field at fault.
    * @param options - what a document does not hold, such as the clock or the store
    */
   static deserialize(doc: unknown, registry: RoutineRegistry = defaultRegistry, options: FlowRuntimeOptions = {}): Flow {
-    return decodeFlowDocument(doc, registry, (definition) => new Flow({ ...options, ...definition }));
+    return decodeFlowDocument(doc, registryWithDefaults(registry), (definition) => new Flow({ ...options, ...definition }));
   }
 
   /**

@@ -36,7 +36,7 @@ function parse(config: Readonly<Record<string, unknown>>): AggregatorSettings {
     if (new Set(sources).size !== sources.length) throw read.error("sources", "a list of distinct routine ids", sources);
     return { mode: "sources", sources, timeoutMs };
   }
-  if (hasCount) return { mode: "count", expectedCount: read.number("expectedCount", 1, { min: 1, integer: true, max: 100_000 }), timeoutMs };
+  if (hasCount) return { mode: "count", expectedCount: read.number("expectedCount", 1, { min: 1, integer: true, max: 10_000 }), timeoutMs };
   return { mode: "unset", timeoutMs };
 }
 
@@ -49,8 +49,8 @@ function parse(config: Readonly<Record<string, unknown>>): AggregatorSettings {
  *   arrival order; with `sources`, in the order of `sources`), `count` how many, `partial` true
  *   when `timeoutMs` ran out first. With `sources` it also has `bySource` (routine id to its
  *   message) and `missing` (the sources that sent nothing: empty unless the round is partial).
- * - Config: `expectedCount` (messages per round) or `sources` (routine ids: a round is one
- *   message from each, matched by `ctx.source.routineId`); `timeoutMs` (optional: this long after
+ * - Config: `expectedCount` (messages per round, at most 10,000: each message rewrites the
+ *   round, so a round of n costs O(n²)) or `sources` (routine ids: a round is one message from each, matched by `ctx.source.routineId`); `timeoutMs` (optional: this long after
  *   a round's first message, what has come is emitted with `partial: true`).
  *
  * With `sources`, a message from a routine that is not listed (or entry params) fails the

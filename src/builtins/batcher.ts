@@ -25,7 +25,7 @@ type Reason = "size" | "timeout" | "flush";
 function parse(config: Readonly<Record<string, unknown>>): BatcherSettings {
   const read = new ConfigReader("Batcher", config, KEYS);
   return {
-    batchSize: read.number("batchSize", 100, { min: 1, integer: true, max: 100_000 }),
+    batchSize: read.number("batchSize", 100, { min: 1, integer: true, max: 10_000 }),
     flushAfterMs: read.optionalNumber("flushAfterMs", { min: 0 }),
   };
 }
@@ -37,7 +37,7 @@ function parse(config: Readonly<Record<string, unknown>>): BatcherSettings {
  *   message); `timer` is its own.
  * - Event: `batch { items, count, batchNumber, reason }`: `items` the messages as they arrived,
  *   `batchNumber` from 1 in each job, `reason` `"size"`, `"timeout"` or `"flush"`.
- * - Config: `batchSize` (default 100, at most 100,000): a batch is emitted when it has this many;
+ * - Config: `batchSize` (default 100, at most 10,000): a batch is emitted when it has this many;
  *   `flushAfterMs` (optional): a batch is emitted this long after its first message, however
  *   many it has.
  *
@@ -48,6 +48,10 @@ function parse(config: Readonly<Record<string, unknown>>): BatcherSettings {
  * of an incomplete batch stay in the routine state when the job completes: send to `flush` to
  * emit them. A batch emitted before its `flushAfterMs` (full, or flushed) withdraws that timer
  * (`ctx.cancelDelivery`), so the job can end at once.
+ *
+ * Cost: each message rewrites the batch being collected (it is job state, checked and, with a
+ * store, committed whole), so a batch of n messages costs O(n²) in all: keep batches to a few
+ * thousand messages, and batch big streams in several stages.
  *
  * @example
  * ```ts

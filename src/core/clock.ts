@@ -22,9 +22,39 @@ export interface Clock {
  */
 export const systemClock: Clock = {
   now: Date.now,
-  setTimeout: (callback, delayMs) => setTimeout(callback, delayMs),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+  setTimeout: (callback, delayMs) => (delayMs > MAX_TIMER_MS ? new LongTimer(callback, delayMs) : setTimeout(callback, delayMs)),
+  clearTimeout: (handle) => {
+    if (handle instanceof LongTimer) handle.clear();
+    else clearTimeout(handle as ReturnType<typeof setTimeout>);
+  },
 };
+
+/** The longest delay a Node timer takes; a longer one fires at once (with a warning). */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/** A timer for a delay over {@link MAX_TIMER_MS} (about 24.8 days): a chain of Node timers towards the due time. */
+class LongTimer {
+  readonly #due: number;
+  readonly #callback: () => void;
+  #timer: ReturnType<typeof setTimeout>;
+
+  constructor(callback: () => void, delayMs: number) {
+    this.#callback = callback;
+    this.#due = Date.now() + delayMs;
+    this.#timer = this.#arm();
+  }
+
+  #arm(): ReturnType<typeof setTimeout> {
+    const left = this.#due - Date.now();
+    return left > MAX_TIMER_MS
+      ? setTimeout(() => (this.#timer = this.#arm()), MAX_TIMER_MS)
+      : setTimeout(this.#callback, Math.max(0, left));
+  }
+
+  clear(): void {
+    clearTimeout(this.#timer);
+  }
+}
 
 interface SimulatedTimer {
   id: number;

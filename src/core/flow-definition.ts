@@ -49,8 +49,8 @@ function workersFor(strategy: ExecutionStrategy, maxWorkers: unknown): number {
 /** Checks a timeout option: undefined, or milliseconds above 0. @internal */
 export function checkTimeout(value: unknown, name: string): number | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== "number" || Number.isNaN(value) || value <= 0) {
-    throw new FlowDefinitionError(`Expected \`${name}\` to be a number of milliseconds above 0, got ${showValue(value)} (${typeof value})`);
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
+    throw new FlowDefinitionError(`Expected \`${name}\` to be a finite number of milliseconds above 0, got ${showValue(value)} (${typeof value})`);
   }
   return value;
 }

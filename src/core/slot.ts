@@ -2,6 +2,8 @@ import type { StandardSchemaV1 } from "@standard-schema/spec";
 import type { HandlerContext } from "./context.js";
 import type { Routine } from "./routine.js";
 import type { AnyRoutineSpec, Payload, RoutineSpec, SlotData, SlotName } from "./routine-spec.js";
+import { RoutiluxError, showValue } from "./errors.js";
+import { checkJsonValue } from "./json-value.js";
 
 export type { Payload };
 
@@ -95,5 +97,11 @@ export function mergeSlotData(strategy: MergeStrategy, previous: Payload | undef
     }
     return merged;
   }
-  return strategy(previous ?? {}, incoming);
+  const merged: unknown = strategy(previous ?? {}, incoming);
+  if (typeof merged !== "object" || merged === null || Array.isArray(merged)) {
+    throw new RoutiluxError(`A merge function must return a plain object (the data its slot's handler receives), got ${showValue(merged)}`);
+  }
+  // What a merge function makes is job state (the slot's buffer): plain JSON, like every write.
+  checkJsonValue(merged, "the result of a merge function", "merged");
+  return merged as Payload;
 }

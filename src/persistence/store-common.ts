@@ -103,6 +103,8 @@ export function lastSeqOf(write: JobWrite): number | undefined {
   return commits.length > 0 ? commits[commits.length - 1]!.seq : write.snapshot?.seq;
 }
 
+const FILTER_KEYS: readonly string[] = ["flowId", "status", "metadata", "limit", "cursor"];
+
 /** A list filter, checked: bad values are refused naming the field. @internal */
 export interface CheckedFilter {
   flowId: string | undefined;
@@ -116,6 +118,9 @@ export interface CheckedFilter {
 /** Checks a {@link JobFilter}. @internal */
 export function checkFilter(filter: JobFilter, where: string): CheckedFilter {
   if (typeof filter !== "object" || filter === null) throw new RoutiluxError(`Expected a job filter object for ${where}, got ${showValue(filter)}`);
+  for (const key of Object.keys(filter)) {
+    if (!FILTER_KEYS.includes(key)) throw new RoutiluxError(`Unknown job filter field '${key}' for ${where}; the fields are: ${FILTER_KEYS.join(", ")}`);
+  }
   const { flowId, status, metadata, limit, cursor } = filter;
   if (flowId !== undefined && typeof flowId !== "string") {
     throw new RoutiluxError(`Expected \`flowId\` of a job filter to be a string, got ${showValue(flowId)}`);

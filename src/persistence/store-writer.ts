@@ -1,5 +1,5 @@
 import { outsideContext } from "../core/context.js";
-import { JobStateError, StoreError, describeError } from "../core/errors.js";
+import { JobStateError, StoreError, describeError, showValue } from "../core/errors.js";
 import { kJobData } from "../state/job-data.js";
 import type { JobStateCore } from "../state/job-state.js";
 import type { AttachMode, JobCommand, JobJournal, JobOwner } from "../state/journal.js";
@@ -8,7 +8,7 @@ import type { JobStatus } from "../state/job-snapshot.js";
 import type { LooseChanges, WaitRequest, WriteSet } from "../state/write-set.js";
 import { baseCommit, buildDelta } from "./commit-format.js";
 import { JobLog, TrackedCommit } from "./job-log.js";
-import { TERMINAL_STATUSES, type FencedWrite, type JobStore, type JobWrite } from "./job-store.js";
+import { TERMINAL_STATUSES, type CommitResult, type FencedWrite, type JobStore, type JobWrite } from "./job-store.js";
 import { isOwnerGone, newOwnerId } from "./lease.js";
 
 /** How often a process looks for control requests other processes sent for the jobs it holds. */
@@ -356,7 +356,8 @@ export class StoreWriter implements JobJournal {
       if (error === undefined) return;
       const delay = this.#failed(batch, error);
       if (delay === undefined) return;
-      await new Promise<void>((resolve) => outsideContext(() => setTimeout(resolve, delay)).unref());
+      // Held (not unref'd): a commit waiting to be retried is work the process must not walk away from.
+      await new Promise<void>((resolve) => outsideContext(() => setTimeout(resolve, delay)));
     }
   }
 
@@ -388,13 +389,16 @@ export class StoreWriter implements JobJournal {
     }
     if (writes.length === 0) return undefined;
     const nowMs = Date.now();
-    let result: Awaited<ReturnType<JobStore["commit"]>>;
+    let answer: unknown;
     try {
       const commit = this.store.commit({ owner: this.owner, nowMs, leaseUntilMs: nowMs + this.store.leaseMs, jobs: writes, isOwnerGone });
-      result = await this.#withinLease(commit);
+      answer = await this.#withinLease(commit);
     } catch (error) {
       return error ?? new Error("the store failed without a reason");
     }
+    // A store that answers what no JobStore may cannot be trusted: nothing counts as written.
+    if (!isCommitResult(answer)) return new StoreError(`${String(this.store)}: commit() resolved to ${showValue(answer)}, not a CommitResult { fenced, epochs }`);
+    const result = answer;
     this.#failures = 0;
     const fenced = new Map<string, FencedWrite>(result.fenced.map((f) => [f.jobId, f]));
     for (const part of parts) {
@@ -432,7 +436,6 @@ export class StoreWriter implements JobJournal {
           "but this process no longer counts on it",
         ));
       }, leaseMs));
-      timer.unref();
     });
     return Promise.race([commit, timeout]).finally(() => clearTimeout(timer));
   }
@@ -534,6 +537,12 @@ export class StoreWriter implements JobJournal {
       }
     }
   }
+}
+
+function isCommitResult(value: unknown): value is CommitResult {
+  if (typeof value !== "object" || value === null) return false;
+  const { fenced, epochs } = value as Partial<CommitResult>;
+  return Array.isArray(fenced) && typeof epochs === "object" && epochs !== null;
 }
 
 function staleCopy(jobId: string, copy: number, stored: number, where: string): JobStateError {

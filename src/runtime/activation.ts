@@ -178,6 +178,8 @@ export class TaskContext extends WriteSet implements ActiveContext, HandlerConte
   readonly startedAt: number;
   /** The handler has settled; later writes (from a detached continuation) apply at once. */
   done = false;
+  /** The handler failed: its writes were discarded, and so are its leftovers' (they are refused). */
+  failed = false;
   /** Tasks emitted by the handler, queued when it succeeds. */
   emitted: PendingTask[] | undefined;
   /** Deliveries to its own slots after a delay (`deliverLater`), held when it succeeds. */
@@ -246,7 +248,7 @@ export class TaskContext extends WriteSet implements ActiveContext, HandlerConte
 
   get shared(): SharedData {
     return (this.#shared ??= {
-      get: <T>(key: string, defaultValue?: T): T => this.run.job.readSharedData(this.#writes(), key, defaultValue),
+      get: <T>(key: string, defaultValue?: T): T => this.run.job.readSharedData(this.done ? undefined : this, key, defaultValue),
       set: (key: string, value: unknown): void => this.run.job.writeSharedData(this.#writes(), key, value),
       update: <T>(key: string, fn: (previous: T | undefined) => T): T => this.run.job.updateSharedDataWith(this.#writes(), key, fn),
     });
@@ -319,16 +321,29 @@ export class TaskContext extends WriteSet implements ActiveContext, HandlerConte
   // ---------------------------------------------------------------- ActiveContext
 
   writesFor(job: object): object | undefined {
-    return job === this.run.job && !this.done ? this : undefined;
+    if (job !== this.run.job) return undefined;
+    if (this.failed) throw this.#lateWrite();
+    return this.done ? undefined : this;
   }
 
+  /** A write from a callback a failed attempt left behind: refused, as the attempt's own writes were discarded. */
+  #lateWrite(): RoutiluxError {
+    return new RoutiluxError(
+      `Routine '${this.task.routineId}' (attempt ${this.task.attempt}) of job '${this.run.job.jobId}' failed, so its writes were discarded; ` +
+      "a callback it left behind cannot change the job either",
+    );
+  }
+
+  /** Where a write of this activation goes: its write set while it runs, the job after it succeeded; refused after it failed. */
   #writes(): WriteSet | undefined {
+    if (this.failed) throw this.#lateWrite();
     return this.done ? undefined : this;
   }
 
   emitAs(routineId: string, eventName: string, data: Payload): void {
     const job = this.run.job;
     checkJsonValue(data, `the data of emit('${eventName}') of routine '${routineId}' in job '${job.jobId}'`, "data");
+    if (this.failed) throw this.#lateWrite();
     if (this.done) {
       this.run.engine.emitDetached(this.run, routineId, eventName, data);
       return;

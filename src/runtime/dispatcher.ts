@@ -126,6 +126,7 @@ export class Dispatcher {
     const task = ctx.task;
     const routineId = task.routineId;
     ctx.done = true;
+    ctx.failed = !ok;
     engine.scheduler.settled();
     const inFlight = data.inFlight;
     const at = inFlight.lastIndexOf(ctx);

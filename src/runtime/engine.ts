@@ -12,7 +12,7 @@ import type { PendingTask } from "../state/task.js";
 import type { TaskContext} from "./activation.js";
 import { deliveryOf, endedJobEmit, type RunOwner } from "./activation.js";
 import { Dispatcher, type DispatchHost } from "./dispatcher.js";
-import { FlowEvents } from "./events.js";
+import { FlowEvents, type FlowEvent, type FlowEventFilter } from "./events.js";
 import type { ExecutionTracker } from "./execution-tracker.js";
 import { Inputs, type InputsHost } from "./inputs.js";
 import { JobControl, insideHandler, type ControlHost } from "./job-control.js";
@@ -20,6 +20,9 @@ import { JobRun } from "./activation.js";
 import { isFinal, releaseWaiters, transition, wakeWaiters, type LifecycleHost } from "./lifecycle.js";
 import { Scheduler } from "./scheduler.js";
 import { Timers } from "./timers.js";
+
+/** How many ended jobs an engine remembers for `events({ jobId })`. */
+const ENDED_REMEMBERED = 1024;
 
 /**
  * The engine of one flow: it wires the scheduler (worker pool, fairness, time slices), the
@@ -46,6 +49,8 @@ export class Engine implements LifecycleHost, RunOwner, DispatchHost, InputsHost
   readonly control: JobControl;
   /** Jobs running in this process (not paused, ended or let go). */
   readonly #active = new Set<JobRun>();
+  /** The ids of the jobs that ended here lately, oldest first, so `events({ jobId })` of one ends at once. */
+  readonly #ended = new Map<string, JobStatus>();
   #closed = false;
   /** The shutdown under way or done. */
   #stopping: Promise<void> | undefined;
@@ -76,8 +81,29 @@ export class Engine implements LifecycleHost, RunOwner, DispatchHost, InputsHost
 
   counted(run: JobRun, from: JobStatus | undefined, to: JobStatus): void {
     this.tracker.jobStatus(from, to);
-    if (to === "running") this.#active.add(run);
-    else this.#active.delete(run);
+    if (to === "running") {
+      this.#active.add(run);
+      return;
+    }
+    this.#active.delete(run);
+    if (isFinal(to)) {
+      this.#ended.set(run.job.jobId, to);
+      if (this.#ended.size > ENDED_REMEMBERED) this.#ended.delete(this.#ended.keys().next().value!);
+    }
+  }
+
+  /**
+   * `flow.events()`: with a job id, an iterator that ends at once for a job that ended here, and
+   * whose first event is the job's status for a job running here that has had no event yet.
+   */
+  jobEvents(filter: FlowEventFilter & { signal?: AbortSignal }): AsyncIterableIterator<FlowEvent> {
+    const jobId = filter.jobId;
+    if (jobId === undefined) return this.events.events(filter);
+    const iterator = this.events.events(filter, this.#ended.has(jobId));
+    for (const run of this.#active) {
+      if (run.job.jobId === jobId && run.data.eventSeq === 0) this.events.status(run.job, "running", this.clock.now());
+    }
+    return iterator;
   }
 
   statusEvent(run: JobRun, to: JobStatus, atMs: number): void {

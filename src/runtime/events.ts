@@ -1,5 +1,5 @@
 import { contextStorage, type ActiveContext } from "../core/context.js";
-import { RoutiluxError, describeError } from "../core/errors.js";
+import { RoutiluxError, describeError, showValue } from "../core/errors.js";
 import type { Payload } from "../core/slot.js";
 import type { JobObserver } from "../state/job-data.js";
 import { kJobData } from "../state/job-data.js";
@@ -38,6 +38,10 @@ interface Subscription {
 const NO_CONTEXT = undefined as unknown as ActiveContext;
 const FINAL = new Set<string>(["completed", "failed", "cancelled"]);
 
+function listenerFailed(error: unknown): void {
+  process.emitWarning(`A flow event listener threw: ${describeError(error).message}; the engine is unaffected`, "RoutiluxWarning");
+}
+
 /**
  * A flow's live events. When nobody listens nothing is built (`active` is false); otherwise each
  * change becomes an event, numbered per job, and listeners are called in a microtask after the
@@ -58,6 +62,10 @@ export class FlowEvents implements JobObserver {
   /** Calls `listener` with every event (of one job, with `filter.jobId`) until the returned function is called. */
   subscribe(listener: Listener, filter: FlowEventFilter = {}): () => void {
     if (typeof listener !== "function") throw new RoutiluxError(`Expected a listener function, got ${typeof listener}`);
+    if (typeof filter !== "object" || filter === null) throw new RoutiluxError(`Expected an event filter object, got ${showValue(filter)}`);
+    if (filter.jobId !== undefined && typeof filter.jobId !== "string") {
+      throw new RoutiluxError(`Expected \`jobId\` of an event filter to be a job id (a string), got ${showValue(filter.jobId)}`);
+    }
     const subscription: Subscription = { listener, jobId: filter.jobId };
     this.#subscriptions.add(subscription);
     return () => void this.#subscriptions.delete(subscription);
@@ -67,13 +75,14 @@ export class FlowEvents implements JobObserver {
    * The events as an async iterator. With `jobId` it ends by itself after that job's final status
    * event; aborting `signal` makes it return. Events are buffered while the consumer is busy.
    */
-  events(filter: FlowEventFilter & { signal?: AbortSignal } = {}): AsyncIterableIterator<FlowEvent> {
+  events(filter: FlowEventFilter & { signal?: AbortSignal } = {}, endedAlready = false): AsyncIterableIterator<FlowEvent> {
     const buffered: FlowEvent[] = [];
     let wake: (() => void) | undefined;
     let ended = false;
     const end = (): void => {
       ended = true;
       unsubscribe();
+      signal?.removeEventListener("abort", end);
       wake?.();
     };
     const unsubscribe = this.subscribe((event) => {
@@ -82,7 +91,7 @@ export class FlowEvents implements JobObserver {
       wake?.();
     }, filter);
     const signal = filter.signal;
-    if (signal?.aborted === true) end();
+    if (signal?.aborted === true || endedAlready) end();
     else signal?.addEventListener("abort", end, { once: true });
     const iterator: AsyncIterableIterator<FlowEvent> = {
       next: async (): Promise<IteratorResult<FlowEvent>> => {
@@ -143,9 +152,11 @@ export class FlowEvents implements JobObserver {
       for (const s of this.#subscriptions) {
         if (s.jobId !== undefined && s.jobId !== event.jobId) continue;
         try {
-          s.listener(event);
+          const returned: unknown = s.listener(event);
+          // An async listener's rejection is reported like a throw, never left unhandled.
+          if (returned instanceof Promise) returned.catch(listenerFailed);
         } catch (error) {
-          process.emitWarning(`A flow event listener threw: ${describeError(error).message}; the engine is unaffected`, "RoutiluxWarning");
+          listenerFailed(error);
         }
       }
     }

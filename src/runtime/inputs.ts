@@ -10,7 +10,7 @@ import type { JobStateCore } from "../state/job-state.js";
 import type { WaitRequest } from "../state/write-set.js";
 import type { JobRun, TaskContext } from "./activation.js";
 import { isFinal } from "./lifecycle.js";
-import { checkJsonSchema, checkStandard, isStandardSchema, toJsonSchema } from "./validation.js";
+import { checkJsonSchema, checkStandard, compileJsonSchema, isStandardSchema, toJsonSchema } from "./validation.js";
 
 /** What the inputs need from the engine. @internal */
 export interface InputsHost {
@@ -27,6 +27,29 @@ const inProcessSchemas = new WeakMap<WaitRequest, StandardSchemaV1>();
 
 function same(w: { routineId: string; slotName: string }, routineId: string, slotName: string): boolean {
   return w.routineId === routineId && w.slotName === slotName;
+}
+
+/**
+ * Whether the job's last word on `routineId.slotName` is an answer: it was answered (or its group
+ * was) since it last asked. A further answer then is a second answer to a question already
+ * answered, not an early answer to the next one.
+ */
+function answeredSinceAsked(job: JobStateCore, routineId: string, slotName: string): boolean {
+  const history = job.executionHistory;
+  const answeredGroups = new Set<string>();
+  for (let i = history.length - 1; i >= 0; i--) {
+    const record = history[i]!;
+    if (record.routineId !== routineId) continue;
+    const slot = record.data.slot;
+    const group = typeof record.data.group === "string" ? record.data.group : undefined;
+    if (record.eventName === "answered") {
+      if (slot === slotName) return true;
+      if (group !== undefined) answeredGroups.add(group);
+    } else if (record.eventName === "waiting" && slot === slotName) {
+      return group !== undefined && answeredGroups.has(group);
+    }
+  }
+  return false;
 }
 
 function describeWaits(waits: readonly WaitRequest[] | undefined): string {
@@ -68,6 +91,8 @@ export class Inputs {
       if (json !== undefined && findNonJson(json, true) !== undefined) {
         throw new RoutiluxError(`The \`schema\` of waitForInput in routine '${ctx.routineId}' is neither JSON Schema (plain JSON) nor a Standard Schema`);
       }
+      // Refused now, in the handler that asks, rather than leaving the job waiting for an answer no schema can check.
+      if (json !== undefined) compileJsonSchema(json, `waitForInput('${slot}') in routine '${ctx.routineId}'`);
     }
     const wait: WaitRequest = {
       routineId: ctx.routineId,
@@ -76,7 +101,8 @@ export class Inputs {
       ...(json === undefined ? {} : { schema: json }),
       ...(group === undefined ? {} : { group }),
     };
-    if (schema !== undefined && json === undefined && isStandardSchema(schema)) inProcessSchemas.set(wait, schema);
+    // A Standard Schema is checked in this process too: its JSON form may not say everything (a refinement).
+    if (schema !== undefined && isStandardSchema(schema)) inProcessSchemas.set(wait, schema);
     ctx.addWait(wait);
   }
 
@@ -92,9 +118,14 @@ export class Inputs {
       if (at >= 0) {
         const [answer] = data.earlyAnswers!.splice(at, 1);
         if (data.earlyAnswers!.length === 0) data.earlyAnswers = undefined;
-        this.#deliver(run, wait.routineId, wait.slotName, answer!.data, true);
-        if (wait.group !== undefined) answeredGroups.add(wait.group);
-        continue;
+        const refused = this.#refusal(job, wait, answer!.data);
+        if (refused === undefined) {
+          this.#deliver(run, wait, answer!.data, true);
+          if (wait.group !== undefined) answeredGroups.add(wait.group);
+          continue;
+        }
+        // An early answer that does not fit the request's schema is dropped (the history says why); the job waits.
+        job.pushRecord(wait.routineId, "answer_refused", { slot: wait.slotName, error: refused }, now);
       }
       data.waitingFor = (data.waitingFor ?? []).filter((w) => !same(w, wait.routineId, wait.slotName));
       data.waitingFor.push(wait);
@@ -114,8 +145,12 @@ export class Inputs {
     }
   }
 
-  /** Checks an answer before anything changes: the routine and slot exist, the data is plain JSON and fits the schemas. */
-  async validate(job: JobStateCore, routineId: string, slotName: string, data: Payload): Promise<void> {
+  /**
+   * Checks an answer before anything changes: the routine and slot exist, the data is plain JSON and
+   * fits the schemas. Returns the data to deliver: the slot schema's output (its defaults and
+   * transforms applied), else the request schema's, else the data.
+   */
+  async validate(job: JobStateCore, routineId: string, slotName: string, data: Payload): Promise<Payload> {
     if (isFinal(job.status)) throw new JobStateError(`Cannot answer job '${job.jobId}': it has ended (${job.status})`);
     const flow = this.#engine.flow;
     const routine = flow.getRoutine(routineId);
@@ -131,11 +166,32 @@ export class Inputs {
     }
     const where = `the answer to '${routineId}.${slotName}' of job '${job.jobId}'`;
     checkJsonValue(data, where, "data");
+    let value: unknown = data;
     const wait = job[kJobData].waitingFor?.find((w) => same(w, routineId, slotName));
     if (wait?.schema !== undefined) checkJsonSchema(wait.schema, data, where);
     const inProcess = wait === undefined ? undefined : inProcessSchemas.get(wait);
-    if (inProcess !== undefined) await checkStandard(inProcess, data, where);
-    if (slot.schema !== undefined) await checkStandard(slot.schema, data, where);
+    if (inProcess !== undefined) value = await checkStandard(inProcess, data, where);
+    if (slot.schema !== undefined) value = await checkStandard(slot.schema, data, where);
+    if (value !== data) {
+      if (typeof value !== "object" || value === null || Array.isArray(value)) {
+        throw new RoutiluxError(`The schema of ${where} turned the answer into ${showValue(value)}; a slot receives a plain object`);
+      }
+      checkJsonValue(value, `${where}, as its schema gave it`, "data");
+    }
+    return value as Payload;
+  }
+
+  /** Why an answer kept early does not fit the request it answers (undefined when it fits). */
+  #refusal(job: JobStateCore, wait: WaitRequest, data: Payload): string | undefined {
+    const where = `the answer to '${wait.routineId}.${wait.slotName}' of job '${job.jobId}'`;
+    try {
+      if (wait.schema !== undefined) checkJsonSchema(wait.schema, data, where);
+      const inProcess = inProcessSchemas.get(wait);
+      if (inProcess !== undefined) checkStandard(inProcess, data, where, true);
+      return undefined;
+    } catch (error) {
+      return (error as Error).message;
+    }
   }
 
   /**
@@ -148,6 +204,12 @@ export class Inputs {
     const jobData = run.data;
     const waits = jobData.waitingFor;
     if (isFinal(job.status)) throw new JobStateError(`Cannot answer job '${job.jobId}': it has ended (${job.status})`);
+    const waited = waits?.find((w) => same(w, routineId, slotName));
+    if (waited === undefined && answeredSinceAsked(job, routineId, slotName)) {
+      throw new JobStateError(
+        `Job '${job.jobId}' no longer waits for input on '${routineId}.${slotName}': it was answered already; it waits for: ${describeWaits(waits)}`,
+      );
+    }
     if (waits !== undefined && waits.length > 0) {
       const wait = waits.find((w) => same(w, routineId, slotName));
       if (wait === undefined) {
@@ -157,7 +219,7 @@ export class Inputs {
       }
       const left = waits.filter((w) => w !== wait && (wait.group === undefined || w.group !== wait.group));
       jobData.waitingFor = left.length > 0 ? left : undefined;
-      this.#deliver(run, routineId, slotName, data, false);
+      this.#deliver(run, wait, data, false);
       job.jobFieldsChanged();
       return left.length === 0;
     }
@@ -168,8 +230,11 @@ export class Inputs {
   }
 
   /** Delivers an answer as one activation of its slot. */
-  #deliver(run: JobRun, routineId: string, slotName: string, data: Payload, early: boolean): void {
-    run.job.pushRecord(routineId, "answered", early ? { slot: slotName, early: true } : { slot: slotName }, this.#engine.clock.now());
-    this.#engine.queueTasks(run, [{ taskId: 0, routineId, slotName, data, attempt: 1 }]);
+  #deliver(run: JobRun, wait: WaitRequest, data: Payload, early: boolean): void {
+    const details: Payload = { slot: wait.slotName };
+    if (wait.group !== undefined) details.group = wait.group;
+    if (early) details.early = true;
+    run.job.pushRecord(wait.routineId, "answered", details, this.#engine.clock.now());
+    this.#engine.queueTasks(run, [{ taskId: 0, routineId: wait.routineId, slotName: wait.slotName, data, attempt: 1 }]);
   }
 }

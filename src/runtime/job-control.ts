@@ -195,7 +195,9 @@ export class JobControl {
     const status = job.status;
     if (status === "cancelled") return;
     if (status !== "running" && status !== "paused") {
-      throw new JobStateError(`Cannot cancel job '${job.jobId}': it is already ${status}`);
+      throw new JobStateError(status === "pending"
+        ? `Cannot cancel job '${job.jobId}': it has not started (pending); only a running or paused job can be cancelled`
+        : `Cannot cancel job '${job.jobId}': it is already ${status}`);
     }
     let run = this.#engine.runOf(job);
     if (run === undefined) {
@@ -279,7 +281,7 @@ export class JobControl {
   async answer(jobState: JobState, routineId: string, slotName: string, data: Payload): Promise<void> {
     const job = this.#engine.checkJob(jobState, "answer");
     this.#engine.checkOpen("answer");
-    await this.#engine.inputs.validate(job, routineId, slotName, data);
+    const value = await this.#engine.inputs.validate(job, routineId, slotName, data);
     let run = this.#engine.runOf(job);
     if (run === undefined) {
       if (job.status === "running") {
@@ -288,7 +290,7 @@ export class JobControl {
       run = this.#engine.attachRun(job);
       if (this.#engine.journal !== undefined) await this.#attached(run);
     }
-    if (this.#engine.inputs.answer(run, routineId, slotName, data) && run.job.status === "paused") this.resume(jobState);
+    if (this.#engine.inputs.answer(run, routineId, slotName, value) && run.job.status === "paused") this.resume(jobState);
     await this.#flush(job);
   }
 }

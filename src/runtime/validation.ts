@@ -22,29 +22,31 @@ function failure(where: string, issues: readonly StandardSchemaV1.Issue[]): Vali
 }
 
 /**
- * Checks `value` against a Standard Schema; throws a {@link ValidationError} naming `where` and the
- * field. With `sync`, a schema that validates asynchronously is refused (the caller cannot wait).
+ * Checks `value` against a Standard Schema and returns the schema's output (its defaults, coercions
+ * and transforms applied); throws a {@link ValidationError} naming `where` and the field. With
+ * `sync`, a schema that validates asynchronously is refused (the caller cannot wait).
  * @internal
  */
-export function checkStandard(schema: StandardSchemaV1, value: unknown, where: string, sync: true): void;
-export function checkStandard(schema: StandardSchemaV1, value: unknown, where: string, sync?: false): Promise<void>;
-export function checkStandard(schema: StandardSchemaV1, value: unknown, where: string, sync = false): Promise<void> | void {
+export function checkStandard(schema: StandardSchemaV1, value: unknown, where: string, sync: true): unknown;
+export function checkStandard(schema: StandardSchemaV1, value: unknown, where: string, sync?: false): Promise<unknown>;
+export function checkStandard(schema: StandardSchemaV1, value: unknown, where: string, sync = false): unknown {
   const result = schema["~standard"].validate(value);
   if (result instanceof Promise) {
     if (sync) throw new RoutiluxError(`The schema of ${where} validates asynchronously; use the async form of this call (flow.start)`);
     return result.then((r) => {
       if (r.issues !== undefined) throw failure(where, r.issues);
+      return r.value;
     });
   }
   if (result.issues !== undefined) {
     if (sync) throw failure(where, result.issues);
     return Promise.reject(failure(where, result.issues));
   }
-  return sync ? undefined : Promise.resolve();
+  return sync ? result.value : Promise.resolve(result.value);
 }
 
-/** Checks `value` against a JSON Schema (an input request's); throws a {@link ValidationError}. @internal */
-export function checkJsonSchema(schema: Record<string, unknown>, value: unknown, where: string): void {
+/** A JSON Schema compiled for checking (cached); a RoutiluxError naming `where` when it cannot be used. @internal */
+export function compileJsonSchema(schema: Record<string, unknown>, where: string): z.ZodType {
   let type = compiled.get(schema);
   if (type === undefined) {
     try {
@@ -54,15 +56,30 @@ export function checkJsonSchema(schema: Record<string, unknown>, value: unknown,
     }
     compiled.set(schema, type);
   }
-  const result = type.safeParse(value);
+  return type;
+}
+
+/** Checks `value` against a JSON Schema (an input request's); throws a {@link ValidationError}. @internal */
+export function checkJsonSchema(schema: Record<string, unknown>, value: unknown, where: string): void {
+  const result = compileJsonSchema(schema, where).safeParse(value);
   if (!result.success) {
     throw failure(where, result.error.issues.map((issue) => ({ message: issue.message, path: issue.path })));
   }
 }
 
-/** A JSON Schema for an input request: a plain JSON Schema object as is, a zod schema converted; undefined otherwise. @internal */
+/**
+ * A JSON Schema for an input request, for answers checked in another process: a plain JSON Schema
+ * object as is, a zod schema converted (what JSON Schema cannot say, a refinement or a transform,
+ * is checked only where the zod schema is); undefined for other Standard Schemas. @internal
+ */
 export function toJsonSchema(schema: object): Record<string, unknown> | undefined {
-  if (schema instanceof z.ZodType) return z.toJSONSchema(schema);
+  if (schema instanceof z.ZodType) {
+    try {
+      return z.toJSONSchema(schema, { io: "input", unrepresentable: "any" });
+    } catch {
+      return undefined;
+    }
+  }
   if (isStandardSchema(schema)) return undefined;
   return schema as Record<string, unknown>;
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { systemClock } from "../core/clock.js";
 import { contextStorage } from "../core/context.js";
-import { JobStateError, RoutiluxError, describeError } from "../core/errors.js";
+import { JobStateError, RoutiluxError, SerializationError, describeError } from "../core/errors.js";
 import { checkJsonValue } from "../core/json-value.js";
 import type { Payload } from "../core/slot.js";
 import { JobData, NOTHING_IN_FLIGHT, kJobData, slotKey, splitSlotKey } from "./job-data.js";
@@ -304,6 +304,7 @@ export class JobStateCore {
   /** Appends an entry (a JSON value) to the job's shared log (inside a handler: when its activation succeeds). */
   appendToSharedLog(entry: unknown): void {
     this.#checkWritable();
+    if (entry === undefined) throw new SerializationError(`Cannot write a shared-log entry of job '${this.#jobId}': it is undefined, which JSON cannot hold (use null)`, { path: "sharedLog" });
     checkJsonValue(entry, `a shared-log entry of job '${this.#jobId}'`, "sharedLog");
     const w = this.#open();
     if (w !== undefined) {
@@ -366,7 +367,14 @@ export class JobStateCore {
     const handler = jobData.outputHandler;
     if (handler === undefined) return;
     try {
-      handler.handle(routineId, outputType, data, entry.timestamp);
+      const returned: unknown = handler.handle(routineId, outputType, data, entry.timestamp);
+      // An async handler's rejection comes too late for the history: it is a process warning, never an unhandled rejection.
+      if (returned instanceof Promise) {
+        returned.catch((error: unknown) => process.emitWarning(
+          `The output handler of job '${this.#jobId}' failed on output '${outputType}' of routine '${routineId}': ${describeError(error).message}`,
+          "RoutiluxWarning",
+        ));
+      }
     } catch (error) {
       const { message, type } = describeError(error);
       const record = new HistoryEntry(routineId, "output_error", { outputType, error: message, errorType: type }, jobData.clock.now());

@@ -10,8 +10,9 @@ export interface OutputHandler {
    * @param outputType - the kind of output, as given to `sendOutput`
    * @param data - the output's data
    * @param timestamp - when it was sent
+   * @returns nothing, or a promise: a rejection is reported as a process warning naming the job
    */
-  handle(routineId: string, outputType: string, data: Record<string, unknown>, timestamp: Date): void;
+  handle(routineId: string, outputType: string, data: Record<string, unknown>, timestamp: Date): void | Promise<void>;
 }
 
 /**
@@ -89,9 +90,9 @@ export class CallbackOutputHandler implements OutputHandler {
     this.#callback = callback;
   }
 
-  /** Calls the callback with the output. */
-  handle(routineId: string, outputType: string, data: Record<string, unknown>, timestamp: Date): void {
-    this.#callback(routineId, outputType, data, timestamp);
+  /** Calls the callback with the output; returns what it returns (an async callback's promise). */
+  handle(routineId: string, outputType: string, data: Record<string, unknown>, timestamp: Date): void | Promise<void> {
+    return this.#callback(routineId, outputType, data, timestamp);
   }
 }
 

@@ -52,11 +52,58 @@ describe("live events", () => {
     hold.open();
     await job.result();
     await sleep(5);
-    expect(seen).toEqual(["paused"]);
+    // The first event of a job followed from its start is its status.
+    expect(seen).toEqual(["running", "paused"]);
     flow.resume(job);
     await job.result();
     await reading;
-    expect(seen).toEqual(["paused", "running", "completed"]);
+    expect(seen).toEqual(["running", "paused", "running", "completed"]);
+  });
+
+  it("events({ jobId }) of a job that has ended here ends at once", async () => {
+    const flow = chain("ended");
+    const result = await flow.run("first", { entryParams: { n: 1 } });
+    const got: FlowEvent[] = [];
+    for await (const event of flow.events({ jobId: result.jobId })) got.push(event);
+    expect(got).toEqual([]);
+  });
+
+  it("leaving the iterator early removes its abort listener from the signal", async () => {
+    const flow = chain("leave");
+    const controller = new AbortController();
+    const warnings: string[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(warning.name);
+    process.on("warning", onWarning);
+    try {
+      for (let i = 0; i < 30; i++) {
+        const job = flow.execute("first", { entryParams: { n: i } });
+        for await (const event of flow.events({ jobId: job.jobId, signal: controller.signal })) if (event.seq >= 1) break;
+        await job.result();
+      }
+      await sleep(5);
+      expect(warnings).not.toContain("MaxListenersExceededWarning");
+    } finally {
+      process.off("warning", onWarning);
+    }
+  });
+
+  it("an async listener that rejects is reported as a warning, never as an unhandled rejection", async () => {
+    const flow = chain("async-listener");
+    const warnings: string[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(warning.message);
+    process.on("warning", onWarning);
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-misused-promises -- users do pass async listeners; this is that case
+      flow.subscribe(async () => {
+        await Promise.resolve();
+        throw new Error("listener broke");
+      });
+      expect((await flow.run("first", { entryParams: { n: 1 } })).status).toBe("completed");
+      await sleep(5);
+      expect(warnings.some((w) => w.includes("listener broke"))).toBe(true);
+    } finally {
+      process.off("warning", onWarning);
+    }
   });
 
   it("aborting the iterator's signal makes it return, not throw", async () => {

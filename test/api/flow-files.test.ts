@@ -76,6 +76,17 @@ describe("flow files", () => {
     expect(json.serialize(registry)).toEqual(flow.serialize(registry));
   });
 
+  it("a flow holding built-ins, written with a user registry, is read back with that same registry", async () => {
+    const flow = Flow.fromSpec({
+      flowId: "with-builtins",
+      routines: { first: { class: "Double" }, wait: { class: "Delay", config: { delayMs: 1 } } },
+      connections: [{ from: "first.out", to: "wait.input" }],
+    }, registry);
+    const doc = flow.serialize(registry);
+    const again = Flow.deserialize(JSON.parse(JSON.stringify(doc)), registry);
+    expect(again.serialize(registry)).toEqual(doc);
+  });
+
   it("an error names the file, the path and the line of each problem", async () => {
     const path = fileWith("bad.yaml", YAML.replace("class: Double, config", "class: Tripple, config").replace("second.input", "second.inptu"));
     const error = await loadFlowFile(path, registry).then(() => undefined, (e: unknown) => e);

@@ -200,3 +200,154 @@ describe("waiting for a person", () => {
     expect(copy.sharedLog).toEqual(["published by cy"]);
   });
 });
+
+describe("answers that do not belong", () => {
+  /** Asks "approve item N?" for items 1 and 2, one after the other; collects the answers. */
+  function twoQuestions(): Flow {
+    const flow = new Flow({ flowId: "two-questions" });
+    const ask = new Routine();
+    ask.defineSlot("trigger", (_data: Payload, ctx: HandlerContext) => {
+      ctx.shared.set("round", 1);
+      ctx.waitForInput({ slot: "reply", prompt: "approve item 1?" });
+    });
+    ask.defineSlot("reply", (data: Payload, ctx: HandlerContext) => {
+      const round = ctx.shared.get<number>("round") ?? 1;
+      ctx.shared.update<unknown[]>("answers", (list) => [...(list ?? []), { round, by: data.by }]);
+      if (round === 1) {
+        ctx.shared.set("round", 2);
+        ctx.waitForInput({ slot: "reply", prompt: "approve item 2?" });
+      }
+    });
+    flow.addRoutine(ask, "ask");
+    return flow;
+  }
+
+  it("a second answer to a question already answered is refused, concurrently or later; it never answers the next question", async () => {
+    const flow = twoQuestions();
+    const job = flow.execute("ask");
+    await job.result();
+    const outcomes = await Promise.allSettled([
+      flow.answer(job, "ask", "reply", { by: "alice" }),
+      flow.answer(job, "ask", "reply", { by: "bob" }),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "rejected"]);
+    const refusal = (outcomes[1] as PromiseRejectedResult).reason as Error;
+    expect(refusal).toBeInstanceOf(JobStateError);
+    expect(refusal.message).toMatch(/no longer waits for input on 'ask\.reply': it was answered already/);
+    const second = await job.result();
+    expect(second.status).toBe("paused");
+    expect(job.waitingFor.map((w) => w.prompt)).toEqual(["approve item 2?"]);
+    expect(job.sharedData.answers).toEqual([{ round: 1, by: "alice" }]);
+    // The next question takes the next answer.
+    await flow.answer(job, "ask", "reply", { by: "carol" });
+    expect((await job.result()).status).toBe("completed");
+    expect(job.sharedData.answers).toEqual([{ round: 1, by: "alice" }, { round: 2, by: "carol" }]);
+  });
+
+  it("an early answer is checked against the request's schema when the request comes: one that does not fit is dropped, and the job waits", async () => {
+    const flow = new Flow({ flowId: "early-schema" });
+    const gate = new Routine();
+    gate.defineSlot("trigger", async (_data: Payload, ctx: HandlerContext) => {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      ctx.waitForInput({ slot: "ok", schema: { type: "object", properties: { ok: { type: "boolean" } }, required: ["ok"] } });
+    });
+    gate.defineSlot("ok", (data: Payload, ctx: HandlerContext) => ctx.shared.set("got", data.ok));
+    flow.addRoutine(gate, "gate");
+    const job = flow.execute("gate");
+    await flow.answer(job, "gate", "ok", { ok: "not-a-boolean" });
+    const result = await job.result();
+    expect(result.status).toBe("paused");
+    expect(job.sharedData.got).toBeUndefined();
+    const refused = job.executionHistory.find((r) => r.eventName === "answer_refused");
+    expect(String(refused?.data.error)).toMatch(/'ok'/);
+    await flow.answer(job, "gate", "ok", { ok: true });
+    expect((await job.result()).status).toBe("completed");
+    expect(job.sharedData.got).toBe(true);
+  });
+
+  it("a zod schema given to waitForInput is checked whole (refinements too), and one with a transform works in process", async () => {
+    const flow = new Flow({ flowId: "zod-request" });
+    const gate = new Routine();
+    gate.defineSlot("trigger", (data: Payload, ctx: HandlerContext) => {
+      const schema = data.transform === true
+        ? z.object({ n: z.string().transform((v) => Number(v)) })
+        : z.object({ n: z.number().refine((n) => n > 5, "must be more than 5") });
+      ctx.waitForInput({ slot: "value", schema });
+    });
+    gate.defineSlot("value", (data: Payload, ctx: HandlerContext) => ctx.shared.set("n", data.n));
+    flow.addRoutine(gate, "gate");
+    const refined = flow.execute("gate");
+    await refined.result();
+    await expect(flow.answer(refined, "gate", "value", { n: 1 })).rejects.toThrow(/must be more than 5/);
+    expect(refined.status).toBe("paused");
+    await flow.answer(refined, "gate", "value", { n: 6 });
+    expect((await refined.result()).status).toBe("completed");
+
+    const transformed = flow.execute("gate", { entryParams: { transform: true } });
+    expect((await transformed.result()).status).toBe("paused");
+    await flow.answer(transformed, "gate", "value", { n: "7" });
+    expect(await transformed.result()).toMatchObject({ status: "completed", sharedData: { n: 7 } });
+  });
+
+  it("a JSON Schema that cannot check anything fails the handler that asks, instead of leaving the job waiting for good", async () => {
+    const flow = new Flow({ flowId: "bad-schema" });
+    const gate = new Routine();
+    gate.defineSlot("trigger", (_data: Payload, ctx: HandlerContext) => ctx.waitForInput({ slot: "reply", schema: { type: "bogus" } }));
+    gate.defineSlot("reply", () => undefined);
+    flow.addRoutine(gate, "gate");
+    const result = await flow.execute("gate").result();
+    expect(result.status).toBe("failed");
+    if (result.status !== "failed") throw new Error("unreachable");
+    expect(result.error.message).toMatch(/JSON Schema of waitForInput\('reply'\) in routine 'gate' cannot be used/);
+  });
+
+  it("a slot schema's output is what the handler gets: defaults and coercions applied, for entry params and answers", async () => {
+    const flow = new Flow({ flowId: "schema-output" });
+    const step = new Routine();
+    const Input = z.object({ n: z.coerce.number(), tag: z.string().default("none") });
+    step.defineSlot("trigger", (data: Payload, ctx: HandlerContext) => {
+      ctx.shared.set("entry", { n: data.n, tag: data.tag });
+      ctx.waitForInput({ slot: "more" });
+    }, { schema: Input });
+    step.defineSlot("more", (data: Payload, ctx: HandlerContext) => ctx.shared.set("answer", { n: data.n, tag: data.tag }), { schema: Input });
+    flow.addRoutine(step, "step");
+    const job = await flow.start("step", { entryParams: { n: "5" } });
+    await job.result();
+    await flow.answer(job, "step", "more", { n: "8", tag: "x" });
+    expect(await job.result()).toMatchObject({ status: "completed", sharedData: { entry: { n: 5, tag: "none" }, answer: { n: 8, tag: "x" } } });
+    const viaExecute = flow.execute("step", { entryParams: { n: "3" } });
+    await viaExecute.result();
+    expect(viaExecute.sharedData.entry).toEqual({ n: 3, tag: "none" });
+  });
+});
+
+describe("data entering through a document", () => {
+  it("a resumed job's pending task that does not fit its slot's schema is refused, naming it, and nothing changes", async () => {
+    const build = (): Flow => {
+      const flow = new Flow({ flowId: "doc-schema" });
+      const step = new Routine();
+      step.defineSlot("trigger", async (_data: Payload, ctx: HandlerContext) => {
+        ctx.emit("next", { n: 1 });
+        await ctx.flow.pause(ctx.jobState);
+      });
+      step.defineEvent("next", ["n"]);
+      const sink = new Routine();
+      sink.defineSlot("input", (data: Payload, ctx: HandlerContext) => ctx.shared.set("n", data.n), { schema: z.object({ n: z.number() }) });
+      flow.addRoutine(step, "step");
+      flow.addRoutine(sink, "sink");
+      flow.connect("step", "next", "sink", "input");
+      return flow;
+    };
+    const flow = build();
+    const job = flow.execute("step");
+    expect((await job.result()).status).toBe("paused");
+    const doc = JSON.parse(JSON.stringify(job.serialize())) as { pendingTasks: Array<{ data: Record<string, unknown> }> };
+    expect(doc.pendingTasks.length).toBeGreaterThan(0);
+    for (const task of doc.pendingTasks) task.data = { n: "not a number" };
+    const copy = JobState.fromDocument(doc);
+    const other = build();
+    expect(() => other.resume(copy)).toThrow(ValidationError);
+    expect(() => other.resume(copy)).toThrow(/pending task of 'sink\.input'.*at 'n'/);
+    expect(copy.status).toBe("paused");
+  });
+});

@@ -169,7 +169,7 @@ describe("Aggregator config", () => {
   it("takes expectedCount or sources, not both, and checks them", () => {
     const agg = new Aggregator();
     expect(thrownBy(() => agg.setConfig({ expectedCount: 2, sources: ["a"] })).message).toMatch(/takes `expectedCount` or `sources`, not both/);
-    expect(() => agg.setConfig({ expectedCount: 0 })).toThrow("Expected `expectedCount` of Aggregator to be an integer from 1 to 100,000, got `0` (number)");
+    expect(() => agg.setConfig({ expectedCount: 0 })).toThrow("Expected `expectedCount` of Aggregator to be an integer from 1 to 10,000, got `0` (number)");
     expect(() => agg.setConfig({ sources: ["a", "a"] })).toThrow(/a list of distinct routine ids/);
     expect(() => agg.setConfig({ timeoutMs: -5 })).toThrow(FlowDefinitionError);
     expect(agg.config).toEqual({});

@@ -62,7 +62,7 @@ describe("HumanInput", () => {
     expect(await job.result()).toMatchObject({ waitingFor: [{ prompt: "Publish 'Hello'?" }] });
   });
 
-  it("checks an answer given before the question, and asks again when it is wrong", async () => {
+  it("checks an answer given before the question against its schema, and waits on when it is wrong", async () => {
     const clock = new SimulatedClock();
     const flow = track(Flow.fromSpec({
       flowId: "early",
@@ -74,7 +74,10 @@ describe("HumanInput", () => {
     await flow.answer(job, "ask", "answer", { approved: "maybe" }); // kept: nothing waits yet
     await clock.advance(100);
     expect(job.status).toBe("paused");
-    expect(job.getRoutineState("ask")).toMatchObject({ humanInput: { request: { value: "draft" }, lastError: expect.stringMatching(/boolean/) } });
+    // The early answer did not fit the question's schema: it was dropped, and the job waits.
+    expect(job.getRoutineState("ask")).toMatchObject({ humanInput: { request: { value: "draft" } } });
+    expect(job.executionHistory.find((r) => r.eventName === "answer_refused")?.data.error).toMatch(/'approved'.*boolean/);
+    expect(job.waitingFor.map((w) => `${w.routineId}.${w.slotName}`)).toEqual(["ask.answer"]);
     await flow.answer(job, "ask", "answer", { approved: true });
     await clock.advance(0);
     expect(job.status).toBe("completed");

@@ -1,7 +1,7 @@
 // Job timeout on a simulated clock: `timeoutMs` per execute, `executionTimeoutMs` per flow. A job
 // running longer is failed, its queue dropped, and a "timeout" record names what was running.
 import { describe, expect, it } from "vitest";
-import { ErrorHandler, ErrorStrategy, Flow, FlowDefinitionError, JobState, SimulatedClock, type FlowOptions } from "../../src/index.js";
+import { ErrorHandler, ErrorStrategy, Flow, FlowDefinitionError, JobState, SimulatedClock, systemClock, type FlowOptions } from "../../src/index.js";
 import { routine } from "../fixtures/testing.js";
 import { TransientError, clockDelay, onlyRecord, recordsOf, sink } from "./helpers.js";
 
@@ -194,6 +194,19 @@ describe("the flow's executionTimeoutMs", () => {
     const flow = new Flow();
     flow.addRoutine(routine({ trigger: () => {} }), "r");
     expect(() => flow.execute("r", { timeoutMs: -1 })).toThrow(/timeoutMs.*-1/);
+    expect(() => flow.execute("r", { timeoutMs: Infinity })).toThrow(/timeoutMs.*finite.*Infinity/);
+  });
+
+  it("a limit past the longest Node timer (about 24.8 days) does not fire early on the real clock", async () => {
+    const flow = new Flow();
+    flow.addRoutine(routine({ trigger: () => new Promise((resolve) => setTimeout(resolve, 30)) }), "r");
+    const job = flow.execute("r", { timeoutMs: 30 * 24 * 3_600_000 });
+    expect(await job.result()).toMatchObject({ status: "completed" });
+    let fired = false;
+    const handle = systemClock.setTimeout(() => (fired = true), 2 ** 31 + 10);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(fired).toBe(false);
+    systemClock.clearTimeout(handle);
   });
 });
 

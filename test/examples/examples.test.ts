@@ -75,6 +75,9 @@ const EXPECTED: Record<string, Array<string | RegExp | OutputCheck>> = {
     "Status: completed",
     "Deferred events left: 0",
     'Output: reply {"question":"What is your name?","text":"Hello, Ada!"}',
+    "Waiting for ask.name: What is your name?",
+    "Refused: ValidationError",
+    'Answered: completed, {"text":"Hello, Ada!"}',
   ],
   "10-status-transitions.ts": [
     "New JobState: pending",
