@@ -42,4 +42,11 @@ export default tseslint.config(
       "@typescript-eslint/no-unsafe-member-access": "off",
     },
   },
+  {
+    // The bin and the routine modules of the command-line tests are plain JavaScript that Node runs
+    // as it is: Node's globals, no type-aware rules.
+    files: ["bin/**/*.js", "test/fixtures/**/*.mjs"],
+    extends: [tseslint.configs.disableTypeChecked],
+    languageOptions: { globals: { process: "readonly", URL: "readonly", setTimeout: "readonly" } },
+  },
 );

@@ -23,8 +23,11 @@ export type { WorkerProcessOptions, WorkerProcess } from "./api/worker-process.j
 export type { FlowOptions, FlowRuntimeOptions, ExecuteOptions } from "./api/flow.js";
 export { JobState } from "./api/job-state.js";
 export type { JobResult, WaitingInput } from "./api/job-state.js";
+export { jobToJson, jobSummaryToJson } from "./api/job-json.js";
+export type { JobJson, JobSummaryJson, ExecutionRecordJson, OutputRecordJson, PausePointJson } from "./api/job-json.js";
 export { JobStateCore } from "./state/job-state.js";
 export type { JobStatus, LiveJobStatus } from "./state/job-snapshot.js";
+export { JOB_STATUSES } from "./state/job-snapshot.js";
 export type { FlowEvent, FlowEventFilter } from "./runtime/events.js";
 export type { ExecutionRecord, OutputRecord, DeferredEvent, PausePoint } from "./state/records.js";
 export type { PendingTask } from "./state/task.js";

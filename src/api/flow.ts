@@ -325,6 +325,17 @@ export class Flow extends FlowDefinition {
   }
 
   /**
+   * The JobState of a job this flow holds in this process, by id: one it runs, or holds paused
+   * (with a store only). After `flow.resume(jobId)` or `flow.answer(jobId, ...)` took a job from
+   * the store, this is the job to await; a job that has ended, or that another process holds, is
+   * not here (subscribe to the job's events before the call to see it end).
+   * @returns the JobState, or undefined when this process does not hold the job
+   */
+  heldJob(jobId: string): JobState | undefined {
+    return this.#engine.held(jobId) as JobState | undefined;
+  }
+
+  /**
    * Carries on, in this process, every job of this flow that the store holds as "running" and no
    * live process runs: after a crash, on a flow with the same `flowId` and routine ids. Each job
    * is rebuilt at its last committed task and its pending tasks run again, so a task that was in

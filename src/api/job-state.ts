@@ -154,8 +154,8 @@ export class JobState extends JobStateCore {
 // The engine sees a JobState as the JobStateCore it is (its `status` read as JobStatus).
 registerJobClass(() => new JobState() as JobStateCore);
 
-/** The outcome of a job that rests. */
-function resultOf(job: JobState): JobResult {
+/** The outcome of a job that rests; throws for a job that does not. @internal */
+export function resultOf(job: JobState): JobResult {
   const jobId = job.jobId;
   switch (job.status) {
     case "completed":

@@ -51,6 +51,8 @@ export class Engine implements LifecycleHost, RunOwner, DispatchHost, InputsHost
   readonly #active = new Set<JobRun>();
   /** The ids of the jobs that ended here lately, oldest first, so `events({ jobId })` of one ends at once. */
   readonly #ended = new Map<string, JobStatus>();
+  /** With a journal: the jobs attached here that have not ended (running or held paused), by id. */
+  readonly #held = new Map<string, JobRun>();
   #closed = false;
   /** The shutdown under way or done. */
   #stopping: Promise<void> | undefined;
@@ -87,6 +89,7 @@ export class Engine implements LifecycleHost, RunOwner, DispatchHost, InputsHost
     }
     this.#active.delete(run);
     if (isFinal(to)) {
+      this.#unhold(run);
       this.#ended.set(run.job.jobId, to);
       if (this.#ended.size > ENDED_REMEMBERED) this.#ended.delete(this.#ended.keys().next().value!);
     }
@@ -112,6 +115,22 @@ export class Engine implements LifecycleHost, RunOwner, DispatchHost, InputsHost
 
   forget(run: JobRun): void {
     this.#active.delete(run);
+    this.#unhold(run);
+  }
+
+  #unhold(run: JobRun): void {
+    if (this.#held.get(run.job.jobId) === run) this.#held.delete(run.job.jobId);
+  }
+
+  /** The job of that id attached here and not ended (with a journal only: without one, nothing finds a job by id). */
+  held(jobId: string): JobStateCore | undefined {
+    const run = this.#held.get(jobId);
+    if (run === undefined) return undefined;
+    if (run.detached || isFinal(run.job.status)) {
+      this.#held.delete(jobId);
+      return undefined;
+    }
+    return run.job;
   }
 
   // ---------------------------------------------------------------- starting
@@ -149,6 +168,7 @@ export class Engine implements LifecycleHost, RunOwner, DispatchHost, InputsHost
     }
     const run = new JobRun(this, job, data);
     data.run = run;
+    if (this.journal !== undefined) this.#held.set(job.jobId, run);
     data.clock = this.clock;
     data.observer = this.events;
     data.lost = undefined;
@@ -233,6 +253,7 @@ export class Engine implements LifecycleHost, RunOwner, DispatchHost, InputsHost
     if (run.detached) return;
     run.detached = true;
     this.#active.delete(run);
+    this.#unhold(run);
     this.timers.stopLimit(run);
     this.timers.clearDelays(run);
     for (const ctx of run.active) ctx.abort(error);
@@ -477,5 +498,6 @@ export class Engine implements LifecycleHost, RunOwner, DispatchHost, InputsHost
     }
     for (const run of left) releaseWaiters(run.data);
     this.#active.clear();
+    this.#held.clear();
   }
 }

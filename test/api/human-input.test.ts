@@ -172,6 +172,30 @@ describe("waiting for a person", () => {
     await store.close();
   });
 
+  it("flow.heldJob(id) gives the JobState of a job this process took from the store, to await its result", async () => {
+    const store = new MemoryJobStore();
+    const asking = approvalFlow(store);
+    const job = asking.execute("review", { entryParams: { topic: "q1" } });
+    await job.result();
+    // The asking flow holds the paused job: an answer by id from elsewhere is applied there.
+    expect(asking.heldJob(job.jobId)).toBe(job);
+    const second = asking.execute("review", { entryParams: { topic: "q2" } });
+    await second.result();
+    await asking.shutdown();
+    expect(asking.heldJob(second.jobId)).toBeUndefined();
+    const answering = approvalFlow(store);
+    let taken: JobState | undefined;
+    answering.subscribe((event) => (taken ??= answering.heldJob(event.jobId)), { jobId: second.jobId });
+    await answering.answer(second.jobId, "review", "decision", { approved: false });
+    expect(taken).toBeInstanceOf(JobState);
+    expect(taken!.jobId).toBe(second.jobId);
+    expect(await taken!.result()).toMatchObject({ status: "completed", jobId: second.jobId });
+    expect(answering.heldJob(second.jobId)).toBeUndefined();
+    expect(answering.heldJob("no-such-job")).toBeUndefined();
+    await answering.shutdown();
+    await store.close();
+  });
+
   it("resume() of a job that waits for input is refused with a message saying to answer it", async () => {
     const flow = approvalFlow();
     const job = flow.execute("review", { entryParams: { topic: "x" } });
