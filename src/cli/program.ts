@@ -7,6 +7,7 @@ import { jobsCommand } from "./commands/jobs.js";
 import { recoverCommand } from "./commands/recover.js";
 import { runCommand } from "./commands/run.js";
 import { validateCommand } from "./commands/validate.js";
+import { workerCommand } from "./commands/worker.js";
 
 /** A command of the command line: adds itself (and its subcommands) to the program. */
 export type CommandModule = (program: Command, cli: Cli) => void;
@@ -22,6 +23,7 @@ export const COMMANDS: readonly CommandModule[] = [
   graphCommand,
   jobsCommand,
   recoverCommand,
+  workerCommand,
 ];
 
 function packageVersion(): string {
