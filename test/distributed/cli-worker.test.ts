@@ -30,7 +30,14 @@ afterAll(async () => {
   await drop?.();
 });
 
-function worker(args: string[]): { out: () => string; err: () => string; exited: Promise<number | null>; kill: (s: NodeJS.Signals) => void } {
+interface WorkerProc {
+  out: () => string;
+  err: () => string;
+  exited: Promise<number | null>;
+  kill: (s: NodeJS.Signals) => void;
+}
+
+function worker(args: string[]): WorkerProc {
   const child = spawn(process.execPath, [BIN, "worker", ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   let err = "";
