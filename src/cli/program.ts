@@ -8,6 +8,7 @@ import { recoverCommand } from "./commands/recover.js";
 import { runCommand } from "./commands/run.js";
 import { serveCommand } from "./commands/serve.js";
 import { validateCommand } from "./commands/validate.js";
+import { workerCommand } from "./commands/worker.js";
 
 /** A command of the command line: adds itself (and its subcommands) to the program. */
 export type CommandModule = (program: Command, cli: Cli) => void;
@@ -24,6 +25,7 @@ export const COMMANDS: readonly CommandModule[] = [
   jobsCommand,
   recoverCommand,
   serveCommand,
+  workerCommand,
 ];
 
 function packageVersion(): string {
