@@ -47,6 +47,8 @@ interface RoutineProgress {
   errors: number;
   firstMs: number | undefined;
   lastMs: number | undefined;
+  /** An error was recorded: the routine's next state change records it, and starts no task. */
+  failing: boolean;
 }
 
 const SPINNER = ["|", "/", "-", "\\"];
@@ -71,7 +73,7 @@ export class ProgressView implements Reporter {
   constructor(cli: Cli, flow: Flow, title: string) {
     this.#cli = cli;
     this.#title = title;
-    for (const id of flow.routines.keys()) this.#routines.set(id, { status: "idle", tasks: 0, retries: 0, errors: 0, firstMs: undefined, lastMs: undefined });
+    for (const id of flow.routines.keys()) this.#routines.set(id, { status: "idle", tasks: 0, retries: 0, errors: 0, firstMs: undefined, lastMs: undefined, failing: false });
     this.#timer = setInterval(() => this.#draw(), REDRAW_MS);
     this.#timer.unref();
   }
@@ -97,7 +99,8 @@ export class ProgressView implements Reporter {
         const routine = this.#routines.get(event.routineId);
         const status = event.state.status;
         if (routine === undefined || typeof status !== "string") break;
-        if (status === "running") {
+        if (routine.failing) routine.failing = false;
+        else if (status === "running") {
           routine.tasks++;
           routine.firstMs ??= atMs;
         }
@@ -109,7 +112,10 @@ export class ProgressView implements Reporter {
         const routine = this.#routines.get(event.record.routineId);
         if (routine === undefined) break;
         if (event.record.eventName === "retry") routine.retries++;
-        if (event.record.eventName === "error") routine.errors++;
+        if (event.record.eventName === "error") {
+          routine.errors++;
+          routine.failing = true;
+        }
         break;
       }
       case "output":
