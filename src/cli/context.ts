@@ -12,9 +12,25 @@ export class Cli {
   exitCode = 0;
   /** `--verbose`: errors with their stack traces. */
   verbose = false;
+  /** Streams whose reader has gone (EPIPE, as with `| head`): nothing more is written to them. */
+  readonly #closed = new Set<NodeJS.WritableStream>();
 
   constructor(io: CliIo) {
     this.io = io;
+    // A reader that stops reading (`routilux run flow.yaml | head -1`) must not end the job: the
+    // command carries on without that output.
+    for (const stream of [io.stdout, io.stderr]) {
+      if (typeof stream.on !== "function") continue;
+      stream.on("error", (error: NodeJS.ErrnoException) => {
+        if (error.code !== "EPIPE") throw error;
+        this.#closed.add(stream);
+      });
+    }
+  }
+
+  /** Writes text to a stream unless its reader has gone. */
+  write(stream: NodeJS.WritableStream, text: string): void {
+    if (!this.#closed.has(stream)) stream.write(text);
   }
 
   /** Whether standard output is a terminal (so a live view may redraw in place). */
@@ -34,17 +50,17 @@ export class Cli {
 
   /** Writes lines to standard output. */
   out(...lines: string[]): void {
-    for (const line of lines) this.io.stdout.write(`${line}\n`);
+    for (const line of lines) this.write(this.io.stdout, `${line}\n`);
   }
 
   /** Writes lines to standard error. */
   err(...lines: string[]): void {
-    for (const line of lines) this.io.stderr.write(`${line}\n`);
+    for (const line of lines) this.write(this.io.stderr, `${line}\n`);
   }
 
   /** Writes one JSON value as one line of standard output. */
   json(value: unknown): void {
-    this.io.stdout.write(`${JSON.stringify(value)}\n`);
+    this.write(this.io.stdout, `${JSON.stringify(value)}\n`);
   }
 
   /** Text in an ANSI style (bold, dim, red, green, yellow, cyan) when coloring, else as it is. */

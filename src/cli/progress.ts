@@ -142,7 +142,7 @@ export class ProgressView implements Reporter {
   }
 
   #clear(): void {
-    if (this.#drawn > 0) this.#cli.io.stdout.write(`\u001b[${this.#drawn}A\u001b[0J`);
+    if (this.#drawn > 0) this.#cli.write(this.#cli.io.stdout, `\u001b[${this.#drawn}A\u001b[0J`);
     this.#drawn = 0;
   }
 
@@ -170,7 +170,7 @@ export class ProgressView implements Reporter {
       lines.push(cli.style("dim", `  ${queued} task${queued === 1 ? "" : "s"} queued${waiting.length > 0 ? `; waiting for ${waiting.join(", ")}` : ""}`));
     }
     this.#clear();
-    for (const line of lines) cli.io.stdout.write(`${line}\n`);
+    for (const line of lines) cli.write(cli.io.stdout, `${line}\n`);
     this.#drawn = lines.length;
   }
 }

@@ -16,7 +16,7 @@ const plainText = (output: string): string => output.replace(new RegExp(`${ESC}\
 function onTerminal(args: readonly string[], cwd: string): Promise<{ code: number; output: string }> {
   const command = [process.execPath, BIN, ...args].map(quote).join(" ");
   return new Promise((resolve, reject) => {
-    execFile("script", ["-qec", command, "/dev/null"], { cwd, env: { ...process.env, TERM: "xterm", COLUMNS: "100" }, timeout: 30_000 },
+    execFile("script", ["-qec", command, "/dev/null"], { cwd, env: { ...process.env, TERM: "xterm", COLUMNS: "100" }, timeout: 60_000 },
       (error, stdout) => {
         const code = error === null ? 0 : typeof error.code === "number" ? error.code : undefined;
         if (code === undefined) reject(error ?? new Error("no exit code"));
@@ -31,7 +31,7 @@ async function jobIdOf(run: ReturnType<typeof start>): Promise<string> {
   return String((JSON.parse(line) as { jobId: string }).jobId);
 }
 
-describe("the live view on a terminal", () => {
+describe("the live view on a terminal", { timeout: 90_000 }, () => {
   it("shows each routine with its status, tasks and retries, redrawn in place, and the outcome", async () => {
     const dir = await tempDir();
     const [retries, paused] = await Promise.all([
@@ -54,7 +54,7 @@ describe("the live view on a terminal", () => {
   });
 });
 
-describe("Ctrl-C and control from another process", () => {
+describe("Ctrl-C and control from another process", { timeout: 90_000 }, () => {
   it("Ctrl-C pauses the job and stores it, naming it; jobs resume in a second process completes it", async () => {
     const dir = await tempDir();
     const run = start(["run", fixture("slow.yaml"), "--param", "n=21"], dir);
@@ -120,6 +120,9 @@ describe("Ctrl-C and control from another process", () => {
     await crashed.done;
     const list = JSON.parse((await routilux(["jobs", "list", "--status", "running", "--json"], dir)).stdout) as { jobs: Array<{ jobId: string }> };
     expect(list.jobs.map((j) => j.jobId)).toEqual([crashedId]);
+    const pause = await routilux(["jobs", "pause", crashedId], dir);
+    expect(pause.code).toBe(2);
+    expect(pause.stderr).toBe(`routilux: Job ${crashedId} is running, but no live process holds it (its process stopped); carry it on with: routilux recover\n`);
     const recovered = await routilux(["recover"], dir);
     expect(recovered.code).toBe(0);
     expect(recovered.stderr).toContain(`Recovered job ${crashedId} (flow 'busy', ${fixture("busy.yaml")})`);
@@ -127,5 +130,17 @@ describe("Ctrl-C and control from another process", () => {
     const again = await routilux(["recover"], dir);
     expect(again).toMatchObject({ code: 0 });
     expect(again.stderr).toMatch(/^Nothing to recover: no job in SQLite job store '.*' is running without a live process\.\n$/);
+  });
+
+  it("a reader that stops reading (| head -1) does not end the job: it runs to its end, and the command exits with its outcome", async () => {
+    const dir = await tempDir();
+    const run = start(["run", fixture("slow.yaml"), "--param", "n=2"], dir);
+    const id = await jobIdOf(run);
+    run.child.stdout!.destroy();
+    const ran = await run.done;
+    expect(ran.code).toBe(0);
+    expect(ran.stderr).toBe("");
+    const shown = JSON.parse((await routilux(["jobs", "show", id, "--json"], dir)).stdout) as { status: string };
+    expect(shown.status).toBe("completed");
   });
 });

@@ -30,7 +30,7 @@ it("the README's quick start runs and prints what the README says", async () => 
   }
 });
 
-it("the README's command-line session runs as written in the repository, with npx", async () => {
+it("the README's command-line session runs as written in the repository, with npx", { timeout: 120_000 }, async () => {
   const readme = await readFile(join(root, "README.md"), "utf8");
   const block = /## Command line\n[\s\S]*?```sh\n([\s\S]*?)```/.exec(readme)?.[1];
   expect(block, "README.md has a sh block under '## Command line'").toBeDefined();
@@ -40,7 +40,7 @@ it("the README's command-line session runs as written in the repository, with np
   await mkdir(dir, { recursive: true });
   try {
     const output = await new Promise<string>((resolve, reject) => {
-      execFile("bash", ["-ec", block!], { cwd: dir, timeout: 60_000 }, (error, stdout, stderr) =>
+      execFile("bash", ["-ec", block!], { cwd: dir, timeout: 110_000 }, (error, stdout, stderr) =>
         error ? reject(new Error(`${error.message}\n${stdout}\n${stderr}`)) : resolve(stdout));
     });
     expect(output).toContain("flow 'hello' is valid (3 routines, 2 connections)");

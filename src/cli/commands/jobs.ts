@@ -225,7 +225,15 @@ Example:
         }
         const flow = controlFlow(store, stored);
         try {
-          await flow.pause(jobId, options.reason === undefined ? {} : { reason: options.reason });
+          await flow.pause(jobId, options.reason === undefined ? {} : { reason: options.reason }).catch((error: unknown) => {
+            if (error instanceof Error && /no live process holds it/.test(error.message)) {
+              throw new CliError(
+                `Job ${jobId} is running, but no live process holds it (its process stopped); carry it on with: routilux recover${storeArgument(options)}`,
+                ExitCode.USAGE, { cause: error },
+              );
+            }
+            throw error;
+          });
         } finally {
           await flow.shutdown();
         }
