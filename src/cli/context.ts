@@ -1,6 +1,6 @@
 /** Where the command line writes, and what it knows of its terminal. */
 export interface CliIo {
-  readonly stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  readonly stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number; rows?: number };
   readonly stderr: NodeJS.WritableStream;
   readonly env: Readonly<Record<string, string | undefined>>;
 }
@@ -43,9 +43,16 @@ export class Cli {
     return this.tty && (this.io.env.NO_COLOR ?? "") === "";
   }
 
-  /** The terminal's width, or 100 off a terminal. */
+  /** The terminal's width, or 100 when it is not known (off a terminal, or a terminal of size 0). */
   get columns(): number {
-    return this.io.stdout.columns ?? 100;
+    const columns = this.io.stdout.columns ?? 0;
+    return columns > 0 ? columns : 100;
+  }
+
+  /** The terminal's height, or 24 when it is not known. */
+  get rows(): number {
+    const rows = this.io.stdout.rows ?? 0;
+    return rows > 0 ? rows : 24;
   }
 
   /** Writes lines to standard output. */

@@ -59,7 +59,7 @@ export function describeResult(result: JobResult, hints: Hints): string[] {
     case "failed":
       return [
         `Job ${result.jobId} failed in routine '${result.error.routineId}': ${result.error.errorType}: ${result.error.message}`,
-        `See its history with: routilux jobs show ${result.jobId}${hints.storeArgument}`,
+        ...(hints.memory === true ? [] : [`See its history with: routilux jobs show ${result.jobId}${hints.storeArgument}`]),
       ];
     case "cancelled":
       return [`Job ${result.jobId} was cancelled${result.reason === undefined ? "" : `: ${result.reason}`}.`];
