@@ -1,3 +1,4 @@
+import { basename } from "node:path";
 import type { Command } from "commander";
 import type { JobStore } from "../../index.js";
 import type { Cli } from "../context.js";
@@ -82,7 +83,7 @@ async function run(
     const entry = entryOf(flow, options.entry);
     const hints: Hints = { storeArgument: storeArgument(options), memory: store === undefined };
     const json = options.json === true || !cli.tty;
-    const reporter = reporterFor(cli, flow, `${flow.flowId} (${file})`, json);
+    const reporter = reporterFor(cli, flow, `${flow.flowId} (${basename(file)})`, json);
     let jobId: string | undefined;
     // Subscribed before the start: the job's first events come before start() resolves.
     const early: Parameters<typeof reporter.event>[0][] = [];
