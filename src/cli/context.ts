@@ -1,6 +1,6 @@
 /** Where the command line writes, and what it knows of its terminal. */
 export interface CliIo {
-  readonly stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  readonly stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number; rows?: number };
   readonly stderr: NodeJS.WritableStream;
   readonly env: Readonly<Record<string, string | undefined>>;
 }
@@ -12,9 +12,25 @@ export class Cli {
   exitCode = 0;
   /** `--verbose`: errors with their stack traces. */
   verbose = false;
+  /** Streams whose reader has gone (EPIPE, as with `| head`): nothing more is written to them. */
+  readonly #closed = new Set<NodeJS.WritableStream>();
 
   constructor(io: CliIo) {
     this.io = io;
+    // A reader that stops reading (`routilux run flow.yaml | head -1`) must not end the job: the
+    // command carries on without that output.
+    for (const stream of [io.stdout, io.stderr]) {
+      if (typeof stream.on !== "function") continue;
+      stream.on("error", (error: NodeJS.ErrnoException) => {
+        if (error.code !== "EPIPE") throw error;
+        this.#closed.add(stream);
+      });
+    }
+  }
+
+  /** Writes text to a stream unless its reader has gone. */
+  write(stream: NodeJS.WritableStream, text: string): void {
+    if (!this.#closed.has(stream)) stream.write(text);
   }
 
   /** Whether standard output is a terminal (so a live view may redraw in place). */
@@ -27,24 +43,31 @@ export class Cli {
     return this.tty && (this.io.env.NO_COLOR ?? "") === "";
   }
 
-  /** The terminal's width, or 100 off a terminal. */
+  /** The terminal's width, or 100 when it is not known (off a terminal, or a terminal of size 0). */
   get columns(): number {
-    return this.io.stdout.columns ?? 100;
+    const columns = this.io.stdout.columns ?? 0;
+    return columns > 0 ? columns : 100;
+  }
+
+  /** The terminal's height, or 24 when it is not known. */
+  get rows(): number {
+    const rows = this.io.stdout.rows ?? 0;
+    return rows > 0 ? rows : 24;
   }
 
   /** Writes lines to standard output. */
   out(...lines: string[]): void {
-    for (const line of lines) this.io.stdout.write(`${line}\n`);
+    for (const line of lines) this.write(this.io.stdout, `${line}\n`);
   }
 
   /** Writes lines to standard error. */
   err(...lines: string[]): void {
-    for (const line of lines) this.io.stderr.write(`${line}\n`);
+    for (const line of lines) this.write(this.io.stderr, `${line}\n`);
   }
 
   /** Writes one JSON value as one line of standard output. */
   json(value: unknown): void {
-    this.io.stdout.write(`${JSON.stringify(value)}\n`);
+    this.write(this.io.stdout, `${JSON.stringify(value)}\n`);
   }
 
   /** Text in an ANSI style (bold, dim, red, green, yellow, cyan) when coloring, else as it is. */

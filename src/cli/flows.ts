@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { loadFlowFile, type Flow, type JobStore, type StoredJob } from "../index.js";
-import { CliError } from "./errors.js";
+import { CliError, exitCodeOf } from "./errors.js";
 import { loadRoutines, type LoadedRoutines } from "./routines.js";
 
 /** The `--routines` option: modules with routine classes, repeatable. */
@@ -69,7 +69,16 @@ export async function flowForJob(
   }
   const recorded = Array.isArray(metadata.routines) ? metadata.routines.filter((m): m is string => typeof m === "string") : [];
   const modules = options.routines !== undefined && options.routines.length > 0 ? options.routines : recorded;
-  const loaded = await openFlow(file, modules, store);
+  let loaded: LoadedFlow;
+  try {
+    loaded = await openFlow(file, modules, store);
+  } catch (error) {
+    if (options.flow !== undefined && modules !== recorded) throw error;
+    // What run recorded may have moved since: say how to point at it.
+    const message = error instanceof Error ? error.message : String(error);
+    const hint = `job '${stored.jobId}' was run with these; pass --flow <flow-file> or --routines <module> to use others`;
+    throw new CliError(`${message} (${hint})`, exitCodeOf(error), { cause: error });
+  }
   if (loaded.flow.flowId !== stored.flowId) {
     throw new CliError(`Job '${stored.jobId}' belongs to flow '${stored.flowId}', but flow file '${file}' defines flow '${loaded.flow.flowId}'`);
   }

@@ -59,7 +59,7 @@ export function describeResult(result: JobResult, hints: Hints): string[] {
     case "failed":
       return [
         `Job ${result.jobId} failed in routine '${result.error.routineId}': ${result.error.errorType}: ${result.error.message}`,
-        `See its history with: routilux jobs show ${result.jobId}${hints.storeArgument}`,
+        ...(hints.memory === true ? [] : [`See its history with: routilux jobs show ${result.jobId}${hints.storeArgument}`]),
       ];
     case "cancelled":
       return [`Job ${result.jobId} was cancelled${result.reason === undefined ? "" : `: ${result.reason}`}.`];
@@ -74,42 +74,64 @@ export function describeResult(result: JobResult, hints: Hints): string[] {
 export type Followed = { readonly result: JobResult } | { readonly stopped: true };
 
 /**
+ * Ctrl-C (SIGINT) and SIGTERM for a command that runs jobs. Listening starts when it is made, before
+ * any job exists, so that no signal ends the process by default while a job is started; signals
+ * that came early are handed on when a command says what to do with them.
+ */
+export class Interrupts {
+  #count = 0;
+  #first: (() => void) | undefined;
+  #second: (() => void) | undefined;
+  readonly #handle = (): void => {
+    this.#count++;
+    if (this.#count === 1) this.#first?.();
+    else this.#second?.();
+  };
+
+  constructor() {
+    process.on("SIGINT", this.#handle);
+    process.on("SIGTERM", this.#handle);
+  }
+
+  /** What the first signal does, and what a second does (at once when they came already). */
+  handle(first: () => void, second: () => void): void {
+    this.#first = first;
+    this.#second = second;
+    if (this.#count >= 1) first();
+    if (this.#count >= 2) second();
+  }
+
+  /** Stops listening: signals have their default effect again. */
+  dispose(): void {
+    process.off("SIGINT", this.#handle);
+    process.off("SIGTERM", this.#handle);
+  }
+}
+
+/**
  * Shows a job's events until it rests. Ctrl-C (or SIGTERM) pauses the job, which then rests paused
  * and stored; a second Ctrl-C stops at once: the flow shuts down without waiting, and the job is
  * left in the store as it was last written.
  */
-export async function follow(flow: Flow, job: JobState, reporter: Reporter): Promise<Followed> {
-  let signals = 0;
+export async function follow(flow: Flow, job: JobState, reporter: Reporter, interrupts: Interrupts): Promise<Followed> {
   let stop: (() => void) | undefined;
   const stopped = new Promise<"stopped">((resolve) => (stop = () => resolve("stopped")));
-  const onSignal = (): void => {
-    signals++;
-    if (signals === 1) {
-      reporter.note(`Pausing job ${job.jobId}: waiting for its running handlers (press Ctrl-C again to stop at once)...`);
-      // A job that rests meanwhile cannot be paused: its result says how it ended.
-      flow.pause(job, { reason: "interrupted" }).catch(() => undefined);
-    } else {
-      stop?.();
-    }
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
-  try {
-    reporter.attach(job);
-    const outcome = await Promise.race([job.result(), stopped]);
-    if (outcome === "stopped") {
-      reporter.stop();
-      await flow.shutdown({ graceMs: 1 });
-      return { stopped: true };
-    }
-    // Events are delivered in a microtask after each change: let the last ones out first.
-    await new Promise((resolve) => setImmediate(resolve));
-    reporter.done(outcome);
-    return { result: outcome };
-  } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+  reporter.attach(job);
+  interrupts.handle(() => {
+    reporter.note(`Pausing job ${job.jobId}: waiting for its running handlers (press Ctrl-C again to stop at once)...`);
+    // A job that rests meanwhile cannot be paused: its result says how it ended.
+    flow.pause(job, { reason: "interrupted" }).catch(() => undefined);
+  }, () => stop?.());
+  const outcome = await Promise.race([job.result(), stopped]);
+  if (outcome === "stopped") {
+    reporter.stop();
+    await flow.shutdown({ graceMs: 1 });
+    return { stopped: true };
   }
+  // Events are delivered in a microtask after each change: let the last ones out first.
+  await new Promise((resolve) => setImmediate(resolve));
+  reporter.done(outcome);
+  return { result: outcome };
 }
 
 /** What to say after a second Ctrl-C, and the exit code. */

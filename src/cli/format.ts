@@ -26,6 +26,14 @@ function visibleLength(text: string): number {
   return text.replace(/\u001b\[[0-9;]*m/g, "").length;
 }
 
+/** A line cut to fit `columns` (without its styles, when cut), so that it never wraps. */
+export function fitLine(line: string, columns: number): string {
+  if (visibleLength(line) < columns) return line;
+  // eslint-disable-next-line no-control-regex
+  const plain = line.replace(/\u001b\[[0-9;]*m/g, "");
+  return `${plain.slice(0, Math.max(columns - 4, 1))}...`;
+}
+
 /** Rows in aligned columns under a header (styled bold on a terminal); the last column is not padded. */
 export function table(cli: Cli, header: readonly string[], rows: ReadonlyArray<readonly string[]>): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => visibleLength(row[i] ?? ""))));

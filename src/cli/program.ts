@@ -50,8 +50,8 @@ export function createProgram(cli: Cli, extra: readonly CommandModule[] = []): C
     .helpOption("-h, --help", "show help for a command")
     .showSuggestionAfterError(true)
     .configureOutput({
-      writeOut: (text) => void cli.io.stdout.write(text),
-      writeErr: (text) => void cli.io.stderr.write(text),
+      writeOut: (text) => cli.write(cli.io.stdout, text),
+      writeErr: (text) => cli.write(cli.io.stderr, text),
       outputError: (text, write) => write(`routilux: ${text.replace(/^error: /, "")}`),
     })
     .exitOverride()

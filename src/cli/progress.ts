@@ -1,6 +1,6 @@
 import type { Flow, FlowEvent, JobResult, JobState } from "../index.js";
 import type { Cli } from "./context.js";
-import { formatDuration, styleStatus } from "./format.js";
+import { fitLine, formatDuration, styleStatus } from "./format.js";
 
 /** What a command shows of a job's live events: JSON lines, or a view redrawn in place on a terminal. */
 export interface Reporter {
@@ -97,7 +97,9 @@ export class ProgressView implements Reporter {
         const routine = this.#routines.get(event.routineId);
         const status = event.state.status;
         if (routine === undefined || typeof status !== "string") break;
-        if (status === "running") {
+        // A task starts when the routine starts running (a handler writing its state while it runs
+        // changes it too, and a retry starts running again from running: counted by its record).
+        if (status === "running" && routine.status !== "running") {
           routine.tasks++;
           routine.firstMs ??= atMs;
         }
@@ -108,7 +110,10 @@ export class ProgressView implements Reporter {
       case "record": {
         const routine = this.#routines.get(event.record.routineId);
         if (routine === undefined) break;
-        if (event.record.eventName === "retry") routine.retries++;
+        if (event.record.eventName === "retry") {
+          routine.retries++;
+          routine.tasks++;
+        }
         if (event.record.eventName === "error") routine.errors++;
         break;
       }
@@ -136,7 +141,7 @@ export class ProgressView implements Reporter {
   }
 
   #clear(): void {
-    if (this.#drawn > 0) this.#cli.io.stdout.write(`\u001b[${this.#drawn}A\u001b[0J`);
+    if (this.#drawn > 0) this.#cli.write(this.#cli.io.stdout, `\u001b[${this.#drawn}A\u001b[0J`);
     this.#drawn = 0;
   }
 
@@ -148,7 +153,15 @@ export class ProgressView implements Reporter {
     const jobId = this.#job?.jobId ?? "";
     lines.push(`${cli.style("bold", this.#title)}  ${jobId === "" ? "" : `job ${jobId}  `}${styleStatus(cli, this.#status)}  ${formatDuration(now - this.#startMs)}`);
     const width = Math.max(...[...this.#routines.keys()].map((id) => id.length), 4);
-    for (const [id, r] of this.#routines) {
+    // What fits on the screen, so that the view is redrawn in place: the busiest routines first.
+    const room = Math.max(cli.rows - 4, 3);
+    let shown = [...this.#routines];
+    if (shown.length > room) {
+      const rank = (r: RoutineProgress): number => (r.status === "running" ? 0 : r.status === "idle" ? 2 : 1);
+      const ranked = shown.map((entry, i) => ({ entry, i })).sort((a, b) => rank(a.entry[1]) - rank(b.entry[1]) || a.i - b.i);
+      shown = ranked.slice(0, room - 1).map((x) => x.entry);
+    }
+    for (const [id, r] of shown) {
       const mark = r.status === "running" ? SPINNER[this.#frame % SPINNER.length]! : r.status === "completed" ? "+" : r.status === "failed" || r.status === "error" ? "x" : " ";
       const parts = [`${r.tasks} task${r.tasks === 1 ? "" : "s"}`];
       if (r.retries > 0) parts.push(cli.style("yellow", `${r.retries} retr${r.retries === 1 ? "y" : "ies"}`));
@@ -157,6 +170,7 @@ export class ProgressView implements Reporter {
       if (r.firstMs !== undefined && end !== undefined) parts.push(formatDuration(end - r.firstMs));
       lines.push(`  ${mark} ${id.padEnd(width)}  ${styleStatus(cli, r.status.padEnd(9))}  ${r.tasks === 0 ? "" : parts.join(", ")}`.trimEnd());
     }
+    if (shown.length < this.#routines.size) lines.push(`  ... and ${this.#routines.size - shown.length} more routines`);
     const job = this.#job;
     if (job !== undefined && this.#endMs === undefined) {
       const queued = job.pendingTasks.length;
@@ -164,7 +178,7 @@ export class ProgressView implements Reporter {
       lines.push(cli.style("dim", `  ${queued} task${queued === 1 ? "" : "s"} queued${waiting.length > 0 ? `; waiting for ${waiting.join(", ")}` : ""}`));
     }
     this.#clear();
-    for (const line of lines) cli.io.stdout.write(`${line}\n`);
+    for (const line of lines) cli.write(cli.io.stdout, `${fitLine(line, cli.columns)}\n`);
     this.#drawn = lines.length;
   }
 }

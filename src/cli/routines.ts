@@ -56,5 +56,9 @@ function importFailure(spec: string, where: string, error: unknown): string {
     return `Cannot import routine module '${spec}': TypeScript needs a loader; run routilux under tsx (npx tsx node_modules/.bin/routilux ...) or compile the module to JavaScript`;
   }
   if (code === "ERR_MODULE_NOT_FOUND" && where === spec) return `Routine module not found: '${spec}' (neither a file nor an installed package)`;
+  if (code === "ERR_PACKAGE_PATH_NOT_EXPORTED" || /No "exports" main defined/.test(message ?? "")) {
+    return `Cannot import routine module '${spec}': it is loaded as CommonJS, and routilux is an ES module package; ` +
+      "name it .mjs (or .mts), or set \"type\": \"module\" in its package.json";
+  }
   return `Cannot import routine module '${spec}': ${message}`;
 }

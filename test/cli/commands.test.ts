@@ -8,7 +8,7 @@ import { FIXTURES, ROUTINES, inProcess, jsonLines, resultOf, routilux, tempDir }
 const fixture = (name: string): string => join(FIXTURES, name);
 const ESC = "\u001b[";
 
-describe("routilux --help", () => {
+describe("routilux --help", { timeout: 90_000 }, () => {
   it("the bin prints its commands, the exit codes and examples", async () => {
     const dir = await tempDir();
     const [help, none, version] = await Promise.all([routilux(["--help"], dir), routilux([], dir), inProcess(["--version"])]);
@@ -35,7 +35,7 @@ describe("routilux --help", () => {
   });
 });
 
-describe("routilux init and run", () => {
+describe("routilux init and run", { timeout: 90_000 }, () => {
   it("init writes a project whose README line runs it: completed, exit 0, one JSON line per event off a terminal", async () => {
     const dir = await tempDir();
     const init = await routilux(["init", "hello"], dir);
@@ -113,7 +113,7 @@ describe("routilux init and run", () => {
   });
 });
 
-describe("routilux validate and graph", () => {
+describe("routilux validate and graph", { timeout: 90_000 }, () => {
   it("validate lists every problem with file, line and column, exit 2; a valid file exits 0", async () => {
     const dir = await tempDir();
     const broken = fixture("broken.yaml");
@@ -164,7 +164,7 @@ describe("routilux validate and graph", () => {
   });
 });
 
-describe("bad input is one line and exit 2, with no stack trace unless --verbose", () => {
+describe("bad input is one line and exit 2, with no stack trace unless --verbose", { timeout: 90_000 }, () => {
   it("files, params, options, job ids and stores", async () => {
     const dir = await tempDir();
     await writeFile(join(dir, "empty.db"), "not a database, just text");
@@ -231,7 +231,7 @@ describe("bad input is one line and exit 2, with no stack trace unless --verbose
   });
 });
 
-describe("routilux jobs list", () => {
+describe("routilux jobs list", { timeout: 90_000 }, () => {
   it("filters by status and flow, pages with --cursor, and prints a table", async () => {
     const dir = await tempDir();
     const store = ["--store", join(dir, "jobs.db")];

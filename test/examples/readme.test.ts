@@ -29,3 +29,25 @@ it("the README's quick start runs and prints what the README says", async () => 
     await rm(file, { force: true });
   }
 });
+
+it("the README's command-line session runs as written in the repository, with npx", { timeout: 120_000 }, async () => {
+  const readme = await readFile(join(root, "README.md"), "utf8");
+  const block = /## Command line\n[\s\S]*?```sh\n([\s\S]*?)```/.exec(readme)?.[1];
+  expect(block, "README.md has a sh block under '## Command line'").toBeDefined();
+  // In a folder of the clone, as a reader would type it (npx finds the package's own bin).
+  const dir = join(root, ".tmp", `readme-cli-${process.pid}`);
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  try {
+    const output = await new Promise<string>((resolve, reject) => {
+      execFile("bash", ["-ec", block!], { cwd: dir, timeout: 110_000 }, (error, stdout, stderr) =>
+        error ? reject(new Error(`${error.message}\n${stdout}\n${stderr}`)) : resolve(stdout));
+    });
+    expect(output).toContain("flow 'hello' is valid (3 routines, 2 connections)");
+    expect(output).toMatch(/\{"result":\{"status":"completed".*"data":\{"text":"Hello, Ada!"\}/);
+    expect(output).toMatch(/^[0-9a-f-]{36} {2}hello {2}completed /m);
+    expect(output).toContain('r0_greet -- "greeted → input" --> r1_shout');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

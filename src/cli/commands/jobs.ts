@@ -3,7 +3,7 @@ import { Flow, type JobFilter, type JobState, type JobStatus, type JobStore, typ
 import type { Cli } from "../context.js";
 import { CliError, ExitCode } from "../errors.js";
 import { flowForJob } from "../flows.js";
-import { describeResult, describeStopped, exitCodeOfResult, follow, reporterFor, type Hints } from "../follow.js";
+import { Interrupts, describeResult, describeStopped, exitCodeOfResult, follow, reporterFor, type Hints } from "../follow.js";
 import { formatTime, styleStatus, table } from "../format.js";
 import { collect, parseCount, parseJsonObject } from "../input.js";
 import { storeArgument, withStore, type StoreOptions } from "../store.js";
@@ -87,44 +87,59 @@ interface CarryOptions extends StoreOptions {
  * held it), shows it until it rests and exits with its outcome.
  */
 async function carryOn(cli: Cli, jobId: string, options: CarryOptions, what: string, call: (flow: Flow) => Promise<void>): Promise<void> {
-  await withStore(options, false, async (store) => {
-    const { stored, job: loaded } = await requireJob(store, jobId);
-    refuseEnded(stored, what === "Resumed" ? "resume" : "answer");
-    const { flow } = await flowForJob(stored, loaded.metadata, options, store);
-    const hints = hintsOf(options);
-    const json = options.json === true || !cli.tty;
-    const reporter = reporterFor(cli, flow, `${flow.flowId} (job ${jobId})`, json);
-    let taken: JobState | undefined;
-    const unsubscribe = flow.subscribe((event) => {
-      taken ??= flow.heldJob(jobId);
-      reporter.event(event);
-    }, { jobId });
-    try {
-      await call(flow);
-      taken ??= flow.heldJob(jobId);
-      if (taken === undefined) {
-        reporter.stop();
-        const now = await store.readJob(jobId);
-        cli.err(`${what} job ${jobId} in the process that holds it; it is ${now?.status ?? "gone"} there.`);
-        cli.exitCode = ExitCode.OK;
-        return;
-      }
-      const followed = await follow(flow, taken, reporter);
-      if ("stopped" in followed) {
-        const { lines, exitCode } = await describeStopped(store, jobId, hints);
-        cli.err(...lines);
-        cli.exitCode = exitCode;
-        return;
-      }
-      const lines = describeResult(followed.result, hints);
-      if (!json) cli.out(...lines);
-      else if (followed.result.status !== "completed") cli.err(...lines);
-      cli.exitCode = exitCodeOfResult(followed.result);
-    } finally {
-      unsubscribe();
-      await flow.shutdown();
+  const interrupts = new Interrupts();
+  try {
+    await withStore(options, false, (store) => carryOnWith(cli, store, interrupts, jobId, options, what, call));
+  } finally {
+    interrupts.dispose();
+  }
+}
+
+async function carryOnWith(
+  cli: Cli,
+  store: JobStore,
+  interrupts: Interrupts,
+  jobId: string,
+  options: CarryOptions,
+  what: string,
+  call: (flow: Flow) => Promise<void>,
+): Promise<void> {
+  const { stored, job: loaded } = await requireJob(store, jobId);
+  refuseEnded(stored, what === "Resumed" ? "resume" : "answer");
+  const { flow } = await flowForJob(stored, loaded.metadata, options, store);
+  const hints = hintsOf(options);
+  const json = options.json === true || !cli.tty;
+  const reporter = reporterFor(cli, flow, `${flow.flowId} (job ${jobId})`, json);
+  let taken: JobState | undefined;
+  const unsubscribe = flow.subscribe((event) => {
+    taken ??= flow.heldJob(jobId);
+    reporter.event(event);
+  }, { jobId });
+  try {
+    await call(flow);
+    taken ??= flow.heldJob(jobId);
+    if (taken === undefined) {
+      reporter.stop();
+      const now = await store.readJob(jobId);
+      cli.err(`${what} job ${jobId} in the process that holds it; it is ${now?.status ?? "gone"} there.`);
+      cli.exitCode = ExitCode.OK;
+      return;
     }
-  });
+    const followed = await follow(flow, taken, reporter, interrupts);
+    if ("stopped" in followed) {
+      const { lines, exitCode } = await describeStopped(store, jobId, hints);
+      cli.err(...lines);
+      cli.exitCode = exitCode;
+      return;
+    }
+    const lines = describeResult(followed.result, hints);
+    if (!json) cli.out(...lines);
+    else if (followed.result.status !== "completed") cli.err(...lines);
+    cli.exitCode = exitCodeOfResult(followed.result);
+  } finally {
+    unsubscribe();
+    await flow.shutdown();
+  }
 }
 
 /** `routilux jobs ...`: the jobs in the store. */
@@ -210,7 +225,15 @@ Example:
         }
         const flow = controlFlow(store, stored);
         try {
-          await flow.pause(jobId, options.reason === undefined ? {} : { reason: options.reason });
+          await flow.pause(jobId, options.reason === undefined ? {} : { reason: options.reason }).catch((error: unknown) => {
+            if (error instanceof Error && /no live process holds it/.test(error.message)) {
+              throw new CliError(
+                `Job ${jobId} is running, but no live process holds it (its process stopped); carry it on with: routilux recover${storeArgument(options)}`,
+                ExitCode.USAGE, { cause: error },
+              );
+            }
+            throw error;
+          });
         } finally {
           await flow.shutdown();
         }

@@ -3,7 +3,7 @@ import type { Flow, JobResult, JobState, JobStore, JobSummary } from "../../inde
 import type { Cli } from "../context.js";
 import { ExitCode } from "../errors.js";
 import { openFlow } from "../flows.js";
-import { describeResult, exitCodeOfResult, type Hints } from "../follow.js";
+import { Interrupts, describeResult, exitCodeOfResult, type Hints } from "../follow.js";
 import { collect } from "../input.js";
 import { storeArgument, withStore, type StoreOptions } from "../store.js";
 
@@ -49,13 +49,18 @@ Examples:
   $ routilux recover
   $ routilux recover --flow flow.yaml --routines ./routines.mjs`)
     .action(async (options: RecoverOptions) => {
-      await withStore(options, false, async (store) => {
-        cli.exitCode = await recover(cli, store, options);
-      });
+      const interrupts = new Interrupts();
+      try {
+        await withStore(options, false, async (store) => {
+          cli.exitCode = await recover(cli, store, options, interrupts);
+        });
+      } finally {
+        interrupts.dispose();
+      }
     });
 }
 
-async function recover(cli: Cli, store: JobStore, options: RecoverOptions): Promise<number> {
+async function recover(cli: Cli, store: JobStore, options: RecoverOptions, interrupts: Interrupts): Promise<number> {
   const json = options.json === true || !cli.tty;
   const say = (line: string): void => (json ? cli.err(line) : cli.out(line));
   const hints: Hints = { storeArgument: storeArgument(options) };
@@ -85,7 +90,7 @@ async function recover(cli: Cli, store: JobStore, options: RecoverOptions): Prom
       say(`Nothing to recover: no job in ${String(store)} is running without a live process.`);
       return ExitCode.OK;
     }
-    const results = await untilRest(flows, jobs, say);
+    const results = await untilRest(flows, jobs, say, interrupts);
     if (results === undefined) {
       say(`Stopped at once: the jobs not yet at rest are left running in the store; carry them on with: routilux recover${hints.storeArgument}`);
       return ExitCode.INTERRUPTED;
@@ -104,27 +109,19 @@ async function recover(cli: Cli, store: JobStore, options: RecoverOptions): Prom
 }
 
 /** Waits for every job to rest; Ctrl-C pauses them all, a second Ctrl-C stops at once (undefined). */
-async function untilRest(flows: readonly Flow[], jobs: readonly JobState[], say: (line: string) => void): Promise<JobResult[] | undefined> {
-  let signals = 0;
+async function untilRest(
+  flows: readonly Flow[],
+  jobs: readonly JobState[],
+  say: (line: string) => void,
+  interrupts: Interrupts,
+): Promise<JobResult[] | undefined> {
   let stop: (() => void) | undefined;
   const stopped = new Promise<undefined>((resolve) => (stop = () => resolve(undefined)));
-  const onSignal = (): void => {
-    signals++;
-    if (signals > 1) return stop?.();
+  interrupts.handle(() => {
     say("Pausing the recovered jobs (press Ctrl-C again to stop at once)...");
-    for (const job of jobs) {
-      const flow = flows.find((f) => f.flowId === job.flowId);
-      flow?.pause(job, { reason: "interrupted" }).catch(() => undefined);
-    }
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
-  try {
-    const outcome = await Promise.race([Promise.all(jobs.map((job) => job.result())), stopped]);
-    if (outcome === undefined) for (const flow of flows) await flow.shutdown({ graceMs: 1 });
-    return outcome;
-  } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
-  }
+    for (const job of jobs) flows.find((f) => f.flowId === job.flowId)?.pause(job, { reason: "interrupted" }).catch(() => undefined);
+  }, () => stop?.());
+  const outcome = await Promise.race([Promise.all(jobs.map((job) => job.result())), stopped]);
+  if (outcome === undefined) for (const flow of flows) await flow.shutdown({ graceMs: 1 });
+  return outcome;
 }

@@ -1,9 +1,10 @@
+import { basename } from "node:path";
 import type { Command } from "commander";
 import type { JobStore } from "../../index.js";
 import type { Cli } from "../context.js";
 import { CliError } from "../errors.js";
 import { entryOf, openFlow, runMetadata } from "../flows.js";
-import { describeResult, describeStopped, exitCodeOfResult, follow, reporterFor, type Hints } from "../follow.js";
+import { Interrupts, describeResult, describeStopped, exitCodeOfResult, follow, reporterFor, type Hints } from "../follow.js";
 import { collect, parseMs, parseParams } from "../input.js";
 import { openStore, storeArgument } from "../store.js";
 
@@ -44,18 +45,27 @@ Examples:
   $ npx tsx node_modules/.bin/routilux run flow.yaml --routines ./routines.ts`)
     .action(async (file: string, options: RunOptions) => {
       if (options.memory === true && options.store !== undefined) throw new CliError("--memory and --store exclude each other; pass one of them");
-      const params = parseParams(options.params, options.param);
-      const timeoutMs = options.timeout === undefined ? undefined : parseMs(options.timeout, "--timeout");
-      // The flow file and its routines are checked before the store is opened (and maybe created):
-      // bad input changes nothing.
-      await openFlow(file, options.routines ?? [], undefined);
-      const store = options.memory === true ? undefined : openStore(options, true);
+      const interrupts = new Interrupts();
       try {
-        cli.exitCode = await run(cli, file, options, params, timeoutMs, store);
+        cli.exitCode = await checkAndRun(cli, file, options, interrupts);
       } finally {
-        await store?.close();
+        interrupts.dispose();
       }
     });
+}
+
+async function checkAndRun(cli: Cli, file: string, options: RunOptions, interrupts: Interrupts): Promise<number> {
+  const params = parseParams(options.params, options.param);
+  const timeoutMs = options.timeout === undefined ? undefined : parseMs(options.timeout, "--timeout");
+  // The flow file and its routines are checked before the store is opened (and maybe created):
+  // bad input changes nothing.
+  await openFlow(file, options.routines ?? [], undefined);
+  const store = options.memory === true ? undefined : openStore(options, true);
+  try {
+    return await run(cli, file, options, params, timeoutMs, store, interrupts);
+  } finally {
+    await store?.close();
+  }
 }
 
 async function run(
@@ -65,6 +75,7 @@ async function run(
   params: Record<string, unknown>,
   timeoutMs: number | undefined,
   store: JobStore | undefined,
+  interrupts: Interrupts,
 ): Promise<number> {
   const loaded = await openFlow(file, options.routines ?? [], store);
   const { flow } = loaded;
@@ -72,7 +83,7 @@ async function run(
     const entry = entryOf(flow, options.entry);
     const hints: Hints = { storeArgument: storeArgument(options), memory: store === undefined };
     const json = options.json === true || !cli.tty;
-    const reporter = reporterFor(cli, flow, `${flow.flowId} (${file})`, json);
+    const reporter = reporterFor(cli, flow, `${flow.flowId} (${basename(file)})`, json);
     let jobId: string | undefined;
     // Subscribed before the start: the job's first events come before start() resolves.
     const early: Parameters<typeof reporter.event>[0][] = [];
@@ -85,7 +96,7 @@ async function run(
       const job = await flow.start(entry, { entryParams: params, metadata, ...(timeoutMs === undefined ? {} : { timeoutMs }) });
       jobId = job.jobId;
       for (const event of early.splice(0)) if (event.jobId === jobId) reporter.event(event);
-      const followed = await follow(flow, job, reporter);
+      const followed = await follow(flow, job, reporter, interrupts);
       if ("stopped" in followed) {
         const { lines, exitCode } = await describeStopped(store, job.jobId, hints);
         cli.err(...lines);
