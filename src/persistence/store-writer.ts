@@ -68,6 +68,23 @@ function lastSeq(write: PendingWrite): number {
   return write.commits.at(-1)?.seq ?? write.snapshot!.seq;
 }
 
+/**
+ * Whether a job's changes outside activations wait for the commit of one of its own handlers: that
+ * handler paused the job, and the pause is stored with its work, never before it (meanwhile the
+ * store holds the job as running, under this process's lease). Only while the job stays paused and
+ * is not being taken again: once it is resumed (a resume takes the job again: its base commit must
+ * be written before it runs on) or ended, nothing is withheld, so a control call awaited by that
+ * same handler is never left waiting for the handler itself.
+ */
+function withheld(log: JobLog): boolean {
+  return log.data.holds > 0 && log.job.status === "paused" && !log.acquire;
+}
+
+/** Whether this process holds a job's lease in the store now: it runs here, or its own handler's pause is not stored yet. */
+function leased(log: JobLog): boolean {
+  return log.job.status === "running" || (log.job.status === "paused" && log.data.holds > 0);
+}
+
 /** Whether a job runs in this process now (attached to a live run that is not let go). */
 function runsHere(job: JobStateCore): boolean {
   const run = job[kJobData].run as { detached?: boolean } | undefined;
@@ -309,8 +326,7 @@ export class StoreWriter implements JobJournal {
   /** Builds the commits of dirty jobs, then starts writing the batch after the writes before it; resolves when all are done. */
   #startWrite(): Promise<void> {
     for (const log of this.#dirty) {
-      // A pause from one of the job's own handlers is stored with that handler's commit.
-      if (log.data.holds > 0) continue;
+      if (withheld(log)) continue;
       this.#dirty.delete(log);
       if (log.lost === undefined && this.#logs.get(log.job.jobId) === log) this.#build(log, undefined, undefined, NO_TASKS);
       if (this.#batch.commits >= BATCH_MAX_COMMITS) this.#seal();
@@ -499,7 +515,7 @@ export class StoreWriter implements JobJournal {
   async #renew(): Promise<void> {
     const held: Array<{ jobId: string; epoch: number }> = [];
     for (const [jobId, log] of this.#logs) {
-      if (!log.acquire && log.job.status === "running" && log.durableSeq > 0) held.push({ jobId, epoch: log.epoch });
+      if (!log.acquire && leased(log) && log.durableSeq > 0) held.push({ jobId, epoch: log.epoch });
     }
     if (held.length === 0) return;
     let gone: string[];
@@ -510,7 +526,7 @@ export class StoreWriter implements JobJournal {
     }
     for (const jobId of gone) {
       const log = this.#logs.get(jobId);
-      if (log !== undefined && log.job.status === "running") {
+      if (log !== undefined && leased(log)) {
         this.#lose(log, new StoreError(`The lease of job '${jobId}' in ${String(this.store)} was taken by another process; this process stops the job`));
       }
     }
