@@ -261,6 +261,36 @@ describe("a flow with a store", () => {
     }
   });
 
+  it("starts no activation past its lease by its own clock before a renewal confirms the lease, then carries on", async () => {
+    const order: string[] = [];
+    class CountingStore extends MemoryJobStore {
+      override renewLeases(...args: Parameters<MemoryJobStore["renewLeases"]>): Promise<string[]> {
+        order.push("renew");
+        return super.renewLeases(...args);
+      }
+    }
+    const store = new CountingStore({ leaseMs: 100 });
+    stores.push(store);
+    const flow = newFlow(store, "lapsed");
+    flow.addRoutine(routine({
+      trigger(this: Routine) {
+        order.push("step 1");
+        // Holds the event loop past the lease: no renewal can run meanwhile.
+        const until = Date.now() + 250;
+        while (Date.now() < until) { /* busy */ }
+        this.emit("next");
+      },
+    }, ["next"]), "first");
+    flow.addRoutine(routine({ input: () => void order.push("step 2") }), "second");
+    flow.connect("first", "next", "second", "input");
+    const job = await flow.start("first");
+    expect(await job.result()).toMatchObject({ status: "completed" });
+    const step1 = order.indexOf("step 1");
+    const step2 = order.indexOf("step 2");
+    expect(order.slice(step1 + 1, step2)).toContain("renew");
+    expect(job.executionHistory.map((r) => r.eventName)).not.toContain("store_error");
+  });
+
   it("close() writes what is still buffered, and a flow cannot run jobs on a closed store", async () => {
     const folder = mkdtempSync(join(tmpdir(), "routilux-close-"));
     try {
