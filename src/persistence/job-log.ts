@@ -97,6 +97,8 @@ export class JobLog {
   /** The engine's side: told when the job is lost after it was attached, and of commands for it. */
   owner: JobOwner | undefined;
   attachWaiters: Array<{ resolve(): void; reject(error: Error): void }> = [];
+  /** Those waiting for the store to confirm the job's lease (`confirmLease`). */
+  leaseWaiters: Array<{ resolve(): void; reject(error: Error): void }> | undefined;
   #waiters: SeqWaiter[] = [];
 
   constructor(job: JobStateCore, epoch: number) {
@@ -159,10 +161,22 @@ export class JobLog {
     this.#waiters = keep;
   }
 
+  /** The store holds the job's lease for this process until `untilMs` (at least): those waiting for that learn it. */
+  leased(untilMs: number): void {
+    if (untilMs > this.data.leaseUntil) this.data.leaseUntil = untilMs;
+    const waiters = this.leaseWaiters;
+    if (waiters === undefined) return;
+    this.leaseWaiters = undefined;
+    for (const waiter of waiters) waiter.resolve();
+  }
+
   /** The job is lost: every waiter learns why. */
   fail(error: Error): void {
     const waiters = this.#waiters;
     this.#waiters = [];
     for (const waiter of waiters) waiter.reject(error);
+    const leaseWaiters = this.leaseWaiters;
+    this.leaseWaiters = undefined;
+    for (const waiter of leaseWaiters ?? []) waiter.reject(error);
   }
 }

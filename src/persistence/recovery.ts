@@ -29,7 +29,7 @@ export async function recoverJobs(
   if (stored.length === 0) return [];
   try {
     const jobs = stored.map((s) => restoreStoredJob(s, String(store)));
-    for (const s of stored) writer.claimed(s.jobId, s.epoch);
+    for (const s of stored) writer.claimed(s.jobId, s.epoch, leaseUntilMs);
     adopt(jobs);
     return jobs;
   } catch (error) {

@@ -68,6 +68,23 @@ function lastSeq(write: PendingWrite): number {
   return write.commits.at(-1)?.seq ?? write.snapshot!.seq;
 }
 
+/**
+ * Whether a job's changes outside activations wait for the commit of one of its own handlers: that
+ * handler paused the job, and the pause is stored with its work, never before it (meanwhile the
+ * store holds the job as running, under this process's lease). Only while the job stays paused and
+ * is not being taken again: once it is resumed (a resume takes the job again: its base commit must
+ * be written before it runs on) or ended, nothing is withheld, so a control call awaited by that
+ * same handler is never left waiting for the handler itself.
+ */
+function withheld(log: JobLog): boolean {
+  return log.data.holds > 0 && log.job.status === "paused" && !log.acquire;
+}
+
+/** Whether this process holds a job's lease in the store now: it runs here, or its own handler's pause is not stored yet. */
+function leased(log: JobLog): boolean {
+  return log.job.status === "running" || (log.job.status === "paused" && log.data.holds > 0);
+}
+
 /** Whether a job runs in this process now (attached to a live run that is not let go). */
 function runsHere(job: JobStateCore): boolean {
   const run = job[kJobData].run as { detached?: boolean } | undefined;
@@ -122,8 +139,8 @@ export class StoreWriter implements JobJournal {
   readonly #logs = new Map<string, JobLog>();
   /** Jobs with changes outside activations not yet built into a commit, or needing their base. */
   readonly #dirty = new Set<JobLog>();
-  /** Epochs of jobs just claimed by `recover()`, for their attach. */
-  readonly #claimed = new Map<string, number>();
+  /** Epochs and lease ends of jobs just claimed by `recover()`, for their attach. */
+  readonly #claimed = new Map<string, { epoch: number; leaseUntilMs: number }>();
   #batch = new Batch();
   #scheduled = false;
   /** The last write started: later writes wait for it, so commits reach the store in order. */
@@ -159,8 +176,12 @@ export class StoreWriter implements JobJournal {
       this.#drop(log);
       log = undefined;
     }
+    // Until the store confirms a lease (the claim, or the first write), none is counted on.
+    data.leaseUntil = 0;
     if (mode === "recover") {
-      log = new JobLog(job, this.#claimed.get(jobId) ?? 0);
+      const claim = this.#claimed.get(jobId);
+      log = new JobLog(job, claim?.epoch ?? 0);
+      log.leased(claim?.leaseUntilMs ?? 0);
       this.#claimed.delete(jobId);
     } else {
       log ??= new JobLog(job, 0);
@@ -203,6 +224,14 @@ export class StoreWriter implements JobJournal {
     if (log === undefined) return;
     this.#dirty.add(log);
     this.#schedule();
+  }
+
+  confirmLease(job: JobStateCore): Promise<void> {
+    const log = this.#logOf(job);
+    if (log === undefined) return Promise.reject(job[kJobData].lost ?? new StoreError(`Job '${job.jobId}' is no longer persisted by this process`));
+    const confirmed = new Promise<void>((resolve, reject) => (log.leaseWaiters ??= []).push({ resolve, reject }));
+    void this.#renew();
+    return confirmed;
   }
 
   flush(job?: JobStateCore): Promise<void> {
@@ -250,9 +279,9 @@ export class StoreWriter implements JobJournal {
     return new Set(this.#logs.keys());
   }
 
-  /** Notes the epoch a claim gave a job, for its attach. */
-  claimed(jobId: string, epoch: number): void {
-    this.#claimed.set(jobId, epoch);
+  /** Notes the epoch a claim gave a job and the end of its lease, for its attach. */
+  claimed(jobId: string, epoch: number, leaseUntilMs: number): void {
+    this.#claimed.set(jobId, { epoch, leaseUntilMs });
   }
 
   async close(): Promise<void> {
@@ -325,8 +354,7 @@ export class StoreWriter implements JobJournal {
   /** Builds the commits of dirty jobs, then starts writing the batch after the writes before it; resolves when all are done. */
   #startWrite(): Promise<void> {
     for (const log of this.#dirty) {
-      // A pause from one of the job's own handlers is stored with that handler's commit.
-      if (log.data.holds > 0) continue;
+      if (withheld(log)) continue;
       this.#dirty.delete(log);
       if (log.lost === undefined && this.#logs.get(log.job.jobId) === log) this.#build(log, undefined, undefined, NO_TASKS);
       if (this.#batch.commits >= BATCH_MAX_COMMITS) this.#seal();
@@ -389,9 +417,10 @@ export class StoreWriter implements JobJournal {
     }
     if (writes.length === 0) return undefined;
     const nowMs = Date.now();
+    const leaseUntilMs = nowMs + this.store.leaseMs;
     let answer: unknown;
     try {
-      const commit = this.store.commit({ owner: this.owner, nowMs, leaseUntilMs: nowMs + this.store.leaseMs, jobs: writes, isOwnerGone });
+      const commit = this.store.commit({ owner: this.owner, nowMs, leaseUntilMs, jobs: writes, isOwnerGone });
       answer = await this.#withinLease(commit);
     } catch (error) {
       return error ?? new Error("the store failed without a reason");
@@ -417,6 +446,8 @@ export class StoreWriter implements JobJournal {
         for (const waiter of waiters) waiter.resolve();
       }
       log.written(lastSeq(part));
+      // A running job's write leases it to this process until then (asked for before the write began).
+      if (part.status === "running") log.leased(leaseUntilMs);
       if (log.data.final && log.durableSeq >= log.seq && this.#logs.get(log.job.jobId) === log) {
         this.#logs.delete(log.job.jobId);
         if (log.data.journal === this) log.data.journal = undefined;
@@ -517,22 +548,35 @@ export class StoreWriter implements JobJournal {
     }
   }
 
-  /** Extends the leases of the jobs running here; a job whose lease was taken is lost at once. */
+  /**
+   * Extends the leases of the jobs running here; a job whose lease was taken is lost at once. Those
+   * waiting for a lease to be confirmed (`confirmLease`) are told; when the store cannot be reached
+   * they wait for the next renewal.
+   */
   async #renew(): Promise<void> {
     const held: Array<{ jobId: string; epoch: number }> = [];
+    const logs: JobLog[] = [];
     for (const [jobId, log] of this.#logs) {
-      if (!log.acquire && log.job.status === "running" && log.durableSeq > 0) held.push({ jobId, epoch: log.epoch });
+      if (!log.acquire && leased(log) && log.durableSeq > 0) {
+        held.push({ jobId, epoch: log.epoch });
+        logs.push(log);
+      }
     }
     if (held.length === 0) return;
+    const leaseUntilMs = Date.now() + this.store.leaseMs;
     let gone: string[];
     try {
-      gone = await this.store.renewLeases(this.owner, Date.now() + this.store.leaseMs, held);
+      gone = await this.store.renewLeases(this.owner, leaseUntilMs, held);
     } catch {
       return; // the store fails now: commits report it
     }
-    for (const jobId of gone) {
-      const log = this.#logs.get(jobId);
-      if (log !== undefined && log.job.status === "running") {
+    const lost = new Set(gone);
+    for (let i = 0; i < logs.length; i++) {
+      const log = logs[i]!;
+      const jobId = log.job.jobId;
+      if (!lost.has(jobId)) {
+        if (log.lost === undefined && log.epoch === held[i]!.epoch) log.leased(leaseUntilMs);
+      } else if (this.#logs.get(jobId) === log && leased(log)) {
         this.#lose(log, new StoreError(`The lease of job '${jobId}' in ${String(this.store)} was taken by another process; this process stops the job`));
       }
     }

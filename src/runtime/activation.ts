@@ -44,7 +44,7 @@ export class JobRun {
   readonly engine: RunOwner;
   readonly job: JobStateCore;
   readonly data: JobData;
-  /** Bits of QUEUED, COUNTED, GATED and DETACHED: many idle jobs each hold a run. */
+  /** Bits of QUEUED, COUNTED, GATED, DETACHED and HELD: many idle jobs each hold a run. */
   #flags = 0;
   #more: RunTimers | undefined;
 
@@ -79,6 +79,15 @@ export class JobRun {
 
   set gated(value: boolean) {
     this.#flags = value ? this.#flags | GATED : this.#flags & ~GATED;
+  }
+
+  /** Its lease may have expired by this process's clock: nothing of it is dispatched until a renewal confirms the lease. */
+  get held(): boolean {
+    return (this.#flags & HELD) !== 0;
+  }
+
+  set held(value: boolean) {
+    this.#flags = value ? this.#flags | HELD : this.#flags & ~HELD;
   }
 
   /** Let go by this process (its lease was lost, its store failed for good, the flow shut down): nothing more runs. */
@@ -131,9 +140,9 @@ export class JobRun {
     return this.data.inFlight as TaskContext[];
   }
 
-  /** Whether the job may run tasks now: running here, accepted by its store, not let go. */
+  /** Whether the job may run tasks now: running here, accepted by its store, its lease confirmed, not let go. */
   get runnable(): boolean {
-    return (this.#flags & (GATED | DETACHED)) === 0 && this.job.status === "running";
+    return (this.#flags & (GATED | DETACHED | HELD)) === 0 && this.job.status === "running";
   }
 }
 
@@ -141,6 +150,7 @@ const QUEUED = 1;
 const COUNTED = 2;
 const GATED = 4;
 const DETACHED = 8;
+const HELD = 16;
 
 /** What only some runs need: made on first use. */
 class RunTimers {

@@ -1,5 +1,5 @@
 import type { Flow } from "../api/flow.js";
-import type { Clock } from "../core/clock.js";
+import { systemClock, type Clock } from "../core/clock.js";
 import { contextStorage } from "../core/context.js";
 import { describeError } from "../core/errors.js";
 import type { Routine } from "../core/routine.js";
@@ -28,6 +28,11 @@ export interface DispatchHost {
   failJob(run: JobRun, routineId: string, reason: string, errorType: string): void;
   /** After a settle: end the job when nothing of it is left, else wake its waiters. */
   afterSettle(run: JobRun): void;
+  /**
+   * The job's lease may have expired: puts `task` back and holds the job until a renewal confirms
+   * the lease; returns false (dispatch goes on) when no lease applies to the job any more.
+   */
+  holdForLease(run: JobRun, task: PendingTask): boolean;
 }
 
 function callHandler(handler: SlotHandler, routine: Routine, data: Payload, ctx: TaskContext): unknown {
@@ -47,10 +52,13 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  */
 export class Dispatcher {
   readonly #engine: DispatchHost;
+  /** The engine's clock is the wall clock that leases are measured by (else leases read `Date.now()`). */
+  readonly #wall: boolean;
   readonly dispatch = (run: JobRun, task: PendingTask): void => this.#dispatch(run, task);
 
   constructor(engine: DispatchHost) {
     this.#engine = engine;
+    this.#wall = engine.clock === systemClock;
   }
 
   #dispatch(run: JobRun, task: PendingTask): void {
@@ -65,8 +73,12 @@ export class Dispatcher {
     }
     const job = run.job;
     const data = run.data;
+    const now = engine.clock.now();
+    // A job held under a lease starts no activation past the lease's end until a renewal confirms it.
+    const leaseUntil = data.leaseUntil;
+    if (leaseUntil !== Infinity && leaseUntil <= (this.#wall ? now : Date.now()) && engine.holdForLease(run, task)) return;
     engine.scheduler.started();
-    const ctx = new TaskContext(run, routine, task, engine.clock.now());
+    const ctx = new TaskContext(run, routine, task, now);
     if (data.inFlight === NOTHING_IN_FLIGHT) data.inFlight = [];
     data.inFlight.push(ctx);
     job.currentRoutineId = task.routineId;

@@ -259,7 +259,36 @@ export class Engine implements LifecycleHost, RunOwner, DispatchHost, InputsHost
     }
   }
 
-  /** The job is lost to this process (its lease was taken, or its store failed for good): it stops here at once. */
+  holdForLease(run: JobRun, task: PendingTask): boolean {
+    const data = run.data;
+    const journal = data.journal;
+    if (journal === undefined) {
+      data.leaseUntil = Infinity;
+      return false;
+    }
+    data.queue.unshift(task);
+    if (run.held) return true;
+    run.held = true;
+    journal.confirmLease(run.job).then(
+      () => {
+        run.held = false;
+        this.scheduler.ready(run);
+      },
+      (error: unknown) => {
+        run.held = false;
+        this.lose(run, error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+    return true;
+  }
+
+  /**
+   * The job is lost to this process (its lease was taken, or its store failed for good): it stops
+   * here at once. Its JobState keeps the status it had (the store holds it as running, and another
+   * process may carry it on), but nothing of it runs here any more: its handlers are aborted, its
+   * waiters (`result()`, `waitForCompletion`) are refused with `error`, and its history ends with a
+   * "store_error" record saying it was stopped.
+   */
   lose(run: JobRun, error: Error): void {
     if (run.detached) return;
     run.detached = true;

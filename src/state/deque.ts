@@ -26,6 +26,14 @@ export class Deque<T> {
     this.#size++;
   }
 
+  /** Puts an item back at the front (the next `shift` returns it). */
+  unshift(item: T): void {
+    if (this.#size > this.#mask) this.#grow();
+    this.#head = (this.#head - 1) & this.#mask;
+    this.#items[this.#head] = item;
+    this.#size++;
+  }
+
   shift(): T | undefined {
     if (this.#size === 0) return undefined;
     const items = this.#items;

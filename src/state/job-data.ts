@@ -58,6 +58,7 @@ class MoreJobData {
   final: boolean = false;
   eventSeq: number = 0;
   lost: Error | undefined = undefined;
+  leaseUntil: number = Infinity;
 }
 
 export class JobData {
@@ -191,6 +192,19 @@ export class JobData {
 
   set eventSeq(value: number) {
     if (this.#more !== undefined || value !== 0) this.#writable().eventSeq = value;
+  }
+
+  /**
+   * Transient: until when (epoch milliseconds by this process's clock) the job's lease in its store
+   * is known to be held here; Infinity when no lease applies. No activation starts past it until a
+   * renewal confirms the lease.
+   */
+  get leaseUntil(): number {
+    return this.#more === undefined ? Infinity : this.#more.leaseUntil;
+  }
+
+  set leaseUntil(value: number) {
+    if (this.#more !== undefined || value !== Infinity) this.#writable().leaseUntil = value;
   }
 
   /** Transient: why this process lost the job (its waiters are refused with it until it is attached again). */

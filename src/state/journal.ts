@@ -68,6 +68,13 @@ export interface JobJournal {
   ): void;
   /** The job changed outside any activation (its loose changes): commit them soon. */
   jobChanged(job: JournaledJob): void;
+  /**
+   * The job's lease may have expired by this process's clock (`JobData.leaseUntil`): renews it at
+   * once. Resolves when the store confirms this process still holds it (with `leaseUntil` moved on);
+   * rejects with what lost the job (the owner is told too). While the store cannot be reached it
+   * keeps trying at the renewal period.
+   */
+  confirmLease(job: JournaledJob): Promise<void>;
   /** Resolves once everything handed over for `job` (every job, when omitted) is durable; rejects with what lost it. */
   flush(job?: JournaledJob): Promise<void>;
   /** `holder` stops holding its jobs (shutdown): what is buffered is written, and the jobs are let go with their leases. */

@@ -30,4 +30,21 @@ describe("the task queue's ring buffer", () => {
     queue.push("f");
     expect(queue.shift()).toBe("f");
   });
+
+  it("unshift() puts an item back at the front, across wraps and growth", () => {
+    const queue = new Deque<number>();
+    const expected: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      if (i % 3 === 0) {
+        queue.unshift(-i);
+        expected.unshift(-i);
+      } else {
+        queue.push(i);
+        expected.push(i);
+      }
+      if (i % 4 === 0) expect(queue.shift()).toBe(expected.shift());
+    }
+    expect(queue.length).toBe(expected.length);
+    expect(queue.toArray()).toEqual(expected);
+  });
 });

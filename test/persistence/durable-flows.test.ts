@@ -18,6 +18,7 @@ import {
   type JobStore,
   type Payload,
 } from "../../src/index.js";
+import { gate, sleep } from "../fixtures/testing.js";
 
 const flows: Flow[] = [];
 const stores: JobStore[] = [];
@@ -222,6 +223,72 @@ describe("a flow with a store", () => {
     release();
     await JobState.waitForCompletion(flow, job);
     expect((await store.loadJob(job.jobId))!.status).toBe("completed");
+  });
+
+  it("keeps the lease of a job paused by its own handler while that handler runs: another process cannot recover it", async () => {
+    const folder = mkdtempSync(join(tmpdir(), "routilux-held-"));
+    const paused = gate();
+    const finish = gate();
+    try {
+      const path = join(folder, "jobs.db");
+      const store = new SqliteJobStore({ path, leaseMs: 300 });
+      stores.push(store);
+      const flow = newFlow(store, "held");
+      flow.addRoutine(routine({
+        async trigger(_data, job) {
+          await flow.pause(job, { reason: "from inside" });
+          paused.open();
+          await finish.wait;
+        },
+      }), "only");
+      const job = await flow.start("only");
+      await paused.wait;
+      // Well past the lease: the store still holds the job as running (its pause waits for the handler), under a renewed lease.
+      await sleep(1000);
+      const other = new SqliteJobStore({ path, leaseMs: 300 });
+      stores.push(other);
+      const elsewhere = newFlow(other, "held");
+      elsewhere.addRoutine(routine({ trigger: () => undefined }), "only");
+      expect(await elsewhere.recover()).toEqual([]);
+      finish.open();
+      expect(await job.result()).toMatchObject({ status: "paused" });
+      expect((await other.loadJob(job.jobId))?.status).toBe("paused");
+    } finally {
+      finish.open();
+      await Promise.allSettled(flows.splice(0).map((f) => f.shutdown()));
+      await Promise.allSettled(stores.splice(0).map((s) => s.close()));
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
+  it("starts no activation past its lease by its own clock before a renewal confirms the lease, then carries on", async () => {
+    const order: string[] = [];
+    class CountingStore extends MemoryJobStore {
+      override renewLeases(...args: Parameters<MemoryJobStore["renewLeases"]>): Promise<string[]> {
+        order.push("renew");
+        return super.renewLeases(...args);
+      }
+    }
+    const store = new CountingStore({ leaseMs: 100 });
+    stores.push(store);
+    const flow = newFlow(store, "lapsed");
+    flow.addRoutine(routine({
+      trigger(this: Routine) {
+        order.push("step 1");
+        // Holds the event loop past the lease: no renewal can run meanwhile.
+        const until = Date.now() + 250;
+        while (Date.now() < until) { /* busy */ }
+        this.emit("next");
+      },
+    }, ["next"]), "first");
+    flow.addRoutine(routine({ input: () => void order.push("step 2") }), "second");
+    flow.connect("first", "next", "second", "input");
+    const job = await flow.start("first");
+    expect(await job.result()).toMatchObject({ status: "completed" });
+    const step1 = order.indexOf("step 1");
+    const step2 = order.indexOf("step 2");
+    expect(order.slice(step1 + 1, step2)).toContain("renew");
+    expect(job.executionHistory.map((r) => r.eventName)).not.toContain("store_error");
   });
 
   it("close() writes what is still buffered, and a flow cannot run jobs on a closed store", async () => {

@@ -529,4 +529,44 @@ describe("process faults on a SQLite store", { timeout: 120_000 }, () => {
       }
     }));
   });
+
+  it("a process stopped (SIGSTOP) past its lease begins no activation after SIGCONT: it renews first and, finding the lease taken, stops its jobs", async () => {
+    // A renews every second; every step from step 1 on takes 100 ms, so when A continues the steps it
+    // had in flight are most likely due before its next renewal, and would begin the next ones at once.
+    const LEASE_MS = 3000;
+    const { db, effects } = newFiles();
+    const a = start("start", { db, effects, jobs: 2, lease: LEASE_MS, delays: "1,100" });
+    await a.waitForLines((l) => /^step \S+ 1$/.test(l), 2);
+    while ([...(await storedJobs(db)).values()].filter((j) => j.logged.length >= 1).length < 2) await sleep(20);
+    await stopOutsideTransaction(a, db);
+    const stoppedAt = Date.now();
+    // Effects are written synchronously as a step begins: those of a stopped process are all in the file.
+    const beforeStop = readEffects(effects).filter((e) => e.pid === a.pid).length;
+    const b = start("recover", { db, effects, lease: LEASE_MS, go: true, delays: 100 });
+    try {
+      await b.waitForLine((l) => l === "ready");
+      await sleep(stoppedAt + LEASE_MS + 250 - Date.now());
+      b.send("go");
+      const recovered = await b.waitForLine((l) => l.startsWith("recovered "));
+      expect(JSON.parse(recovered.slice("recovered ".length))).toHaveLength(2);
+      // B runs on past the steps A had in flight before A continues.
+      await b.waitForLines((l) => /^step \S+ [23]$/.test(l), 2);
+    } finally {
+      a.process.kill("SIGCONT");
+    }
+    await Promise.all([ended(a), ended(b)]);
+    const byA = readEffects(effects).filter((e) => e.pid === a.pid);
+    expect(byA.length, `A began a step after SIGCONT; A printed:\n${a.lines.join("\n")}`).toBe(beforeStop);
+    const jobIds = linesOf<string>(a, "created").concat(linesOf<string>(a, "stored"));
+    const failed = linesOf<{ jobId: string; name: string; message: string }>(a, "result-error");
+    for (const jobId of jobIds) {
+      const failure = failed.find((x) => x.jobId === jobId);
+      expect(failure, `job ${jobId}'s result() in A did not reject; A printed:\n${a.lines.join("\n")}`).toBeDefined();
+      expect(failure!.name).toBe("StoreError");
+      expect(failure!.message).toMatch(/lease .*taken|taken over by another process/);
+    }
+    const stored = await storedJobs(db);
+    for (const result of linesOf<Summary>(b, "result")) expectExactlyOnce(result, `B's job ${result.jobId}`);
+    for (const jobId of jobIds) expectExactlyOnce(stored.get(jobId)!, `stored job ${jobId}`);
+  });
 });

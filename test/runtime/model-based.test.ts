@@ -1,7 +1,8 @@
 // Model-based test of the engine under random interleavings: two or three jobs of one concurrent
 // flow on a SimulatedClock, driven by fast-check commands: start, release a blocked handler (to
 // succeed, throw, emit children, ask for input, or make a control call from inside), pause,
-// resume, cancel, job.deserialize, waits, results, answers, shutdown and the clock. After every
+// resume, cancel, job.deserialize, waits, results, answers, shutdown and the clock. A handler may
+// make several control calls in a row (pause, resume, then cancel its own job, say). After every
 // command the harness checks its invariants (see test/fixtures/interleavings.ts); at the end every
 // handler is released and every public promise must have settled.
 //
@@ -41,11 +42,18 @@ const controlArb: fc.Arbitrary<InsideControl> = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom<InsideControl>("pause", "cancel", "resume", "answer", "deserialize", "wait", "shutdown") },
 );
 
+/** Control calls a handler makes after its first one (pause, resume, cancel in a row, say). */
+const thenArb: fc.Arbitrary<readonly InsideControl[]> = fc.oneof(
+  { weight: 3, arbitrary: fc.constant<InsideControl[]>([]) },
+  { weight: 1, arbitrary: fc.array(fc.constantFrom<InsideControl>("pause", "resume", "cancel", "answer"), { minLength: 1, maxLength: 2 }) },
+);
+
 const actionArb: fc.Arbitrary<Action> = fc.record({
   outcome: fc.constantFrom<Action["outcome"]>("ok", "ok", "ok", "throw", "throwValue"),
   children: fc.array(childArb, { maxLength: 3 }),
   ask: fc.oneof({ weight: 6, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
   control: controlArb,
+  then: thenArb,
   target: fc.integer({ min: -1, max: 2 }),
 });
 
@@ -53,7 +61,8 @@ function showAction(a: Action): string {
   const parts: string[] = [a.outcome];
   if (a.children.length > 0) parts.push(`children=${a.children.join("+")}`);
   if (a.ask) parts.push("ask");
-  if (a.control !== "none") parts.push(`${a.control}(${a.target < 0 ? "own" : `job#${a.target}`})`);
+  const controls = [a.control, ...(a.then ?? [])].join("+");
+  if (a.control !== "none") parts.push(`${controls}(${a.target < 0 ? "own" : `job#${a.target}`})`);
   return parts.join(" ");
 }
 

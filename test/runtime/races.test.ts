@@ -2,6 +2,9 @@
 // handlers that starved the event loop, a waiter told "rested" while the job ran, a failed merge
 // that wiped another's, deserialize on a running job, retries that were not atomic, a detached
 // emit dropped silently, and timers that kept ended jobs alive.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
@@ -16,6 +19,7 @@ import {
   Routine,
   RoutiluxError,
   SimulatedClock,
+  SqliteJobStore,
   TimeoutError,
   type HandlerContext,
 } from "../../src/index.js";
@@ -105,6 +109,97 @@ describe("control calls never deadlock", () => {
     expect(String((reason as Error).message)).toContain(job.jobId);
     expect(String((reason as Error).message)).toContain("user asked");
   });
+});
+
+describe("control calls from a job's own handler, with a store", () => {
+  type Call = "pause" | "resume" | "cancel" | "answer";
+  // The combinations that once left the last call waiting for a commit its own handler held back.
+  const sequences: ReadonlyArray<readonly Call[]> = [
+    ["pause", "resume", "cancel"],
+    ["pause", "resume", "answer"],
+    ["pause", "answer", "resume"],
+    ["answer", "pause", "resume"],
+  ];
+  const stores = {
+    memory: () => ({ store: new MemoryJobStore(), dispose: () => undefined }),
+    sqlite: () => {
+      const folder = mkdtempSync(join(tmpdir(), "routilux-own-"));
+      return { store: new SqliteJobStore({ path: join(folder, "jobs.db") }), dispose: () => rmSync(folder, { recursive: true, force: true }) };
+    },
+  };
+
+  for (const [kind, open] of Object.entries(stores)) {
+    for (const calls of sequences) for (const together of [false, true]) {
+      const how = together ? "made at once" : "each awaited";
+      it(`${kind}: after an answered wait, ${calls.join(", ")} (${how}) from a later handler all settle, and the job rests as stored`, async () => {
+        const { store, dispose } = open();
+        const flow = new Flow({ flowId: "own-calls", store });
+        const outcomes: string[] = [];
+        let lastRuns = 0;
+        const laterGot: unknown[] = [];
+        const handled = signal();
+        flow.addRoutine(routine({
+          trigger(_data, ctx, self) {
+            ctx.waitForInput({ slot: "answer" });
+            self.emit("next");
+          },
+          answer: () => undefined,
+          async input(_data, ctx, self) {
+            const make = (call: Call): Promise<unknown> => {
+              try {
+                if (call === "resume") return Promise.resolve(ctx.flow.resume(ctx.jobState));
+                if (call === "pause") return ctx.flow.pause(ctx.jobState);
+                if (call === "cancel") return ctx.flow.cancel(ctx.jobState);
+                return ctx.flow.answer(ctx.jobState, "a", "later", { early: true });
+              } catch (error) {
+                return Promise.reject(error);
+              }
+            };
+            const outcome = (call: Call, settled: PromiseSettledResult<unknown>): string =>
+              `${call} ${settled.status === "fulfilled" ? "ok" : (settled.reason as Error).name}`;
+            if (together) {
+              const settled = await Promise.allSettled(calls.map(make));
+              outcomes.push(...settled.map((one, i) => outcome(calls[i]!, one)));
+            } else {
+              for (const call of calls) outcomes.push(outcome(call, (await Promise.allSettled([make(call)]))[0]));
+            }
+            handled.resolve();
+            self.emit("done");
+          },
+          last(_data, ctx) {
+            lastRuns++;
+            if (calls.includes("answer")) ctx.waitForInput({ slot: "later" });
+          },
+          later: (data) => {
+            laterGot.push(data);
+          },
+        }, ["next", "done"]), "a");
+        flow.connect("a", "next", "a", "input");
+        flow.connect("a", "done", "a", "last");
+        try {
+          const job = await flow.start("a");
+          await flow.waitForJob(job);
+          expect(job.waitingFor.map((w) => w.slotName)).toEqual(["answer"]);
+          await flow.answer(job, "a", "answer", {});
+          const result = await Promise.race([job.result(), sleep(5000).then(() => undefined)]);
+          expect(result?.status, `job.result() settles (calls so far: ${outcomes.join(", ")})`).toBe(job.status);
+          await Promise.race([handled.promise, sleep(5000)]);
+          expect(outcomes.map((o) => o.split(" ")[0])).toEqual(calls);
+          expect(outcomes.filter((o) => !o.endsWith(" ok"))).toEqual([]);
+          expect(job.status).toBe(calls.includes("cancel") ? "cancelled" : "completed");
+          expect(lastRuns).toBe(calls.includes("cancel") ? 0 : 1);
+          // The answer given early from the handler is delivered when "last" asks for it.
+          expect(laterGot).toEqual(calls.includes("answer") ? [{ early: true }] : []);
+          expect((await store.loadJob(job.jobId))?.status).toBe(job.status);
+          expect(await Promise.race([flow.shutdown().then(() => "resolved"), sleep(5000).then(() => "pending")])).toBe("resolved");
+        } finally {
+          await flow.shutdown({ graceMs: 1 });
+          await store.close();
+          dispose();
+        }
+      });
+    }
+  }
 });
 
 describe("the scheduler yields to the event loop", () => {
