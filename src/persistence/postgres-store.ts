@@ -39,12 +39,13 @@ export interface PostgresJobStoreOptions {
   /** How long to wait for a connection before failing with a StoreError. Default 5,000 ms. */
   connectTimeoutMs?: number;
   /**
-   * PostgreSQL's `synchronous_commit` for the store's connections. `"on"` (default): a group commit
-   * counts once the server has flushed it to disk, so it survives the server's machine losing power.
-   * `"off"`: it counts once the server has it in memory; it survives the routilux process being
-   * killed at any point and the server restarting cleanly, but a crash of the server's machine may
-   * lose the last fraction of a second of commits (the database stays consistent). Several times
-   * the throughput of `"on"` for jobs that are awaited one by one.
+   * PostgreSQL's `synchronous_commit` for the store's connections. `"off"` (default, like the
+   * SQLite store's `synchronous: "normal"`): a group commit counts once the server has it; it
+   * survives the routilux process being killed at any point and the server restarting cleanly, but
+   * a crash of the server's machine may lose the last fraction of a second of commits (the
+   * database stays consistent). `"on"`: a group commit counts once the server has flushed it to
+   * disk, so it also survives the server's machine losing power, at a fraction of the throughput
+   * for jobs awaited one by one.
    */
   synchronousCommit?: "on" | "off";
 }
@@ -125,7 +126,7 @@ export class PostgresJobStore implements JobStore {
     const connectTimeoutMs = checkMs(options.connectTimeoutMs, "connectTimeoutMs", 5000);
     this.schema = schema;
     this.#where = `PostgreSQL job store '${url}' (schema ${schema})`;
-    const synchronousCommit = options.synchronousCommit ?? "on";
+    const synchronousCommit = options.synchronousCommit ?? "off";
     if (synchronousCommit !== "on" && synchronousCommit !== "off") {
       throw new RoutiluxError(`Expected \`synchronousCommit\` to be "on" or "off", got ${showValue(synchronousCommit)}`);
     }
