@@ -244,6 +244,9 @@ export class Worker {
       }
       if (outcome === "released") {
         event = { type: "handed-back", jobId: job.jobId, flowId, status: job.status };
+        // A job handed back at the end of its slice waits its turn: the next claim looks at the other flows first.
+        const at = this.#flows.findIndex((f) => f.flowId === flowId);
+        if (at >= 0) this.#next = (at + 1) % this.#flows.length;
         break;
       }
       if (job.status === "paused") {
