@@ -1,7 +1,7 @@
-import { z } from "zod";
 import type { HandlerContext } from "../core/context.js";
-import { FlowDefinitionError, RoutiluxError, ValidationError, describeError } from "../core/errors.js";
-import { findNonJson, formatPath } from "../core/json-value.js";
+import { FlowDefinitionError, ValidationError, describeError } from "../core/errors.js";
+import { compileJsonSchema, type JsonSchemaProblem } from "../core/json-schema.js";
+import { findNonJson } from "../core/json-value.js";
 import type { Payload } from "../core/slot.js";
 import { BuiltinRoutine, loadState, saveState } from "./builtin-routine.js";
 import { ConfigReader, isPlainObject } from "./config.js";
@@ -13,7 +13,7 @@ const ANSWER_SLOT = "answer";
 interface HumanInputSettings {
   prompt: string | undefined;
   schema: Record<string, unknown> | undefined;
-  check: z.ZodType | undefined;
+  check: ((value: unknown) => JsonSchemaProblem | undefined) | undefined;
 }
 
 /** The routine state of a HumanInput in one job. */
@@ -28,12 +28,13 @@ function parse(config: Readonly<Record<string, unknown>>): HumanInputSettings {
   const read = new ConfigReader("HumanInput", config, KEYS);
   const prompt = read.has("prompt") ? read.string("prompt", "", { allowEmpty: true }) : undefined;
   const schema = read.optionalObject("schema");
-  let check: z.ZodType | undefined;
+  let check: HumanInputSettings["check"];
   if (schema !== undefined) {
     try {
-      check = z.fromJSONSchema(schema);
+      check = compileJsonSchema(schema, "HumanInput");
     } catch (error) {
-      throw new FlowDefinitionError(`The \`schema\` of HumanInput is not a JSON Schema it can check answers with: ${describeError(error).message}`, { cause: error });
+      const why = error instanceof Error && error.cause !== undefined ? error.cause : error;
+      throw new FlowDefinitionError(`The \`schema\` of HumanInput is not a JSON Schema it can check answers with: ${describeError(why).message}`, { cause: error });
     }
   }
   return { prompt, schema, check };
@@ -118,14 +119,7 @@ export class HumanInput extends BuiltinRoutine {
     if (!isPlainObject(answer) || findNonJson(answer) !== undefined) return { message: "an answer is a plain JSON object", path: "" };
     const check = this.#settings.check;
     if (check === undefined) return undefined;
-    let result: ReturnType<z.ZodType["safeParse"]>;
-    try {
-      result = check.safeParse(answer);
-    } catch (error) {
-      throw new RoutiluxError(`HumanInput could not check an answer against its schema: ${describeError(error).message}`, { cause: error });
-    }
-    if (result.success) return undefined;
-    const issue = result.error.issues[0];
-    return { message: issue?.message ?? "invalid", path: formatPath(issue?.path ?? []) };
+    const problem = check(answer);
+    return problem === undefined ? undefined : { message: problem.message, path: problem.path };
   }
 }

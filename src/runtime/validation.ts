@@ -1,9 +1,10 @@
 import type { StandardSchemaV1 } from "@standard-schema/spec";
 import { z } from "zod";
-import { RoutiluxError, ValidationError, describeError } from "../core/errors.js";
+import { RoutiluxError, ValidationError } from "../core/errors.js";
 import { formatPath } from "../core/json-value.js";
+import { compileJsonSchema } from "../core/json-schema.js";
 
-const compiled = new WeakMap<object, z.ZodType>();
+export { compileJsonSchema };
 
 /** Whether `value` is a Standard Schema (zod, valibot, arktype, ...). @internal */
 export function isStandardSchema(value: unknown): value is StandardSchemaV1 {
@@ -45,26 +46,10 @@ export function checkStandard(schema: StandardSchemaV1, value: unknown, where: s
   return sync ? result.value : Promise.resolve(result.value);
 }
 
-/** A JSON Schema compiled for checking (cached); a RoutiluxError naming `where` when it cannot be used. @internal */
-export function compileJsonSchema(schema: Record<string, unknown>, where: string): z.ZodType {
-  let type = compiled.get(schema);
-  if (type === undefined) {
-    try {
-      type = z.fromJSONSchema(schema);
-    } catch (error) {
-      throw new RoutiluxError(`The JSON Schema of ${where} cannot be used: ${describeError(error).message}`, { cause: error });
-    }
-    compiled.set(schema, type);
-  }
-  return type;
-}
-
 /** Checks `value` against a JSON Schema (an input request's); throws a {@link ValidationError}. @internal */
 export function checkJsonSchema(schema: Record<string, unknown>, value: unknown, where: string): void {
-  const result = compileJsonSchema(schema, where).safeParse(value);
-  if (!result.success) {
-    throw failure(where, result.error.issues.map((issue) => ({ message: issue.message, path: issue.path })));
-  }
+  const problem = compileJsonSchema(schema, where)(value);
+  if (problem !== undefined) throw failure(where, [{ message: problem.message, path: problem.segments }]);
 }
 
 /**

@@ -375,3 +375,26 @@ describe("data entering through a document", () => {
     expect(copy.status).toBe("paused");
   });
 });
+
+describe("JSON Schemas of requests", () => {
+  it("are checked to the letter: `required` without `properties`, formats of numbers, nested paths", async () => {
+    const flow = new Flow({ flowId: "json-schema" });
+    const gate = new Routine();
+    gate.defineSlot("trigger", (_data: Payload, ctx: HandlerContext) => ctx.waitForInput({
+      slot: "reply",
+      schema: { required: ["ok"], properties: { items: { type: "array", items: { type: "integer", minimum: 0 } } } },
+    }));
+    gate.defineSlot("reply", (data: Payload, ctx: HandlerContext) => ctx.shared.set("reply", data));
+    flow.addRoutine(gate, "gate");
+    const job = flow.execute("gate");
+    await job.result();
+    const missing = await flow.answer(job, "gate", "reply", { nope: 1 }).then(() => undefined, (e: unknown) => e);
+    expect(missing).toBeInstanceOf(ValidationError);
+    expect((missing as ValidationError).path).toBe("ok");
+    const nested = await flow.answer(job, "gate", "reply", { ok: 1, items: [1, -2] }).then(() => undefined, (e: unknown) => e);
+    expect((nested as ValidationError).path).toBe("items[1]");
+    expect(job.status).toBe("paused");
+    await flow.answer(job, "gate", "reply", { ok: 1, items: [1, 2] });
+    expect((await job.result()).status).toBe("completed");
+  });
+});
