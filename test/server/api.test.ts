@@ -251,6 +251,27 @@ describe("control", () => {
     expect(results.filter((r) => r.status === 200).length).toBeGreaterThanOrEqual(1);
     await statusBecomes(jobId, "cancelled");
   });
+  it("takes control calls sent at once one at a time: exactly one of each pair succeeds, the other is refused with 409 naming the status", async () => {
+    const jobId = await start({ item: "pairs", quantity: 1, rounds: 200 });
+    await statusBecomes(jobId, "running");
+    const pair = async (kind: string, after: string): Promise<void> => {
+      const results = await Promise.all([call("POST", `/api/jobs/${jobId}/${kind}`), call("POST", `/api/jobs/${jobId}/${kind}`)]);
+      expect(results.map((r) => r.status).sort(), kind).toEqual([200, 409]);
+      const refused = results.find((r) => r.status === 409)!;
+      expect(errorOf(refused.json).message, kind).toContain(`it is ${after}`);
+    };
+    await pair("pause", "paused");
+    await pair("resume", "running");
+    await pair("cancel", "cancelled");
+    expect((await jobOf(jobId)).status).toBe("cancelled");
+
+    const waiting = await start({ item: "chair", quantity: 1, ask: true });
+    await statusBecomes(waiting, "paused");
+    const results = await Promise.all(["cancel", "resume", "cancel"].map((kind) => call("POST", `/api/jobs/${waiting}/${kind}`)));
+    expect(results.filter((r) => r.status === 200), JSON.stringify(results.map((r) => r.json))).toHaveLength(1);
+    expect(results.filter((r) => r.status === 409)).toHaveLength(2);
+    expect((await jobOf(waiting)).status).toBe("cancelled");
+  });
 });
 
 describe("event streams", () => {
