@@ -115,6 +115,11 @@ export class EventHub {
     return this.#jobs.get(jobId)?.status;
   }
 
+  /** The seq of the job's last event (0 for a job the hub has not numbered events of). */
+  lastSeqOf(jobId: string): number {
+    return (this.#jobs.get(jobId)?.nextSeq ?? 1) - 1;
+  }
+
   /**
    * The job's kept events after `lastSeq`; `gap` is true when some of them are no longer kept (or
    * `lastSeq` is ahead of what the hub numbered: a number from an earlier run of the server).

@@ -304,6 +304,35 @@ describe("event streams", () => {
     expect(bad.status).toBe(400);
   });
 
+  it("answers 204 for a Last-Event-ID past the end of an ended job; for a live job it resets to the last event and goes on to the end", async () => {
+    const jobId = await start({ item: "stool", quantity: 1, ask: true });
+    await statusBecomes(jobId, "paused");
+    let answered: Promise<unknown> | undefined;
+    const { status, events, ended } = await readSse(`${base}/api/jobs/${jobId}/events`, {
+      headers: { "Last-Event-ID": "99999" },
+      // Once the stream has said where it stands, the job is answered: the stream carries it to the end.
+      until: (seen) => {
+        if (seen.length > 0 && answered === undefined) {
+          answered = call("POST", `/api/jobs/${jobId}/answer`, { routineId: "approve", slotName: "decision", data: { approved: true } });
+        }
+        return false;
+      },
+    });
+    expect((await answered as Answer).status).toBe(200);
+    expect(status).toBe(200);
+    expect(ended).toBe(true);
+    expect(events[0]!.event).toBe("reset");
+    expect(JSON.parse(events[0]!.data).reason).toContain("past this job's last event");
+    const resetAt = Number(events[0]!.id);
+    const later = parsed(events);
+    expect(later[0]!.seq).toBe(resetAt + 1);
+    expect(later.at(-1)).toMatchObject({ type: "status", status: "completed" });
+    for (const id of [String(later.at(-1)!.seq), "99999"]) {
+      const after = await fetch(`${base}/api/jobs/${jobId}/events`, { headers: { "Last-Event-ID": id } });
+      expect(after.status, id).toBe(204);
+    }
+  });
+
   it("streams every job's events with a cursor as id; a client that reconnects with it gets what it missed", async () => {
     const opened = await readSse(`${base}/api/events`, { until: (events) => events.length >= 1 });
     expect(opened.events[0]!.event).toBe("ready");
