@@ -9,7 +9,7 @@ import { LocalRelay } from "./local-relay.js";
 import { openApiDocument } from "./openapi.js";
 import { isLoopback, resolveOptions, type Env, type ResolvedOptions, type ServerOptions } from "./options.js";
 import { addRoutes } from "./routes.js";
-import { allEvents, jobEvents, type StreamHost } from "./sse.js";
+import { OpenStreams, allEvents, jobEvents, type StreamHost } from "./sse.js";
 import { StoreWatcher } from "./store-watcher.js";
 
 /** The package's version, shown by `GET /api/health`. */
@@ -24,6 +24,8 @@ export type RoutiluxRequestListener = ((req: IncomingMessage, res: ServerRespons
   close(): Promise<void>;
   /** The underlying hono app (`app.request(...)` answers a `Request` without a socket). */
   readonly app: Hono<Env>;
+  /** How many event streams are open. */
+  readonly openStreams: number;
 };
 
 function sameToken(given: string, expected: string): boolean {
@@ -93,8 +95,8 @@ export function createServer(serverOptions: ServerOptions): RoutiluxRequestListe
   const relay = new LocalRelay([...options.flows.values()], options.store, hub);
   const watcher = new StoreWatcher(options.store, hub, options.pollIntervalMs);
   watcher.start();
-  const closing = new AbortController();
-  const host: StreamHost = { hub, store: options.store, heartbeatMs: options.heartbeatMs, closing: closing.signal };
+  const streams = new OpenStreams();
+  const host: StreamHost = { hub, store: options.store, heartbeatMs: options.heartbeatMs, streams };
   // The dashboard is bundled now, not on the first request: the page then loads at once.
   if (options.dashboard) loadDashboard().catch(() => undefined);
 
@@ -138,9 +140,10 @@ export function createServer(serverOptions: ServerOptions): RoutiluxRequestListe
   let closed: Promise<void> | undefined;
   Object.defineProperties(handler, {
     app: { value: app },
+    openStreams: { get: (): number => hub.subscribers },
     close: {
       value: (): Promise<void> => (closed ??= (async () => {
-        closing.abort();
+        streams.closeAll();
         relay.close();
         await watcher.stop();
       })()),

@@ -157,6 +157,11 @@ export class EventHub {
     return Number(match[2]);
   }
 
+  /** How many listeners are subscribed (one per open event stream). */
+  get subscribers(): number {
+    return this.#listeners.size;
+  }
+
   /** Calls `listener` with every new entry until the returned function is called. */
   subscribe(listener: (entry: HubEntry) => void): () => void {
     this.#listeners.add(listener);

@@ -9,8 +9,39 @@ export interface StreamHost {
   readonly hub: EventHub;
   readonly store: JobStore;
   readonly heartbeatMs: number;
-  /** Aborted when the server closes: every stream ends. */
-  readonly closing: AbortSignal;
+  /** Ends every stream when the server closes. */
+  readonly streams: OpenStreams;
+}
+
+/**
+ * The open event streams, each with a function that ends it: the server ends them all when it
+ * closes. (A Set, not an AbortSignal with a listener per stream: many streams are open at once.)
+ */
+export class OpenStreams {
+  readonly #enders = new Set<() => void>();
+  #closed = false;
+
+  /** Registers a stream's ender (called at once when the server has closed); the returned function unregisters it. */
+  add(end: () => void): () => void {
+    if (this.#closed) {
+      end();
+      return () => undefined;
+    }
+    this.#enders.add(end);
+    return () => void this.#enders.delete(end);
+  }
+
+  /** Ends every open stream, and every stream opened after. */
+  closeAll(): void {
+    this.#closed = true;
+    for (const end of this.#enders) end();
+    this.#enders.clear();
+  }
+
+  /** How many streams are registered. */
+  get size(): number {
+    return this.#enders.size;
+  }
 }
 
 const RESET_ALL = "Some events after this cursor are not kept (or the cursor is of an earlier run of the server); read the jobs afresh";
@@ -30,16 +61,19 @@ function lastEventId(c: Context): string | undefined {
  */
 async function hold(stream: SSEStreamingApi, host: StreamHost, done: Promise<void>): Promise<void> {
   let heartbeat: NodeJS.Timeout | undefined;
+  let leave = (): void => {};
   const left = new Promise<void>((resolve) => {
+    leave = resolve;
     stream.onAbort(resolve);
-    if (host.closing.aborted) resolve();
-    host.closing.addEventListener("abort", () => resolve(), { once: true });
     heartbeat = setInterval(() => void stream.write(": keep-alive\n\n").catch(resolve), host.heartbeatMs);
   });
+  // Unregistered when the stream ends: the server's registry outlives every stream.
+  const unregister = host.streams.add(() => leave());
   try {
     await Promise.race([left, done]);
   } finally {
     clearInterval(heartbeat);
+    unregister();
   }
 }
 

@@ -353,6 +353,39 @@ describe("event streams", () => {
   });
 });
 
+describe("event streams that close", () => {
+  it("keeps nothing of a closed stream: 50 streams opened and closed leave no listener behind and raise no warning", async () => {
+    const listener = createServer({ flows: [flow], dashboard: false });
+    const http = createHttpServer(listener);
+    await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(warning);
+    process.on("warning", onWarning);
+    try {
+      const url = `http://127.0.0.1:${(http.address() as { port: number }).port}`;
+      const jobId = await start({ item: "tap", quantity: 1, ask: true });
+      await statusBecomes(jobId, "paused");
+      expect(listener.openStreams).toBe(0);
+      for (let round = 0; round < 5; round++) {
+        await Promise.all(Array.from({ length: 10 }, (_, i) =>
+          readSse(i % 2 === 0 ? `${url}/api/events` : `${url}/api/jobs/${jobId}/events`, { until: (events) => events.length > 0 })));
+      }
+      await eventually(async () => (listener.openStreams === 0 ? true : undefined));
+      // Warnings are emitted on the next tick.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.map((w) => `${w.name}: ${w.message}`)).toEqual([]);
+      await call("POST", `/api/jobs/${jobId}/cancel`);
+    } finally {
+      process.off("warning", onWarning);
+      await listener.close();
+      await new Promise<void>((resolve) => {
+        http.close(() => resolve());
+        http.closeAllConnections();
+      });
+    }
+  });
+});
+
 describe("jobs of other processes", () => {
   it("shows a job that another store handle runs, streams its changes, and answers it through the store", async () => {
     const otherStore = temp.open();
