@@ -69,6 +69,14 @@ describe("dashboard", () => {
     // The contract's first extraction fails and is retried: the timeline shows both.
     await page.waitForSelector("[data-testid=timeline] [data-event=error]");
     await page.waitForSelector("[data-testid=timeline] [data-event=retry]");
+    await page.locator("[data-testid=timeline]").scrollIntoViewIfNeeded();
+    // Error, retry and answer marks are drawn over the emits at the same time: the mark at each one's centre is itself.
+    const hidden = await page.evaluate(`[...document.querySelectorAll("[data-testid=timeline] .mark:not(.mark-emit)")].filter((mark) => {
+      const box = mark.getBoundingClientRect();
+      return document.elementFromPoint(box.x + box.width / 2, box.y + box.height / 2) !== mark;
+    }).map((mark) => mark.getAttribute("data-event"))`);
+    expect(hidden).toEqual([]);
+    expect(await page.locator("[data-testid=timeline] .mark:not(.mark-emit)").count()).toBeGreaterThanOrEqual(4);
     await page.locator("[data-testid=history-row]").filter({ hasText: "retry" }).first().click();
     await expect.poll(() => page.locator("[data-testid=payload-json]").textContent()).toContain("\"attempt\": 2");
     expect(await page.locator("[data-testid=job-graph] [data-routine=publish]").getAttribute("data-status")).toBe("completed");
