@@ -49,7 +49,9 @@ interface Placed {
  * emit that would cover another such mark of its lane moves up or down a little, so that errors,
  * retries, waits and answers at the same moment all show (emits stay under them).
  */
-function placeMarks(history: readonly HistoryRecord[], laneOf: (record: HistoryRecord) => number, x: (iso: string) => number, laneHeight: number): Placed[] {
+function placeMarks(
+  history: readonly HistoryRecord[], laneOf: (record: HistoryRecord) => number, x: (iso: string) => number, laneHeight: number,
+): Placed[] {
   const marks = history.map((record, index) => ({ index, record, kind: kindOf(record), cx: x(record.timestamp), lane: laneOf(record) }));
   marks.sort((a, b) => (LAYER[a.kind] ?? 0) - (LAYER[b.kind] ?? 0) || a.index - b.index);
   const taken = new Map<number, Array<{ cx: number; dy: number }>>();
