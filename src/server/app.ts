@@ -34,6 +34,12 @@ function sameToken(given: string, expected: string): boolean {
   return timingSafeEqual(a, b);
 }
 
+/** Whether the request carries the server's token (`Authorization: Bearer <token>`). */
+function carriesToken(c: Context<Env>, token: string): boolean {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header("authorization") ?? "");
+  return match !== null && sameToken(match[1]!, token);
+}
+
 /** Who may ask what: a token when one is set; else loopback clients only, by a loopback name; writes refused when read-only. */
 function guard(options: ResolvedOptions) {
   return async (c: Context<Env>, next: () => Promise<void>): Promise<void> => {
@@ -50,8 +56,7 @@ function guard(options: ResolvedOptions) {
       if (!isLoopback(hostname)) throw new HttpError(403, "forbidden_host", `This server answers to loopback names only (localhost, 127.0.0.1, [::1]), not '${hostname}'`);
     } else if (api && path !== "/api/health") {
       const header = c.req.header("authorization") ?? "";
-      const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-      if (match === null || !sameToken(match[1]!, options.token)) {
+      if (!carriesToken(c, options.token)) {
         c.header("WWW-Authenticate", 'Bearer realm="routilux"');
         throw new HttpError(401, "unauthorized", header === "" ? "This server requires a token: send `Authorization: Bearer <token>`" : "The token is not this server's");
       }
@@ -111,14 +116,14 @@ export function createServer(serverOptions: ServerOptions): RoutiluxRequestListe
   app.notFound((c) => c.json(errorBody(new HttpError(404, "not_found", `No route ${c.req.method} ${c.req.path}; the API is described at /api/openapi.json`)), 404));
   app.use("*", guard(options));
 
-  app.get("/api/health", (c) => c.json({
-    ok: true,
-    version: VERSION,
-    readOnly: options.readOnly,
-    auth: options.token === undefined ? "none" : "bearer",
-    flows: [...options.flows.keys()],
-    store: String(options.store),
-  }));
+  // Health is open: without the token (when one is set) it says only that the server runs and wants one.
+  app.get("/api/health", (c) => {
+    const auth = options.token === undefined ? "none" : "bearer";
+    if (options.token !== undefined && !carriesToken(c, options.token)) return c.json({ ok: true, version: VERSION, auth });
+    return c.json({
+      ok: true, version: VERSION, auth, readOnly: options.readOnly, flows: [...options.flows.keys()], store: String(options.store),
+    });
+  });
   app.get("/api/openapi.json", (c) => c.json(openApiDocument(VERSION)));
   app.get("/api/events", (c) => allEvents(c, host));
   app.get("/api/jobs/:jobId/events", (c) => jobEvents(c, host));

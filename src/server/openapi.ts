@@ -89,7 +89,7 @@ export function openApiDocument(version: string): object {
     },
     security: [{}, { bearer: [] }],
     paths: {
-      "/api/health": { get: { operationId: "health", summary: "Whether the server runs, and how it is set up (open without a token)", security: [{}], responses: { 200: ok("Health", { type: "object" }) } } },
+      "/api/health": { get: { operationId: "health", summary: "Whether the server runs (open): `{ ok, version, auth }`; with the token, or on a server without one, also `readOnly`, `flows` and `store`", security: [{}], responses: { 200: ok("Health", { type: "object" }) } } },
       "/api/openapi.json": { get: { operationId: "openApi", summary: "This document", responses: { 200: ok("The OpenAPI document", { type: "object" }) } } },
       "/api/flows": { get: { operationId: "listFlows", summary: "The flows this server shows", responses: { 200: ok("The flows", { type: "object" }), ...errors(401) } } },
       "/api/flows/{flowId}": {

@@ -27,13 +27,13 @@ function flowOf(options: ResolvedOptions, flowId: string): Flow {
 
 async function storedJob(store: JobStore, jobId: string): Promise<{ flowId: string; status: JobStatus }> {
   const stored = await store.readJob(jobId);
-  if (stored === undefined) throw new HttpError(404, "job_not_found", `No job '${jobId}' in ${String(store)}`);
+  if (stored === undefined) throw new HttpError(404, "job_not_found", `No job '${jobId}' in this server's store`);
   return stored;
 }
 
 async function jobJson(store: JobStore, jobId: string): Promise<ReturnType<typeof jobToJson>> {
   const job = await store.loadJob(jobId);
-  if (job === undefined) throw new HttpError(404, "job_not_found", `No job '${jobId}' in ${String(store)}`);
+  if (job === undefined) throw new HttpError(404, "job_not_found", `No job '${jobId}' in this server's store`);
   return jobToJson(job);
 }
 

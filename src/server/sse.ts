@@ -96,7 +96,7 @@ export async function jobEvents(c: Context, host: StreamHost): Promise<Response>
   if (!hub.knows(jobId)) {
     // A job the server has not seen change: its stream starts with where it stands.
     const stored = await host.store.readJob(jobId);
-    if (stored === undefined) throw new HttpError(404, "job_not_found", `No job '${jobId}' in ${String(host.store)}`);
+    if (stored === undefined) throw new HttpError(404, "job_not_found", `No job '${jobId}' in this server's store`);
     if (!hub.knows(jobId)) hub.publish({ jobId, flowId: stored.flowId, at: new Date().toISOString(), type: "status", status: stored.status }, false);
   }
   const last = hub.lastSeqOf(jobId);

@@ -143,6 +143,9 @@ describe("jobs", () => {
       const response = await call(method, path);
       expect(response.status, `${method} ${path}`).toBe(404);
       expect(errorOf(response.json).code).toBe("job_not_found");
+      // The message names the job, not where the store lies on disk.
+      expect(errorOf(response.json).message).toContain("'no-such-job'");
+      expect(errorOf(response.json).message).not.toContain(temp.path);
     }
     const answer = await call("POST", "/api/jobs/no-such-job/answer", { routineId: "approve", slotName: "decision", data: {} });
     expect(answer.status).toBe(404);
@@ -432,7 +435,7 @@ describe("who may do what", () => {
     }
   });
 
-  it("with a token requires it on every API route but health (401 otherwise)", async () => {
+  it("with a token requires it on every API route but health (401 otherwise), and health tells details only with it", async () => {
     const token = "s3cret-token-1234";
     const guarded = await startServer({ flows: [flow], port: 0, token, dashboard: false });
     try {
@@ -443,7 +446,14 @@ describe("who may do what", () => {
       expect((await fetch(`${url}/api/jobs`, { headers: { Authorization: "Bearer wrong-token-000" } })).status).toBe(401);
       expect((await fetch(`${url}/api/events`, { headers: { Authorization: "Basic abc" } })).status).toBe(401);
       expect((await fetch(`${url}/api/jobs`, { headers: { Authorization: `Bearer ${token}` } })).status).toBe(200);
-      expect((await fetch(`${url}/api/health`)).status).toBe(200);
+      // Health is open, but tells the flows and the store only to a client with the token.
+      for (const headers of [{}, { Authorization: "Bearer wrong-token-000" }] as Array<Record<string, string>>) {
+        const open = await fetch(`${url}/api/health`, { headers });
+        expect(open.status).toBe(200);
+        expect(await open.json()).toEqual({ ok: true, version: expect.any(String), auth: "bearer" });
+      }
+      const health = await fetch(`${url}/api/health`, { headers: { Authorization: `Bearer ${token}` } });
+      expect(await health.json()).toMatchObject({ ok: true, auth: "bearer", readOnly: false, flows: ["orders"], store: expect.stringContaining(temp.path) });
     } finally {
       await guarded.close();
     }

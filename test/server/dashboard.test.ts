@@ -126,11 +126,14 @@ describe("dashboard", () => {
       const tab = await context.newPage();
       await tab.goto(guarded.url);
       await tab.waitForSelector("[data-testid=token-form]");
+      // Without the token the page shows nothing of the server: not where its store lies.
+      expect(await tab.locator("body").textContent()).not.toContain(temp.path);
       await tab.fill("[data-testid=token-form] input[name=token]", token);
       await tab.click("[data-testid=token-form] button[type=submit]");
       await tab.waitForSelector("[data-testid=job-row]");
       await tab.waitForSelector("[data-testid=live]:has-text('live')");
       expect(await tab.locator("[data-testid=token-form]").count()).toBe(0);
+      expect(await tab.locator("header .store").textContent()).toContain(temp.path);
     } finally {
       await context.close();
       await guarded.close();
