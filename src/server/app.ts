@@ -34,6 +34,27 @@ function sameToken(given: string, expected: string): boolean {
   return timingSafeEqual(a, b);
 }
 
+/**
+ * The dashboard's Content-Security-Policy: everything from the server itself (no inline script or
+ * style), and no framing by another site's page.
+ */
+const DASHBOARD_CSP = [
+  "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "connect-src 'self'",
+  "object-src 'none'", "base-uri 'none'", "form-action 'self'", "frame-ancestors 'none'",
+].join("; ");
+
+/** Headers on every answer: no content sniffing; the dashboard's pages may not be framed and load only the server's own files. */
+function securityHeaders(dashboard: boolean) {
+  return async (c: Context<Env>, next: () => Promise<void>): Promise<void> => {
+    await next();
+    c.res.headers.set("X-Content-Type-Options", "nosniff");
+    if (dashboard && !c.req.path.startsWith("/api/")) {
+      c.res.headers.set("X-Frame-Options", "DENY");
+      c.res.headers.set("Content-Security-Policy", DASHBOARD_CSP);
+    }
+  };
+}
+
 /** Whether the request carries the server's token (`Authorization: Bearer <token>`). */
 function carriesToken(c: Context<Env>, token: string): boolean {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header("authorization") ?? "");
@@ -114,6 +135,7 @@ export function createServer(serverOptions: ServerOptions): RoutiluxRequestListe
     return c.json(errorBody(http), http.status);
   });
   app.notFound((c) => c.json(errorBody(new HttpError(404, "not_found", `No route ${c.req.method} ${c.req.path}; the API is described at /api/openapi.json`)), 404));
+  app.use("*", securityHeaders(options.dashboard));
   app.use("*", guard(options));
 
   // Health is open: without the token (when one is set) it says only that the server runs and wants one.

@@ -91,6 +91,16 @@ describe("flows", () => {
     expect(errorOf(route.json).code).toBe("not_found");
   });
 
+  it("sends X-Content-Type-Options: nosniff with every answer, errors and event streams too", async () => {
+    for (const path of ["/api/health", "/api/jobs", "/api/flows/nope", "/api/nothing-here"]) {
+      expect((await call("GET", path)).headers.get("x-content-type-options"), path).toBe("nosniff");
+    }
+    const controller = new AbortController();
+    const stream = await fetch(`${base}/api/events`, { signal: controller.signal });
+    expect(stream.headers.get("x-content-type-options")).toBe("nosniff");
+    controller.abort();
+  });
+
   it("serves health and an OpenAPI document that names every route", async () => {
     const health = await call("GET", "/api/health");
     expect(health.json).toMatchObject({ ok: true, readOnly: false, auth: "none", flows: ["orders"] });
