@@ -55,6 +55,24 @@ function securityHeaders(dashboard: boolean) {
   };
 }
 
+/** A route's path (`/api/jobs/:jobId`) as a pattern that matches the paths it serves. */
+function patternOf(routePath: string): RegExp {
+  const parts = routePath.split("/").map((part) => (part.startsWith(":") ? "[^/]+" : part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")));
+  return new RegExp(`^${parts.join("/")}$`);
+}
+
+/** The methods the app's routes take on `path` (GET brings HEAD); none when no route has that path. */
+function methodsOf(app: Hono<Env>, path: string): string[] {
+  const methods = new Set<string>();
+  for (const route of app.routes) {
+    if (route.method === "ALL") continue;
+    if (!patternOf(route.path).test(path)) continue;
+    methods.add(route.method);
+    if (route.method === "GET") methods.add("HEAD");
+  }
+  return [...methods];
+}
+
 /** Whether the request carries the server's token (`Authorization: Bearer <token>`). */
 function carriesToken(c: Context<Env>, token: string): boolean {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header("authorization") ?? "");
@@ -134,7 +152,14 @@ export function createServer(serverOptions: ServerOptions): RoutiluxRequestListe
     if (http.status >= 500) process.emitWarning(`routilux server: ${error instanceof Error ? error.stack ?? error.message : String(error)}`, "RoutiluxWarning");
     return c.json(errorBody(http), http.status);
   });
-  app.notFound((c) => c.json(errorBody(new HttpError(404, "not_found", `No route ${c.req.method} ${c.req.path}; the API is described at /api/openapi.json`)), 404));
+  app.notFound((c) => {
+    const allowed = methodsOf(app, c.req.path);
+    if (allowed.length > 0) {
+      c.header("Allow", allowed.join(", "));
+      return c.json(errorBody(new HttpError(405, "method_not_allowed", `${c.req.path} takes ${allowed.join(", ")}, not ${c.req.method}`)), 405);
+    }
+    return c.json(errorBody(new HttpError(404, "not_found", `No route ${c.req.method} ${c.req.path}; the API is described at /api/openapi.json`)), 404);
+  });
   app.use("*", securityHeaders(options.dashboard));
   app.use("*", guard(options));
 
@@ -146,7 +171,7 @@ export function createServer(serverOptions: ServerOptions): RoutiluxRequestListe
       ok: true, version: VERSION, auth, readOnly: options.readOnly, flows: [...options.flows.keys()], store: String(options.store),
     });
   });
-  app.get("/api/openapi.json", (c) => c.json(openApiDocument(VERSION)));
+  app.get("/api/openapi.json", (c) => c.json(openApiDocument(VERSION, { token: options.token !== undefined })));
   app.get("/api/events", (c) => allEvents(c, host));
   app.get("/api/jobs/:jobId/events", (c) => jobEvents(c, host));
   addRoutes(app, options);

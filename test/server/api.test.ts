@@ -91,6 +91,19 @@ describe("flows", () => {
     expect(errorOf(route.json).code).toBe("not_found");
   });
 
+  it("answers 405 with an Allow header for a method a route does not take", async () => {
+    for (const [method, path, allow] of [
+      ["DELETE", "/api/jobs/some-job", "GET, HEAD"], ["GET", "/api/jobs/some-job/pause", "POST"],
+      ["PUT", "/api/flows/orders/jobs", "POST"], ["POST", "/api/health", "GET, HEAD"],
+    ] as const) {
+      const response = await call(method, path);
+      expect(response.status, `${method} ${path}`).toBe(405);
+      expect(response.headers.get("allow"), `${method} ${path}`).toBe(allow);
+      expect(errorOf(response.json)).toMatchObject({ code: "method_not_allowed" });
+      expect(errorOf(response.json).message).toContain(method);
+    }
+  });
+
   it("sends X-Content-Type-Options: nosniff with every answer, errors and event streams too", async () => {
     for (const path of ["/api/health", "/api/jobs", "/api/flows/nope", "/api/nothing-here"]) {
       expect((await call("GET", path)).headers.get("x-content-type-options"), path).toBe("nosniff");
@@ -110,6 +123,28 @@ describe("flows", () => {
     for (const path of ["/api/flows", "/api/flows/{flowId}", "/api/flows/{flowId}/jobs", "/api/jobs", "/api/jobs/{jobId}", "/api/jobs/{jobId}/pause",
       "/api/jobs/{jobId}/resume", "/api/jobs/{jobId}/cancel", "/api/jobs/{jobId}/answer", "/api/jobs/{jobId}/events", "/api/events", "/api/health"]) {
       expect(paths).toContain(path);
+    }
+    // Without a token, any route may refuse a client off loopback or a Host that is not a loopback name (403); none asks for a token.
+    const operations = (document: Json): Array<[string, { responses: Json; security?: unknown[] }]> =>
+      Object.entries(document.paths as Record<string, Record<string, { responses: Json; security?: unknown[] }>>)
+        .flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => [`${method} ${path}`, op] as [string, { responses: Json; security?: unknown[] }]));
+    for (const [name, op] of operations(doc.json)) {
+      expect(Object.keys(op.responses), name).toContain("403");
+      expect(Object.keys(op.responses), name).not.toContain("401");
+    }
+    expect(doc.json.security).toEqual([]);
+    expect(JSON.stringify(doc.json)).toContain("forbidden_host");
+    const guarded = await startServer({ flows: [flow], port: 0, token: "doc-token-123", dashboard: false });
+    try {
+      const response = await fetch(`${guarded.url}api/openapi.json`, { headers: { Authorization: "Bearer doc-token-123" } });
+      const withToken = (await response.json()) as Json;
+      expect(withToken.security).toEqual([{ bearer: [] }]);
+      for (const [name, op] of operations(withToken)) {
+        if (name === "get /api/health") expect(op.security, name).toEqual([]);
+        else expect(Object.keys(op.responses), name).toContain("401");
+      }
+    } finally {
+      await guarded.close();
     }
   });
 });
