@@ -9,7 +9,7 @@ import { LocalRelay } from "./local-relay.js";
 import { openApiDocument } from "./openapi.js";
 import { isLoopback, resolveOptions, type Env, type ResolvedOptions, type ServerOptions } from "./options.js";
 import { addRoutes } from "./routes.js";
-import { allEvents, jobEvents, type StreamHost } from "./sse.js";
+import { OpenStreams, allEvents, jobEvents, type StreamHost } from "./sse.js";
 import { StoreWatcher } from "./store-watcher.js";
 
 /** The package's version, shown by `GET /api/health`. */
@@ -24,12 +24,59 @@ export type RoutiluxRequestListener = ((req: IncomingMessage, res: ServerRespons
   close(): Promise<void>;
   /** The underlying hono app (`app.request(...)` answers a `Request` without a socket). */
   readonly app: Hono<Env>;
+  /** How many event streams are open. */
+  readonly openStreams: number;
 };
 
 function sameToken(given: string, expected: string): boolean {
   const a = createHash("sha256").update(given).digest();
   const b = createHash("sha256").update(expected).digest();
   return timingSafeEqual(a, b);
+}
+
+/**
+ * The dashboard's Content-Security-Policy: everything from the server itself (no inline script or
+ * style), and no framing by another site's page.
+ */
+const DASHBOARD_CSP = [
+  "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "connect-src 'self'",
+  "object-src 'none'", "base-uri 'none'", "form-action 'self'", "frame-ancestors 'none'",
+].join("; ");
+
+/** Headers on every answer: no content sniffing; the dashboard's pages may not be framed and load only the server's own files. */
+function securityHeaders(dashboard: boolean) {
+  return async (c: Context<Env>, next: () => Promise<void>): Promise<void> => {
+    await next();
+    c.res.headers.set("X-Content-Type-Options", "nosniff");
+    if (dashboard && !c.req.path.startsWith("/api/")) {
+      c.res.headers.set("X-Frame-Options", "DENY");
+      c.res.headers.set("Content-Security-Policy", DASHBOARD_CSP);
+    }
+  };
+}
+
+/** A route's path (`/api/jobs/:jobId`) as a pattern that matches the paths it serves. */
+function patternOf(routePath: string): RegExp {
+  const parts = routePath.split("/").map((part) => (part.startsWith(":") ? "[^/]+" : part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")));
+  return new RegExp(`^${parts.join("/")}$`);
+}
+
+/** The methods the app's routes take on `path` (GET brings HEAD); none when no route has that path. */
+function methodsOf(app: Hono<Env>, path: string): string[] {
+  const methods = new Set<string>();
+  for (const route of app.routes) {
+    if (route.method === "ALL") continue;
+    if (!patternOf(route.path).test(path)) continue;
+    methods.add(route.method);
+    if (route.method === "GET") methods.add("HEAD");
+  }
+  return [...methods];
+}
+
+/** Whether the request carries the server's token (`Authorization: Bearer <token>`). */
+function carriesToken(c: Context<Env>, token: string): boolean {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header("authorization") ?? "");
+  return match !== null && sameToken(match[1]!, token);
 }
 
 /** Who may ask what: a token when one is set; else loopback clients only, by a loopback name; writes refused when read-only. */
@@ -48,8 +95,7 @@ function guard(options: ResolvedOptions) {
       if (!isLoopback(hostname)) throw new HttpError(403, "forbidden_host", `This server answers to loopback names only (localhost, 127.0.0.1, [::1]), not '${hostname}'`);
     } else if (api && path !== "/api/health") {
       const header = c.req.header("authorization") ?? "";
-      const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-      if (match === null || !sameToken(match[1]!, options.token)) {
+      if (!carriesToken(c, options.token)) {
         c.header("WWW-Authenticate", 'Bearer realm="routilux"');
         throw new HttpError(401, "unauthorized", header === "" ? "This server requires a token: send `Authorization: Bearer <token>`" : "The token is not this server's");
       }
@@ -93,8 +139,8 @@ export function createServer(serverOptions: ServerOptions): RoutiluxRequestListe
   const relay = new LocalRelay([...options.flows.values()], options.store, hub);
   const watcher = new StoreWatcher(options.store, hub, options.pollIntervalMs);
   watcher.start();
-  const closing = new AbortController();
-  const host: StreamHost = { hub, store: options.store, heartbeatMs: options.heartbeatMs, closing: closing.signal };
+  const streams = new OpenStreams();
+  const host: StreamHost = { hub, store: options.store, heartbeatMs: options.heartbeatMs, streams };
   // The dashboard is bundled now, not on the first request: the page then loads at once.
   if (options.dashboard) loadDashboard().catch(() => undefined);
 
@@ -106,18 +152,26 @@ export function createServer(serverOptions: ServerOptions): RoutiluxRequestListe
     if (http.status >= 500) process.emitWarning(`routilux server: ${error instanceof Error ? error.stack ?? error.message : String(error)}`, "RoutiluxWarning");
     return c.json(errorBody(http), http.status);
   });
-  app.notFound((c) => c.json(errorBody(new HttpError(404, "not_found", `No route ${c.req.method} ${c.req.path}; the API is described at /api/openapi.json`)), 404));
+  app.notFound((c) => {
+    const allowed = methodsOf(app, c.req.path);
+    if (allowed.length > 0) {
+      c.header("Allow", allowed.join(", "));
+      return c.json(errorBody(new HttpError(405, "method_not_allowed", `${c.req.path} takes ${allowed.join(", ")}, not ${c.req.method}`)), 405);
+    }
+    return c.json(errorBody(new HttpError(404, "not_found", `No route ${c.req.method} ${c.req.path}; the API is described at /api/openapi.json`)), 404);
+  });
+  app.use("*", securityHeaders(options.dashboard));
   app.use("*", guard(options));
 
-  app.get("/api/health", (c) => c.json({
-    ok: true,
-    version: VERSION,
-    readOnly: options.readOnly,
-    auth: options.token === undefined ? "none" : "bearer",
-    flows: [...options.flows.keys()],
-    store: String(options.store),
-  }));
-  app.get("/api/openapi.json", (c) => c.json(openApiDocument(VERSION)));
+  // Health is open: without the token (when one is set) it says only that the server runs and wants one.
+  app.get("/api/health", (c) => {
+    const auth = options.token === undefined ? "none" : "bearer";
+    if (options.token !== undefined && !carriesToken(c, options.token)) return c.json({ ok: true, version: VERSION, auth });
+    return c.json({
+      ok: true, version: VERSION, auth, readOnly: options.readOnly, flows: [...options.flows.keys()], store: String(options.store),
+    });
+  });
+  app.get("/api/openapi.json", (c) => c.json(openApiDocument(VERSION, { token: options.token !== undefined })));
   app.get("/api/events", (c) => allEvents(c, host));
   app.get("/api/jobs/:jobId/events", (c) => jobEvents(c, host));
   addRoutes(app, options);
@@ -138,9 +192,10 @@ export function createServer(serverOptions: ServerOptions): RoutiluxRequestListe
   let closed: Promise<void> | undefined;
   Object.defineProperties(handler, {
     app: { value: app },
+    openStreams: { get: (): number => hub.subscribers },
     close: {
       value: (): Promise<void> => (closed ??= (async () => {
-        closing.abort();
+        streams.closeAll();
         relay.close();
         await watcher.stop();
       })()),

@@ -7,7 +7,7 @@ export interface ErrorBody {
 
 /** An error with its HTTP status and a stable code, thrown by routes and turned into a JSON answer. */
 export class HttpError extends RoutiluxError {
-  readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 415 | 500 | 503;
+  readonly status: 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 500 | 503;
   readonly code: string;
   readonly path: string | undefined;
 

@@ -115,6 +115,11 @@ export class EventHub {
     return this.#jobs.get(jobId)?.status;
   }
 
+  /** The seq of the job's last event (0 for a job the hub has not numbered events of). */
+  lastSeqOf(jobId: string): number {
+    return (this.#jobs.get(jobId)?.nextSeq ?? 1) - 1;
+  }
+
   /**
    * The job's kept events after `lastSeq`; `gap` is true when some of them are no longer kept (or
    * `lastSeq` is ahead of what the hub numbered: a number from an earlier run of the server).
@@ -150,6 +155,11 @@ export class EventHub {
     const match = /^([0-9a-f]+)\.(\d{1,15})$/.exec(cursor);
     if (match === null || match[1] !== this.run) return undefined;
     return Number(match[2]);
+  }
+
+  /** How many listeners are subscribed (one per open event stream). */
+  get subscribers(): number {
+    return this.#listeners.size;
   }
 
   /** Calls `listener` with every new entry until the returned function is called. */

@@ -15,37 +15,49 @@ const sse = (description: string): Schema => ({ description, content: { "text/ev
 const ERROR_TEXT: Record<number, string> = {
   400: "Bad input: the message and `path` name the culprit",
   401: "A token is required (Authorization: Bearer <token>)",
-  403: "Refused: read-only mode, another origin, or a client off loopback without a token",
+  403: "Refused (`code` says why): `read_only` mode, a change sent from another origin (`cross_origin`), or, on a server without a token, a client off loopback (`loopback_only`) or a Host that is not a loopback name (`forbidden_host`)",
   404: "No such flow or job",
   409: "The job's status forbids the call",
   413: "The body is larger than the server accepts",
   415: "The body is not JSON",
 };
 
+/** How the server is set up, as far as the document tells: with a token, every route but health answers 401 without it. */
+export interface ApiSetup {
+  readonly token: boolean;
+}
+
 const jobId = { name: "jobId", in: "path", required: true, schema: { type: "string" } };
 const flowId = { name: "flowId", in: "path", required: true, schema: { type: "string" } };
 const lastEventId = { name: "Last-Event-ID", in: "header", required: false, schema: { type: "string" } };
 
-function control(kind: string, summary: string, bodySchema: Schema | undefined): Schema {
+function control(kind: string, summary: string, bodySchema: Schema | undefined, access: number[]): Schema {
   return {
     post: {
       operationId: `${kind}Job`,
       summary,
       parameters: [jobId],
       ...(bodySchema === undefined ? {} : { requestBody: bodySchema }),
-      responses: { 200: ok("The job after the call", ref("Job")), ...errors(400, 401, 403, 404, 409, 413, 415) },
+      responses: { 200: ok("The job after the call", ref("Job")), ...errors(400, ...access, 403, 404, 409, 413, 415) },
     },
   };
 }
 
-/** The OpenAPI 3.1 document of the HTTP API, served at `/api/openapi.json`. */
-export function openApiDocument(version: string): object {
+/**
+ * The OpenAPI 3.1 document of the HTTP API, served at `/api/openapi.json`. With a token, every
+ * route but health requires it (security `bearer`, 401 listed); without one, the server answers
+ * loopback clients by loopback names only (403 listed).
+ */
+export function openApiDocument(version: string, setup: ApiSetup): object {
+  // What any route may answer for who asks: 401 without the token, or 403 off loopback.
+  const access = setup.token ? [401] : [403];
   return {
     openapi: "3.1.0",
     info: {
       title: "routilux HTTP API",
       version,
-      description: "Flows and jobs as JSON; live events as Server-Sent Events. Errors are `{ error: { code, message, path? } }`.",
+      description: "Flows and jobs as JSON; live events as Server-Sent Events. Errors are `{ error: { code, message, path? } }`. "
+        + "A method a route does not take is answered 405 with an `Allow` header.",
     },
     components: {
       securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
@@ -87,13 +99,16 @@ export function openApiDocument(version: string): object {
         },
       },
     },
-    security: [{}, { bearer: [] }],
+    security: setup.token ? [{ bearer: [] }] : [],
     paths: {
-      "/api/health": { get: { operationId: "health", summary: "Whether the server runs, and how it is set up (open without a token)", security: [{}], responses: { 200: ok("Health", { type: "object" }) } } },
-      "/api/openapi.json": { get: { operationId: "openApi", summary: "This document", responses: { 200: ok("The OpenAPI document", { type: "object" }) } } },
-      "/api/flows": { get: { operationId: "listFlows", summary: "The flows this server shows", responses: { 200: ok("The flows", { type: "object" }), ...errors(401) } } },
+      "/api/health": { get: { operationId: "health", summary: "Whether the server runs (open): `{ ok, version, auth }`; with the token, or on a server without one, also `readOnly`, `flows` and `store`", security: [], responses: { 200: ok("Health", { type: "object" }), ...errors(...access.filter((code) => code !== 401)) } } },
+      "/api/openapi.json": { get: { operationId: "openApi", summary: "This document", responses: { 200: ok("The OpenAPI document", { type: "object" }), ...errors(...access) } } },
+      "/api/flows": { get: { operationId: "listFlows", summary: "The flows this server shows", responses: { 200: ok("The flows", { type: "object" }), ...errors(...access) } } },
       "/api/flows/{flowId}": {
-        get: { operationId: "getFlow", summary: "A flow's spec and graph (routines with slots and events, connections)", parameters: [flowId], responses: { 200: ok("The flow", { type: "object" }), ...errors(401, 404) } },
+        get: {
+          operationId: "getFlow", summary: "A flow's spec and graph (routines with slots and events, connections)", parameters: [flowId],
+          responses: { 200: ok("The flow", { type: "object" }), ...errors(...access, 404) },
+        },
       },
       "/api/flows/{flowId}/jobs": {
         post: {
@@ -101,7 +116,7 @@ export function openApiDocument(version: string): object {
           summary: "Starts a job; the entry defaults to the flow's one routine with a trigger slot",
           parameters: [flowId],
           requestBody: body(StartJobBody, false),
-          responses: { 201: ok("Started", { type: "object", required: ["jobId"], properties: { jobId: { type: "string" } } }), ...errors(400, 401, 403, 404, 413, 415) },
+          responses: { 201: ok("Started", { type: "object", required: ["jobId"], properties: { jobId: { type: "string" } } }), ...errors(400, ...access, 403, 404, 413, 415) },
         },
       },
       "/api/jobs": {
@@ -116,21 +131,21 @@ export function openApiDocument(version: string): object {
           ],
           responses: {
             200: ok("A page", { type: "object", properties: { jobs: { type: "array", items: ref("JobSummary") }, nextCursor: { type: ["string", "null"] } } }),
-            ...errors(400, 401),
+            ...errors(400, ...access),
           },
         },
       },
-      "/api/jobs/{jobId}": { get: { operationId: "getJob", summary: "A job, as `jobs show --json` prints it", parameters: [jobId], responses: { 200: ok("The job", ref("Job")), ...errors(401, 404) } } },
-      "/api/jobs/{jobId}/pause": control("pause", "Pauses a running job", body(ReasonBody, false)),
-      "/api/jobs/{jobId}/resume": control("resume", "Resumes a paused job (one that waits for input is answered instead)", undefined),
-      "/api/jobs/{jobId}/cancel": control("cancel", "Cancels a job that has not ended", body(ReasonBody, false)),
-      "/api/jobs/{jobId}/answer": control("answer", "Answers an input the job waits for; the data is checked against the slot's schema", body(AnswerBody, true)),
+      "/api/jobs/{jobId}": { get: { operationId: "getJob", summary: "A job, as `jobs show --json` prints it", parameters: [jobId], responses: { 200: ok("The job", ref("Job")), ...errors(...access, 404) } } },
+      "/api/jobs/{jobId}/pause": control("pause", "Pauses a running job", body(ReasonBody, false), access),
+      "/api/jobs/{jobId}/resume": control("resume", "Resumes a paused job (one that waits for input is answered instead)", undefined, access),
+      "/api/jobs/{jobId}/cancel": control("cancel", "Cancels a job that has not ended", body(ReasonBody, false), access),
+      "/api/jobs/{jobId}/answer": control("answer", "Answers an input the job waits for; the data is checked against the slot's schema", body(AnswerBody, true), access),
       "/api/jobs/{jobId}/events": {
         get: {
           operationId: "jobEvents",
           summary: "The job's events as Server-Sent Events (`id:` is the event's seq); resumable with Last-Event-ID; ends after the final status",
           parameters: [jobId, lastEventId],
-          responses: { 200: sse("FlowEvent JSON in `data:`"), 204: { description: "The job has ended and nothing follows Last-Event-ID" }, ...errors(400, 401, 404) },
+          responses: { 200: sse("FlowEvent JSON in `data:`"), 204: { description: "The job has ended and nothing follows Last-Event-ID" }, ...errors(400, ...access, 404) },
         },
       },
       "/api/events": {
@@ -138,7 +153,7 @@ export function openApiDocument(version: string): object {
           operationId: "allEvents",
           summary: "Every job's events as Server-Sent Events (`id:` is a cursor over all jobs); resumable with Last-Event-ID",
           parameters: [{ name: "flowId", in: "query", schema: { type: "string" } }, lastEventId],
-          responses: { 200: sse("`event: ready` with the cursor first (without Last-Event-ID), then FlowEvent JSON in `data:`"), ...errors(401) },
+          responses: { 200: sse("`event: ready` with the cursor first (without Last-Event-ID), then FlowEvent JSON in `data:`"), ...errors(...access) },
         },
       },
     },

@@ -3,6 +3,7 @@ import {
   jobSummaryToJson, jobToJson, type Flow, type JobStatus, type JobStore,
 } from "../index.js";
 import { HttpError } from "./errors.js";
+import { KeyedQueue } from "./job-queue.js";
 import { entryRoutinesOf, flowGraph } from "./flow-graph.js";
 
 import { AnswerBody, EmptyBody, ReasonBody, StartJobBody, jobFilterOf, readJsonBody } from "./requests.js";
@@ -26,19 +27,21 @@ function flowOf(options: ResolvedOptions, flowId: string): Flow {
 
 async function storedJob(store: JobStore, jobId: string): Promise<{ flowId: string; status: JobStatus }> {
   const stored = await store.readJob(jobId);
-  if (stored === undefined) throw new HttpError(404, "job_not_found", `No job '${jobId}' in ${String(store)}`);
+  if (stored === undefined) throw new HttpError(404, "job_not_found", `No job '${jobId}' in this server's store`);
   return stored;
 }
 
 async function jobJson(store: JobStore, jobId: string): Promise<ReturnType<typeof jobToJson>> {
   const job = await store.loadJob(jobId);
-  if (job === undefined) throw new HttpError(404, "job_not_found", `No job '${jobId}' in ${String(store)}`);
+  if (job === undefined) throw new HttpError(404, "job_not_found", `No job '${jobId}' in this server's store`);
   return jobToJson(job);
 }
 
 /** The JSON routes of flows and jobs (the event streams, health and OpenAPI routes are added by the app). */
 export function addRoutes(app: Hono<Env>, options: ResolvedOptions): void {
   const { store } = options;
+  // Control calls on one job run one at a time: each sees the status the previous one left.
+  const controls = new KeyedQueue();
 
   app.get("/api/flows", (c) => c.json({
     flows: [...options.flows.values()].map((flow) => ({
@@ -98,33 +101,43 @@ export function addRoutes(app: Hono<Env>, options: ResolvedOptions): void {
       const body = kind === "answer"
         ? await readJsonBody(c.req.raw, AnswerBody, options.maxBodyBytes)
         : await readJsonBody(c.req.raw, kind === "resume" ? EmptyBody : ReasonBody, options.maxBodyBytes);
-      const stored = await storedJob(store, jobId);
-      const flow = options.flows.get(stored.flowId);
-      if (flow === undefined) {
-        throw new HttpError(409, "flow_not_served", `Job '${jobId}' is of flow '${stored.flowId}', which this server does not serve; its flows are: ${[...options.flows.keys()].join(", ")}`);
-      }
-      const allowed = ALLOWED[kind];
-      if (!allowed.from.includes(stored.status)) {
-        throw new HttpError(409, "conflict", `Cannot ${kind} job '${jobId}': it is ${stored.status}, and ${allowed.says}`);
-      }
-      const reason = "reason" in body && typeof body.reason === "string" ? { reason: body.reason } : {};
-      switch (kind) {
-        case "pause":
-          await flow.pause(jobId, reason);
-          break;
-        case "resume":
-          await flow.resume(jobId);
-          break;
-        case "cancel":
-          await flow.cancel(jobId, reason);
-          break;
-        case "answer": {
-          const answer = body as { routineId: string; slotName: string; data: Record<string, unknown> };
-          await flow.answer(jobId, answer.routineId, answer.slotName, answer.data);
-          break;
-        }
-      }
-      return c.json(await jobJson(store, jobId));
+      return c.json(await controls.run(jobId, () => control(options, kind, jobId, body)));
     });
   }
+}
+
+type ControlKind = keyof typeof ALLOWED;
+
+/** One control call: refused with 409 when the job's status forbids it, else applied; answers the job after it. */
+async function control(
+  options: ResolvedOptions, kind: ControlKind, jobId: string, body: Record<string, unknown>,
+): Promise<ReturnType<typeof jobToJson>> {
+  const { store } = options;
+  const stored = await storedJob(store, jobId);
+  const flow = options.flows.get(stored.flowId);
+  if (flow === undefined) {
+    throw new HttpError(409, "flow_not_served", `Job '${jobId}' is of flow '${stored.flowId}', which this server does not serve; its flows are: ${[...options.flows.keys()].join(", ")}`);
+  }
+  const allowed = ALLOWED[kind];
+  if (!allowed.from.includes(stored.status)) {
+    throw new HttpError(409, "conflict", `Cannot ${kind} job '${jobId}': it is ${stored.status}, and ${allowed.says}`);
+  }
+  const reason = typeof body.reason === "string" ? { reason: body.reason } : {};
+  switch (kind) {
+    case "pause":
+      await flow.pause(jobId, reason);
+      break;
+    case "resume":
+      await flow.resume(jobId);
+      break;
+    case "cancel":
+      await flow.cancel(jobId, reason);
+      break;
+    case "answer": {
+      const answer = body as { routineId: string; slotName: string; data: Record<string, unknown> };
+      await flow.answer(jobId, answer.routineId, answer.slotName, answer.data);
+      break;
+    }
+  }
+  return jobJson(store, jobId);
 }

@@ -9,11 +9,45 @@ export interface StreamHost {
   readonly hub: EventHub;
   readonly store: JobStore;
   readonly heartbeatMs: number;
-  /** Aborted when the server closes: every stream ends. */
-  readonly closing: AbortSignal;
+  /** Ends every stream when the server closes. */
+  readonly streams: OpenStreams;
+}
+
+/**
+ * The open event streams, each with a function that ends it: the server ends them all when it
+ * closes. (A Set, not an AbortSignal with a listener per stream: many streams are open at once.)
+ */
+export class OpenStreams {
+  readonly #enders = new Set<() => void>();
+  #closed = false;
+
+  /** Registers a stream's ender (called at once when the server has closed); the returned function unregisters it. */
+  add(end: () => void): () => void {
+    if (this.#closed) {
+      end();
+      return () => undefined;
+    }
+    this.#enders.add(end);
+    return () => void this.#enders.delete(end);
+  }
+
+  /** Ends every open stream, and every stream opened after. */
+  closeAll(): void {
+    this.#closed = true;
+    for (const end of this.#enders) end();
+    this.#enders.clear();
+  }
+
+  /** How many streams are registered. */
+  get size(): number {
+    return this.#enders.size;
+  }
 }
 
 const RESET_ALL = "Some events after this cursor are not kept (or the cursor is of an earlier run of the server); read the jobs afresh";
+
+const RESET_AHEAD = (given: number, last: number): string =>
+  `Last-Event-ID ${given} is past this job's last event (${last}): it is not an id this run of the server gave; read the job afresh, the stream goes on from ${last}`;
 
 /** The id the client last saw: the `Last-Event-ID` header, else the `lastEventId` query parameter. */
 function lastEventId(c: Context): string | undefined {
@@ -27,24 +61,28 @@ function lastEventId(c: Context): string | undefined {
  */
 async function hold(stream: SSEStreamingApi, host: StreamHost, done: Promise<void>): Promise<void> {
   let heartbeat: NodeJS.Timeout | undefined;
+  let leave = (): void => {};
   const left = new Promise<void>((resolve) => {
+    leave = resolve;
     stream.onAbort(resolve);
-    if (host.closing.aborted) resolve();
-    host.closing.addEventListener("abort", () => resolve(), { once: true });
     heartbeat = setInterval(() => void stream.write(": keep-alive\n\n").catch(resolve), host.heartbeatMs);
   });
+  // Unregistered when the stream ends: the server's registry outlives every stream.
+  const unregister = host.streams.add(() => leave());
   try {
     await Promise.race([left, done]);
   } finally {
     clearInterval(heartbeat);
+    unregister();
   }
 }
 
 /**
  * `GET /api/jobs/:jobId/events`: the job's events as Server-Sent Events, each with its `seq` as
  * `id:`. It starts with the events the server keeps after `Last-Event-ID` (all it keeps, without
- * one; an `event: reset` first when some are no longer kept, so the client reads the job afresh),
- * then goes live, and ends after the job's final status. A client that reconnects after the end is
+ * one; an `event: reset` first when some are no longer kept, or when `Last-Event-ID` is past the
+ * job's last event, so the client reads the job afresh), then goes live, and ends after the job's
+ * final status. A client that reconnects after the end (with its last id, or one past it) is
  * answered 204, which tells an EventSource to stop.
  */
 export async function jobEvents(c: Context, host: StreamHost): Promise<Response> {
@@ -58,14 +96,18 @@ export async function jobEvents(c: Context, host: StreamHost): Promise<Response>
   if (!hub.knows(jobId)) {
     // A job the server has not seen change: its stream starts with where it stands.
     const stored = await host.store.readJob(jobId);
-    if (stored === undefined) throw new HttpError(404, "job_not_found", `No job '${jobId}' in ${String(host.store)}`);
+    if (stored === undefined) throw new HttpError(404, "job_not_found", `No job '${jobId}' in this server's store`);
     if (!hub.knows(jobId)) hub.publish({ jobId, flowId: stored.flowId, at: new Date().toISOString(), type: "status", status: stored.status }, false);
   }
-  const { events, gap } = hub.jobEventsAfter(jobId, lastSeq);
+  const last = hub.lastSeqOf(jobId);
   const ended = isFinalStatus(hub.statusOf(jobId));
-  if (ended && events.length === 0 && !gap && raw !== undefined) return c.body(null, 204);
+  // Nothing follows the cursor of a job that has ended (a cursor past its end too: one of an earlier run of the server).
+  if (ended && raw !== undefined && lastSeq >= last) return c.body(null, 204);
+  // A cursor past the end of a live job is one this run of the server did not give: the client reads the job afresh.
+  const ahead = lastSeq > last;
+  const { events, gap } = ahead ? { events: [], gap: false } : hub.jobEventsAfter(jobId, lastSeq);
   return streamSSE(c, async (stream) => {
-    let sent = lastSeq;
+    let sent = ahead ? last : lastSeq;
     let finish = (): void => {};
     const done = new Promise<void>((resolve) => (finish = resolve));
     const queue: FlowEventJson[] = [];
@@ -83,7 +125,8 @@ export async function jobEvents(c: Context, host: StreamHost): Promise<Response>
       else void send(entry.event).catch(finish);
     });
     try {
-      if (gap) await stream.writeSSE({ event: "reset", data: JSON.stringify({ jobId, reason: "Some events of this job are no longer kept; read the job afresh" }) });
+      if (ahead) await stream.writeSSE({ event: "reset", id: String(last), data: JSON.stringify({ jobId, reason: RESET_AHEAD(lastSeq, last) }) });
+      else if (gap) await stream.writeSSE({ event: "reset", data: JSON.stringify({ jobId, reason: "Some events of this job are no longer kept; read the job afresh" }) });
       for (const event of events) await send(event);
       for (const event of queue.splice(0)) await send(event);
       replaying = false;

@@ -91,6 +91,29 @@ describe("flows", () => {
     expect(errorOf(route.json).code).toBe("not_found");
   });
 
+  it("answers 405 with an Allow header for a method a route does not take", async () => {
+    for (const [method, path, allow] of [
+      ["DELETE", "/api/jobs/some-job", "GET, HEAD"], ["GET", "/api/jobs/some-job/pause", "POST"],
+      ["PUT", "/api/flows/orders/jobs", "POST"], ["POST", "/api/health", "GET, HEAD"],
+    ] as const) {
+      const response = await call(method, path);
+      expect(response.status, `${method} ${path}`).toBe(405);
+      expect(response.headers.get("allow"), `${method} ${path}`).toBe(allow);
+      expect(errorOf(response.json)).toMatchObject({ code: "method_not_allowed" });
+      expect(errorOf(response.json).message).toContain(method);
+    }
+  });
+
+  it("sends X-Content-Type-Options: nosniff with every answer, errors and event streams too", async () => {
+    for (const path of ["/api/health", "/api/jobs", "/api/flows/nope", "/api/nothing-here"]) {
+      expect((await call("GET", path)).headers.get("x-content-type-options"), path).toBe("nosniff");
+    }
+    const controller = new AbortController();
+    const stream = await fetch(`${base}/api/events`, { signal: controller.signal });
+    expect(stream.headers.get("x-content-type-options")).toBe("nosniff");
+    controller.abort();
+  });
+
   it("serves health and an OpenAPI document that names every route", async () => {
     const health = await call("GET", "/api/health");
     expect(health.json).toMatchObject({ ok: true, readOnly: false, auth: "none", flows: ["orders"] });
@@ -100,6 +123,28 @@ describe("flows", () => {
     for (const path of ["/api/flows", "/api/flows/{flowId}", "/api/flows/{flowId}/jobs", "/api/jobs", "/api/jobs/{jobId}", "/api/jobs/{jobId}/pause",
       "/api/jobs/{jobId}/resume", "/api/jobs/{jobId}/cancel", "/api/jobs/{jobId}/answer", "/api/jobs/{jobId}/events", "/api/events", "/api/health"]) {
       expect(paths).toContain(path);
+    }
+    // Without a token, any route may refuse a client off loopback or a Host that is not a loopback name (403); none asks for a token.
+    const operations = (document: Json): Array<[string, { responses: Json; security?: unknown[] }]> =>
+      Object.entries(document.paths as Record<string, Record<string, { responses: Json; security?: unknown[] }>>)
+        .flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => [`${method} ${path}`, op] as [string, { responses: Json; security?: unknown[] }]));
+    for (const [name, op] of operations(doc.json)) {
+      expect(Object.keys(op.responses), name).toContain("403");
+      expect(Object.keys(op.responses), name).not.toContain("401");
+    }
+    expect(doc.json.security).toEqual([]);
+    expect(JSON.stringify(doc.json)).toContain("forbidden_host");
+    const guarded = await startServer({ flows: [flow], port: 0, token: "doc-token-123", dashboard: false });
+    try {
+      const response = await fetch(`${guarded.url}api/openapi.json`, { headers: { Authorization: "Bearer doc-token-123" } });
+      const withToken = (await response.json()) as Json;
+      expect(withToken.security).toEqual([{ bearer: [] }]);
+      for (const [name, op] of operations(withToken)) {
+        if (name === "get /api/health") expect(op.security, name).toEqual([]);
+        else expect(Object.keys(op.responses), name).toContain("401");
+      }
+    } finally {
+      await guarded.close();
     }
   });
 });
@@ -143,6 +188,9 @@ describe("jobs", () => {
       const response = await call(method, path);
       expect(response.status, `${method} ${path}`).toBe(404);
       expect(errorOf(response.json).code).toBe("job_not_found");
+      // The message names the job, not where the store lies on disk.
+      expect(errorOf(response.json).message).toContain("'no-such-job'");
+      expect(errorOf(response.json).message).not.toContain(temp.path);
     }
     const answer = await call("POST", "/api/jobs/no-such-job/answer", { routineId: "approve", slotName: "decision", data: {} });
     expect(answer.status).toBe(404);
@@ -251,6 +299,27 @@ describe("control", () => {
     expect(results.filter((r) => r.status === 200).length).toBeGreaterThanOrEqual(1);
     await statusBecomes(jobId, "cancelled");
   });
+  it("takes control calls sent at once one at a time: exactly one of each pair succeeds, the other is refused with 409 naming the status", async () => {
+    const jobId = await start({ item: "pairs", quantity: 1, rounds: 200 });
+    await statusBecomes(jobId, "running");
+    const pair = async (kind: string, after: string): Promise<void> => {
+      const results = await Promise.all([call("POST", `/api/jobs/${jobId}/${kind}`), call("POST", `/api/jobs/${jobId}/${kind}`)]);
+      expect(results.map((r) => r.status).sort(), kind).toEqual([200, 409]);
+      const refused = results.find((r) => r.status === 409)!;
+      expect(errorOf(refused.json).message, kind).toContain(`it is ${after}`);
+    };
+    await pair("pause", "paused");
+    await pair("resume", "running");
+    await pair("cancel", "cancelled");
+    expect((await jobOf(jobId)).status).toBe("cancelled");
+
+    const waiting = await start({ item: "chair", quantity: 1, ask: true });
+    await statusBecomes(waiting, "paused");
+    const results = await Promise.all(["cancel", "resume", "cancel"].map((kind) => call("POST", `/api/jobs/${waiting}/${kind}`)));
+    expect(results.filter((r) => r.status === 200), JSON.stringify(results.map((r) => r.json))).toHaveLength(1);
+    expect(results.filter((r) => r.status === 409)).toHaveLength(2);
+    expect((await jobOf(waiting)).status).toBe("cancelled");
+  });
 });
 
 describe("event streams", () => {
@@ -283,6 +352,35 @@ describe("event streams", () => {
     expect(bad.status).toBe(400);
   });
 
+  it("answers 204 for a Last-Event-ID past the end of an ended job; for a live job it resets to the last event and goes on to the end", async () => {
+    const jobId = await start({ item: "stool", quantity: 1, ask: true });
+    await statusBecomes(jobId, "paused");
+    let answered: Promise<unknown> | undefined;
+    const { status, events, ended } = await readSse(`${base}/api/jobs/${jobId}/events`, {
+      headers: { "Last-Event-ID": "99999" },
+      // Once the stream has said where it stands, the job is answered: the stream carries it to the end.
+      until: (seen) => {
+        if (seen.length > 0 && answered === undefined) {
+          answered = call("POST", `/api/jobs/${jobId}/answer`, { routineId: "approve", slotName: "decision", data: { approved: true } });
+        }
+        return false;
+      },
+    });
+    expect((await answered as Answer).status).toBe(200);
+    expect(status).toBe(200);
+    expect(ended).toBe(true);
+    expect(events[0]!.event).toBe("reset");
+    expect(JSON.parse(events[0]!.data).reason).toContain("past this job's last event");
+    const resetAt = Number(events[0]!.id);
+    const later = parsed(events);
+    expect(later[0]!.seq).toBe(resetAt + 1);
+    expect(later.at(-1)).toMatchObject({ type: "status", status: "completed" });
+    for (const id of [String(later.at(-1)!.seq), "99999"]) {
+      const after = await fetch(`${base}/api/jobs/${jobId}/events`, { headers: { "Last-Event-ID": id } });
+      expect(after.status, id).toBe(204);
+    }
+  });
+
   it("streams every job's events with a cursor as id; a client that reconnects with it gets what it missed", async () => {
     const opened = await readSse(`${base}/api/events`, { until: (events) => events.length >= 1 });
     expect(opened.events[0]!.event).toBe("ready");
@@ -300,6 +398,39 @@ describe("event streams", () => {
     expect(new Set(ids).size).toBe(ids.length);
     const stale = await readSse(`${base}/api/events`, { headers: { "Last-Event-ID": "0badc0de.5" }, until: (events) => events.length >= 1 });
     expect(stale.events[0]!.event).toBe("reset");
+  });
+});
+
+describe("event streams that close", () => {
+  it("keeps nothing of a closed stream: 50 streams opened and closed leave no listener behind and raise no warning", async () => {
+    const listener = createServer({ flows: [flow], dashboard: false });
+    const http = createHttpServer(listener);
+    await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(warning);
+    process.on("warning", onWarning);
+    try {
+      const url = `http://127.0.0.1:${(http.address() as { port: number }).port}`;
+      const jobId = await start({ item: "tap", quantity: 1, ask: true });
+      await statusBecomes(jobId, "paused");
+      expect(listener.openStreams).toBe(0);
+      for (let round = 0; round < 5; round++) {
+        await Promise.all(Array.from({ length: 10 }, (_, i) =>
+          readSse(i % 2 === 0 ? `${url}/api/events` : `${url}/api/jobs/${jobId}/events`, { until: (events) => events.length > 0 })));
+      }
+      await eventually(async () => (listener.openStreams === 0 ? true : undefined));
+      // Warnings are emitted on the next tick.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.map((w) => `${w.name}: ${w.message}`)).toEqual([]);
+      await call("POST", `/api/jobs/${jobId}/cancel`);
+    } finally {
+      process.off("warning", onWarning);
+      await listener.close();
+      await new Promise<void>((resolve) => {
+        http.close(() => resolve());
+        http.closeAllConnections();
+      });
+    }
   });
 });
 
@@ -349,7 +480,7 @@ describe("who may do what", () => {
     }
   });
 
-  it("with a token requires it on every API route but health (401 otherwise)", async () => {
+  it("with a token requires it on every API route but health (401 otherwise), and health tells details only with it", async () => {
     const token = "s3cret-token-1234";
     const guarded = await startServer({ flows: [flow], port: 0, token, dashboard: false });
     try {
@@ -360,7 +491,14 @@ describe("who may do what", () => {
       expect((await fetch(`${url}/api/jobs`, { headers: { Authorization: "Bearer wrong-token-000" } })).status).toBe(401);
       expect((await fetch(`${url}/api/events`, { headers: { Authorization: "Basic abc" } })).status).toBe(401);
       expect((await fetch(`${url}/api/jobs`, { headers: { Authorization: `Bearer ${token}` } })).status).toBe(200);
-      expect((await fetch(`${url}/api/health`)).status).toBe(200);
+      // Health is open, but tells the flows and the store only to a client with the token.
+      for (const headers of [{}, { Authorization: "Bearer wrong-token-000" }] as Array<Record<string, string>>) {
+        const open = await fetch(`${url}/api/health`, { headers });
+        expect(open.status).toBe(200);
+        expect(await open.json()).toEqual({ ok: true, version: expect.any(String), auth: "bearer" });
+      }
+      const health = await fetch(`${url}/api/health`, { headers: { Authorization: `Bearer ${token}` } });
+      expect(await health.json()).toMatchObject({ ok: true, auth: "bearer", readOnly: false, flows: ["orders"], store: expect.stringContaining(temp.path) });
     } finally {
       await guarded.close();
     }

@@ -20,6 +20,8 @@ let flow: Flow;
 let server: RunningServer;
 let browser: Browser;
 let page: Page;
+/** What the page's Content-Security-Policy refused (reported on the console). */
+const refused: string[] = [];
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`No Chromium at ${CHROMIUM}: install Debian's chromium (apt-get install chromium) or set CHROMIUM_PATH`);
@@ -31,6 +33,9 @@ beforeAll(async () => {
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   page.setDefaultTimeout(15_000);
   page.on("pageerror", (error) => console.error(`page error: ${error.message}`));
+  page.on("console", (message) => {
+    if (message.text().includes("Content Security Policy")) refused.push(message.text());
+  });
 }, 60_000);
 
 afterAll(async () => {
@@ -43,6 +48,25 @@ afterAll(async () => {
 const row = (jobId: string, status?: string): string => `[data-testid=job-row][data-job-id="${jobId}"]${status === undefined ? "" : `[data-status=${status}]`}`;
 
 describe("dashboard", () => {
+  it("sends its page and files with a policy that forbids framing, under which it works", async () => {
+    for (const path of ["", "assets/app.js", "assets/app.css"]) {
+      const response = await fetch(`${server.url}${path}`);
+      expect(response.status, path).toBe(200);
+      expect(response.headers.get("x-frame-options"), path).toBe("DENY");
+      expect(response.headers.get("content-security-policy"), path).toMatch(/frame-ancestors 'none'/);
+      expect(response.headers.get("content-security-policy"), path).toMatch(/default-src 'self'/);
+      expect(response.headers.get("x-content-type-options"), path).toBe("nosniff");
+    }
+    // Another site's page that frames the dashboard gets nothing (setContent waits for the frame to load).
+    const framing = await browser.newPage();
+    try {
+      await framing.setContent(`<iframe src="${server.url}"></iframe>`);
+      expect(await framing.frames()[1]?.locator("#app").count() ?? 0).toBe(0);
+    } finally {
+      await framing.close();
+    }
+  });
+
   it("shows a job started elsewhere appear in the jobs list and complete live", async () => {
     await page.goto(server.url);
     await page.waitForSelector("[data-testid=no-jobs]");
@@ -69,10 +93,19 @@ describe("dashboard", () => {
     // The contract's first extraction fails and is retried: the timeline shows both.
     await page.waitForSelector("[data-testid=timeline] [data-event=error]");
     await page.waitForSelector("[data-testid=timeline] [data-event=retry]");
+    await page.locator("[data-testid=timeline]").scrollIntoViewIfNeeded();
+    // Error, retry and answer marks are drawn over the emits at the same time: the mark at each one's centre is itself.
+    const hidden = await page.evaluate(`[...document.querySelectorAll("[data-testid=timeline] .mark:not(.mark-emit)")].filter((mark) => {
+      const box = mark.getBoundingClientRect();
+      return document.elementFromPoint(box.x + box.width / 2, box.y + box.height / 2) !== mark;
+    }).map((mark) => mark.getAttribute("data-event"))`);
+    expect(hidden).toEqual([]);
+    expect(await page.locator("[data-testid=timeline] .mark:not(.mark-emit)").count()).toBeGreaterThanOrEqual(4);
     await page.locator("[data-testid=history-row]").filter({ hasText: "retry" }).first().click();
     await expect.poll(() => page.locator("[data-testid=payload-json]").textContent()).toContain("\"attempt\": 2");
     expect(await page.locator("[data-testid=job-graph] [data-routine=publish]").getAttribute("data-status")).toBe("completed");
     await page.screenshot({ path: `${SHOTS}/job.png`, fullPage: true });
+    expect(refused).toEqual([]);
   });
 
   it("pauses a running job and resumes it with the buttons", async () => {
@@ -108,6 +141,7 @@ describe("dashboard", () => {
     const result = await job.result();
     expect(result.status).toBe("completed");
     expect(await page.locator("[data-testid=shared-data]").textContent()).toContain("invoice-0042.txt");
+    expect(refused).toEqual([]);
   });
 
   it("asks for the token of a server that wants one, then shows its jobs", async () => {
@@ -118,11 +152,14 @@ describe("dashboard", () => {
       const tab = await context.newPage();
       await tab.goto(guarded.url);
       await tab.waitForSelector("[data-testid=token-form]");
+      // Without the token the page shows nothing of the server: not where its store lies.
+      expect(await tab.locator("body").textContent()).not.toContain(temp.path);
       await tab.fill("[data-testid=token-form] input[name=token]", token);
       await tab.click("[data-testid=token-form] button[type=submit]");
       await tab.waitForSelector("[data-testid=job-row]");
       await tab.waitForSelector("[data-testid=live]:has-text('live')");
       expect(await tab.locator("[data-testid=token-form]").count()).toBe(0);
+      expect(await tab.locator("header .store").textContent()).toContain(temp.path);
     } finally {
       await context.close();
       await guarded.close();

@@ -4,7 +4,7 @@ import { ApiError, api, getToken, setToken, unauthorized } from "./api.js";
 import { FlowPage, FlowsPage } from "./flow-page.js";
 import { JobPage } from "./job-page.js";
 import { JobsList } from "./jobs-list.js";
-import type { Health } from "./types.js";
+import type { Health, PublicHealth } from "./types.js";
 import "./style.css";
 
 function useRoute(): string {
@@ -48,14 +48,15 @@ function App() {
   }, []);
 
   useEffect(() => {
-    api<Health>("/api/health").then((h) => {
-      setHealth(h);
+    api<PublicHealth>("/api/health").then((h) => {
       setError(null);
-      if (h.auth === "bearer") {
-        // Health is open; a list tells whether the token is right.
-        return api("/api/flows").then(() => setNeedsToken(false));
+      // Health tells the server's flows and store only to a client with the token.
+      if (h.flows === undefined) {
+        setNeedsToken(true);
+        return;
       }
-      return undefined;
+      setHealth(h as Health);
+      setNeedsToken(false);
     }).catch((e: Error) => {
       // A missing or wrong token is asked for by the token form, not shown as an error.
       if (!(e instanceof ApiError && e.status === 401)) setError(e.message);

@@ -31,6 +31,41 @@ function kindOf(record: HistoryRecord): string {
   }
 }
 
+/** The order marks are drawn in (later on top): emits under everything, errors over everything. */
+const LAYER: Record<string, number> = { emit: 0, job: 1, wait: 2, answer: 3, retry: 4, error: 5 };
+/** Vertical offsets a mark tries, in turn, when another mark of its lane (not an emit) sits at about the same time. */
+const ROWS = [0, -8, 8];
+
+interface Placed {
+  readonly index: number;
+  readonly record: HistoryRecord;
+  readonly kind: string;
+  readonly cx: number;
+  readonly cy: number;
+}
+
+/**
+ * Places the marks: in drawing order (by layer, then time), each on its lane; a mark other than an
+ * emit that would cover another such mark of its lane moves up or down a little, so that errors,
+ * retries, waits and answers at the same moment all show (emits stay under them).
+ */
+function placeMarks(
+  history: readonly HistoryRecord[], laneOf: (record: HistoryRecord) => number, x: (iso: string) => number, laneHeight: number,
+): Placed[] {
+  const marks = history.map((record, index) => ({ index, record, kind: kindOf(record), cx: x(record.timestamp), lane: laneOf(record) }));
+  marks.sort((a, b) => (LAYER[a.kind] ?? 0) - (LAYER[b.kind] ?? 0) || a.index - b.index);
+  const taken = new Map<number, Array<{ cx: number; dy: number }>>();
+  return marks.map((mark) => {
+    const centre = mark.lane * laneHeight + 13;
+    if (mark.kind === "emit") return { ...mark, cy: centre };
+    const others = taken.get(mark.lane) ?? [];
+    const dy = ROWS.find((row) => others.every((o) => o.dy !== row || Math.abs(o.cx - mark.cx) >= 10)) ?? 0;
+    others.push({ cx: mark.cx, dy });
+    taken.set(mark.lane, others);
+    return { ...mark, cy: centre + dy };
+  });
+}
+
 function labelOf(record: HistoryRecord): string {
   const attempt = record.data.attempt;
   if (record.eventName === "retry" && typeof attempt === "number") return `retry → attempt ${attempt}`;
@@ -41,7 +76,8 @@ function labelOf(record: HistoryRecord): string {
 /**
  * A job's activations over time: one lane per routine, a mark per history record (emits, errors,
  * retries with their attempt, waits, answers), from the job's start to its last change (or now).
- * Clicking a mark selects the record.
+ * Errors, retries, waits and answers are drawn over the emits, and moved up or down a little when
+ * they meet at the same moment. Clicking a mark selects the record.
  */
 export function Timeline({ job, selected, onSelect }: { job: Job; selected: number | null; onSelect: (index: number) => void }) {
   const start = new Date(job.createdAt).getTime();
@@ -63,23 +99,19 @@ export function Timeline({ job, selected, onSelect }: { job: Job; selected: numb
             <text class="lane-label" x={left - 8} y={i * laneHeight + 17} text-anchor="end">{lane}</text>
           </g>
         ))}
-        {job.history.map((record, index) => {
-          const lane = lanes.indexOf(record.routineId);
-          const kind = kindOf(record);
-          return (
-            <circle
-              key={index}
-              class={`mark mark-${kind}${selected === index ? " selected" : ""}`}
-              data-event={record.eventName}
-              cx={x(record.timestamp)}
-              cy={lane * laneHeight + 13}
-              r={selected === index ? 7 : 5}
-              onClick={() => onSelect(index)}
-            >
-              <title>{`${record.routineId}: ${labelOf(record)} at ${formatTime(record.timestamp)}`}</title>
-            </circle>
-          );
-        })}
+        {placeMarks(job.history, (record) => lanes.indexOf(record.routineId), x, laneHeight).map(({ index, record, kind, cx, cy }) => (
+          <circle
+            key={index}
+            class={`mark mark-${kind}${selected === index ? " selected" : ""}`}
+            data-event={record.eventName}
+            cx={cx}
+            cy={cy}
+            r={selected === index ? 7 : 5}
+            onClick={() => onSelect(index)}
+          >
+            <title>{`${record.routineId}: ${labelOf(record)} at ${formatTime(record.timestamp)}`}</title>
+          </circle>
+        ))}
         <text class="axis" x={left} y={lanes.length * laneHeight + 18}>0</text>
         <text class="axis" x={width - 8} y={lanes.length * laneHeight + 18} text-anchor="end">{formatDuration(span)}</text>
       </svg>

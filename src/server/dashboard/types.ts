@@ -81,11 +81,19 @@ export interface FlowInfo {
   entryRoutineIds: string[];
 }
 
-export interface Health {
+/** What `GET /api/health` says to anyone: whether the server runs and wants a token. */
+export interface PublicHealth {
   ok: boolean;
   version: string;
-  readOnly: boolean;
   auth: "none" | "bearer";
+  readOnly?: boolean;
+  flows?: string[];
+  store?: string;
+}
+
+/** What it says with the token (or on a server without one). */
+export interface Health extends PublicHealth {
+  readOnly: boolean;
   flows: string[];
   store: string;
 }
