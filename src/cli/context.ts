@@ -1,3 +1,5 @@
+import { escapeControls } from "./text.js";
+
 /** Where the command line writes, and what it knows of its terminal. */
 export interface CliIo {
   readonly stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number; rows?: number };
@@ -12,6 +14,11 @@ export class Cli {
   exitCode = 0;
   /** `--verbose`: errors with their stack traces. */
   verbose = false;
+  /**
+   * JSON lines of a job's events are being printed and their last line (`{"result": ...}`) is
+   * still to come: a command that ends on an error then prints `{"error": ...}` instead.
+   */
+  jsonPending = false;
   /** Streams whose reader has gone (EPIPE, as with `| head`): nothing more is written to them. */
   readonly #closed = new Set<NodeJS.WritableStream>();
 
@@ -55,19 +62,33 @@ export class Cli {
     return rows > 0 ? rows : 24;
   }
 
-  /** Writes lines to standard output. */
-  out(...lines: string[]): void {
-    for (const line of lines) this.write(this.io.stdout, `${line}\n`);
+  /**
+   * Text for people, made safe to print: control characters escaped visibly (the command line's
+   * own colors stay on a terminal that shows them).
+   */
+  printable(text: string): string {
+    return escapeControls(text, this.color);
   }
 
-  /** Writes lines to standard error. */
+  /** Writes lines to standard output (control characters escaped, see {@link printable}). */
+  out(...lines: string[]): void {
+    for (const line of lines) this.write(this.io.stdout, `${this.printable(line)}\n`);
+  }
+
+  /** Writes lines to standard error (control characters escaped, see {@link printable}). */
   err(...lines: string[]): void {
-    for (const line of lines) this.write(this.io.stderr, `${line}\n`);
+    for (const line of lines) this.write(this.io.stderr, `${this.printable(line)}\n`);
   }
 
   /** Writes one JSON value as one line of standard output. */
   json(value: unknown): void {
     this.write(this.io.stdout, `${JSON.stringify(value)}\n`);
+  }
+
+  /** The last JSON line of a command that ends on an error: `{"error": {"message", "exitCode"}}`. */
+  jsonError(message: string, exitCode: number): void {
+    this.json({ error: { message, exitCode } });
+    this.jsonPending = false;
   }
 
   /** Text in an ANSI style (bold, dim, red, green, yellow, cyan) when coloring, else as it is. */

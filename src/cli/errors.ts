@@ -1,4 +1,5 @@
 import { RoutiluxError, StoreError } from "../index.js";
+import { escapeControls } from "./text.js";
 
 /** The exit codes of the command line. */
 export const ExitCode = {
@@ -35,8 +36,15 @@ export function exitCodeOf(error: unknown): ExitCode {
   return ExitCode.FAILED;
 }
 
-/** What to print for an error: its message (all its lines: a flow file's problems are one a line), or its stack with `verbose`. */
+/**
+ * What to print for an error: its message (all its lines: a flow file's problems are one a line),
+ * or its stack with `verbose`; control characters escaped visibly, as it may quote a handler's text.
+ */
 export function describeFailure(error: unknown, verbose: boolean): string {
+  return escapeControls(failureText(error, verbose));
+}
+
+function failureText(error: unknown, verbose: boolean): string {
   if (!(error instanceof Error)) return `routilux: ${String(error)}`;
   const hint = /unknown routine class/.test(error.message)
     ? "\nRoutine classes other than the built-ins come from --routines <module>: a module that exports them (JavaScript, or TypeScript under tsx)"

@@ -4,6 +4,7 @@ import { ExitCode } from "./errors.js";
 import { inlineJson } from "./format.js";
 import { JsonReporter, ProgressView, type Reporter } from "./progress.js";
 import { quoteArgument } from "./store.js";
+import { escapeControls as esc } from "./text.js";
 
 /** How to name the next command in hints: the store option, or that there is no store. */
 export interface Hints {
@@ -40,7 +41,7 @@ export function pausedHints(
   if (waitingFor.length === 0) return [`Resume it with: routilux jobs resume ${jobId}${hints.storeArgument}`];
   const lines = ["It waits for input:"];
   for (const w of waitingFor) {
-    lines.push(`  ${w.routineId}.${w.slotName}${w.prompt === undefined ? "" : `: ${w.prompt}`}`);
+    lines.push(`  ${esc(w.routineId)}.${esc(w.slotName)}${w.prompt === undefined ? "" : `: ${esc(w.prompt)}`}`);
     lines.push(`  answer with: routilux jobs answer ${jobId} --routine ${quoteArgument(w.routineId)} --slot ${quoteArgument(w.slotName)} --data '{...}'${hints.storeArgument}`);
   }
   return lines;
@@ -58,14 +59,14 @@ export function describeResult(result: JobResult, hints: Hints): string[] {
     }
     case "failed":
       return [
-        `Job ${result.jobId} failed in routine '${result.error.routineId}': ${result.error.errorType}: ${result.error.message}`,
+        `Job ${result.jobId} failed in routine '${esc(result.error.routineId)}': ${esc(result.error.errorType)}: ${esc(result.error.message)}`,
         ...(hints.memory === true ? [] : [`See its history with: routilux jobs show ${result.jobId}${hints.storeArgument}`]),
       ];
     case "cancelled":
-      return [`Job ${result.jobId} was cancelled${result.reason === undefined ? "" : `: ${result.reason}`}.`];
+      return [`Job ${result.jobId} was cancelled${result.reason === undefined || result.reason === "" ? "" : `: ${esc(result.reason)}`}.`];
     case "paused": {
       const reason = result.pausePoint.reason;
-      return [`Job ${result.jobId} is paused${reason === "" ? "" : ` (${reason})`}.`, ...pausedHints(result.jobId, result.waitingFor ?? [], hints)];
+      return [`Job ${result.jobId} is paused${reason === "" ? "" : ` (${esc(reason)})`}.`, ...pausedHints(result.jobId, result.waitingFor ?? [], hints)];
     }
   }
 }
@@ -134,10 +135,12 @@ export async function follow(flow: Flow, job: JobState, reporter: Reporter, inte
   return { result: outcome };
 }
 
-/** What to say after a second Ctrl-C, and the exit code. */
+/** What to say after a second Ctrl-C, the exit code, and the job's outcome when it rests in the store. */
 export interface Stopped {
   readonly lines: string[];
   readonly exitCode: number;
+  /** The stored job's outcome when it rests (paused, or ended meanwhile). */
+  readonly result?: JobResult;
 }
 
 /**
@@ -149,15 +152,40 @@ export async function describeStopped(store: JobStore | undefined, jobId: string
   if (store === undefined) return stopped([`Stopped at once: job ${jobId} was in no store (--memory) and is lost.`]);
   const stored = await store.readJob(jobId);
   if (stored === undefined) return stopped([`Stopped at once: job ${jobId} is not in the store.`]);
-  if (stored.status === "paused") {
-    const lines = [`Stopped at once: job ${jobId} is paused in the store.`, `Resume it with: routilux jobs resume ${jobId}${hints.storeArgument}`];
-    return stopped(lines, ExitCode.PAUSED);
-  }
-  if (stored.status === "running") {
+  if (stored.status === "running" || stored.status === "pending") {
     return stopped([
       `Stopped at once: job ${jobId} is left running in the store, at its last committed task.`,
       `Carry it on with: routilux recover${hints.storeArgument}`,
     ]);
   }
-  return stopped([`Stopped at once: job ${jobId} is ${stored.status}.`], stored.status === "completed" ? ExitCode.OK : ExitCode.FAILED);
+  const job = await store.loadJob(jobId);
+  const result = job === undefined ? undefined : await job.result().catch(() => undefined);
+  const withResult = (lines: string[], exitCode: number): Stopped =>
+    (result === undefined ? { lines, exitCode } : { lines, exitCode, result });
+  if (stored.status === "paused") {
+    return withResult([`Stopped at once: job ${jobId} is paused in the store.`, `Resume it with: routilux jobs resume ${jobId}${hints.storeArgument}`], ExitCode.PAUSED);
+  }
+  return withResult([`Stopped at once: job ${jobId} is ${stored.status}.`], stored.status === "completed" ? ExitCode.OK : ExitCode.FAILED);
+}
+
+/**
+ * Says where a job stopped at once by a second Ctrl-C stands, and returns the exit code. In JSON
+ * mode the output still ends with one last line: `{"result": ...}` when the job rests in the
+ * store, else `{"error": {"message", "exitCode"}}`.
+ */
+export async function reportStopped(
+  cli: Cli,
+  reporter: Reporter,
+  store: JobStore | undefined,
+  jobId: string,
+  hints: Hints,
+  json: boolean,
+): Promise<number> {
+  const { lines, exitCode, result } = await describeStopped(store, jobId, hints);
+  cli.err(...lines);
+  if (json) {
+    if (result !== undefined) reporter.done(result);
+    else cli.jsonError(lines.join(" "), exitCode);
+  }
+  return exitCode;
 }

@@ -19,7 +19,10 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     // Commander has printed its message (or the help, or the version) already.
     if (error instanceof CommanderError) return error.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;
     cli.err(describeFailure(error, cli.verbose));
-    return exitCodeOf(error);
+    const exitCode = exitCodeOf(error);
+    // JSON lines of a job's events end with one last line, whatever happens.
+    if (cli.jsonPending) cli.jsonError(error instanceof Error ? error.message : String(error), exitCode);
+    return exitCode;
   }
 }
 

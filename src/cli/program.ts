@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import type { Cli } from "./context.js";
+import { escapeControls } from "./text.js";
 import { graphCommand } from "./commands/graph.js";
 import { initCommand } from "./commands/init.js";
 import { jobsCommand } from "./commands/jobs.js";
@@ -50,13 +51,19 @@ export function createProgram(cli: Cli, extra: readonly CommandModule[] = []): C
     .helpOption("-h, --help", "show help for a command")
     .showSuggestionAfterError(true)
     .configureOutput({
-      writeOut: (text) => cli.write(cli.io.stdout, text),
-      writeErr: (text) => cli.write(cli.io.stderr, text),
+      writeOut: (text) => cli.write(cli.io.stdout, escapeControls(text)),
+      writeErr: (text) => cli.write(cli.io.stderr, escapeControls(text)),
       outputError: (text, write) => write(`routilux: ${text.replace(/^error: /, "")}`),
     })
     .exitOverride()
     .addHelpText("after", `
-Exit codes: 0 completed, 1 failed or cancelled, 2 bad usage or input, 3 paused (waiting).
+Exit codes: 0 completed, 1 failed or cancelled, 2 bad usage or input, 3 paused (waiting),
+130 a second Ctrl-C stopped at once and left the job running (carry it on with routilux recover).
+
+JSON output (off a terminal, or with --json): one line per event, then {"result": ...}; a command
+that ends on an error prints {"error": {"message", "exitCode"}} as its last line instead. An
+event's "seq" counts the job's events in this process: it starts at 1 again when another process
+carries the job on (jobs resume, jobs answer, recover).
 
 Examples:
   $ routilux init my-flow && cd my-flow

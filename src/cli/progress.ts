@@ -21,6 +21,7 @@ export class JsonReporter implements Reporter {
 
   constructor(cli: Cli) {
     this.#cli = cli;
+    cli.jsonPending = true;
   }
 
   attach(): void {}
@@ -35,6 +36,7 @@ export class JsonReporter implements Reporter {
 
   done(result: JobResult): void {
     this.#cli.json({ result });
+    this.#cli.jsonPending = false;
   }
 
   stop(): void {}
@@ -178,7 +180,7 @@ export class ProgressView implements Reporter {
       lines.push(cli.style("dim", `  ${queued} task${queued === 1 ? "" : "s"} queued${waiting.length > 0 ? `; waiting for ${waiting.join(", ")}` : ""}`));
     }
     this.#clear();
-    for (const line of lines) cli.write(cli.io.stdout, `${fitLine(line, cli.columns)}\n`);
+    for (const line of lines) cli.write(cli.io.stdout, `${fitLine(cli.printable(line), cli.columns)}\n`);
     this.#drawn = lines.length;
   }
 }

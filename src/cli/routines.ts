@@ -26,6 +26,17 @@ function locate(spec: string): string {
 }
 
 /**
+ * The URL that imports exactly this file: marked so that the command line's resolution hook
+ * (bin/resolve-routilux.js) keeps it as it is, where a loader such as tsx would import `x.ts` for
+ * `x.js`. Without the hook the mark is a query, which changes nothing.
+ */
+function exactUrl(path: string): string {
+  const url = pathToFileURL(path);
+  url.searchParams.set("routilux-exact", "");
+  return url.href;
+}
+
+/**
  * Imports the modules given with `--routines` (files or package names) and registers the routine
  * classes they export; a module may also register classes in `defaultRegistry` itself. TypeScript
  * modules need a loader such as tsx.
@@ -37,7 +48,7 @@ export async function loadRoutines(specs: readonly string[]): Promise<LoadedRout
     const where = locate(spec);
     let exports: Record<string, unknown>;
     try {
-      exports = await import(isAbsolute(where) ? pathToFileURL(where).href : where) as Record<string, unknown>;
+      exports = await import(isAbsolute(where) ? exactUrl(where) : where) as Record<string, unknown>;
     } catch (error) {
       throw new CliError(importFailure(spec, where, error), 2, { cause: error });
     }
@@ -56,9 +67,11 @@ function importFailure(spec: string, where: string, error: unknown): string {
     return `Cannot import routine module '${spec}': TypeScript needs a loader; run routilux under tsx (npx tsx node_modules/.bin/routilux ...) or compile the module to JavaScript`;
   }
   if (code === "ERR_MODULE_NOT_FOUND" && where === spec) return `Routine module not found: '${spec}' (neither a file nor an installed package)`;
-  if (code === "ERR_PACKAGE_PATH_NOT_EXPORTED" || /No "exports" main defined/.test(message ?? "")) {
-    return `Cannot import routine module '${spec}': it is loaded as CommonJS, and routilux is an ES module package; ` +
-      "name it .mjs (or .mts), or set \"type\": \"module\" in its package.json";
+  const commonJs = code === "ERR_PACKAGE_PATH_NOT_EXPORTED" || code === "ERR_REQUIRE_CYCLE_MODULE" || code === "ERR_REQUIRE_ESM" ||
+    /No "exports" main defined|Cannot require\(\) ES Module/.test(message ?? "");
+  if (commonJs) {
+    return `Cannot import routine module '${spec}': it is loaded as CommonJS; it must be an ES module ` +
+      "(.mjs/.mts, or \"type\": \"module\" in package.json)";
   }
   return `Cannot import routine module '${spec}': ${message}`;
 }

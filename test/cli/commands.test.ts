@@ -15,6 +15,10 @@ describe("routilux --help", { timeout: 90_000 }, () => {
     expect(help.code).toBe(0);
     for (const command of ["init", "run", "validate", "graph", "jobs", "recover"]) expect(help.stdout).toMatch(new RegExp(`^  ${command}\\b`, "m"));
     expect(help.stdout).toContain("Exit codes: 0 completed, 1 failed or cancelled, 2 bad usage or input, 3 paused");
+    const flat = help.stdout.replace(/\s+/g, " ");
+    expect(flat).toContain("3 paused (waiting), 130 a second Ctrl-C stopped at once and left the job running");
+    expect(flat).toContain('{"error": {"message", "exitCode"}} as its last line');
+    expect(flat).toContain('An event\'s "seq" counts the job\'s events in this process: it starts at 1 again when another process carries the job on');
     expect(help.stdout).not.toContain(ESC);
     expect(none.code).toBe(2);
     expect(none.stderr).toContain("Usage: routilux");

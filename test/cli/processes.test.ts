@@ -84,6 +84,9 @@ describe("Ctrl-C and control from another process", { timeout: 90_000 }, () => {
     const shown = JSON.parse((await routilux(["jobs", "show", id, "--json"], dir)).stdout) as { status: string; lease: { owner: string } | null };
     expect(shown.status).toBe("running");
     expect(shown.lease?.owner).toEqual(expect.any(String));
+    const resumeRefused = await routilux(["jobs", "resume", id], dir);
+    expect(resumeRefused.code).toBe(2);
+    expect(resumeRefused.stderr).toBe(`routilux: Cannot resume job ${id}: it is running (in process ${shown.lease?.owner})\n`);
     const deleteRefused = await routilux(["jobs", "delete", id], dir);
     expect(deleteRefused.code).toBe(2);
     expect(deleteRefused.stderr).toContain(`Job ${id} is running in a live process; cancel it first`);
@@ -117,6 +120,7 @@ describe("Ctrl-C and control from another process", { timeout: 90_000 }, () => {
     const stopped = await twice.done;
     expect(stopped.stderr).toContain(`Stopped at once: job ${twiceId} is paused in the store.`);
     expect(stopped.code).toBe(3);
+    expect(resultOf(stopped.stdout)).toMatchObject({ status: "paused", jobId: twiceId }); // JSON output ends with its result
     await crashed.done;
     const list = JSON.parse((await routilux(["jobs", "list", "--status", "running", "--json"], dir)).stdout) as { jobs: Array<{ jobId: string }> };
     expect(list.jobs.map((j) => j.jobId)).toEqual([crashedId]);
@@ -130,6 +134,19 @@ describe("Ctrl-C and control from another process", { timeout: 90_000 }, () => {
     const again = await routilux(["recover"], dir);
     expect(again).toMatchObject({ code: 0 });
     expect(again.stderr).toMatch(/^Nothing to recover: no job in SQLite job store '.*' is running without a live process\.\n$/);
+  });
+
+  it("a job deleted (--force) while it runs: its run ends with an {\"error\"} line naming that, exit 1", async () => {
+    const dir = await tempDir();
+    const run = start(["run", fixture("hold.yaml"), "--param", "n=1"], dir);
+    const id = await jobIdOf(run);
+    await run.line(/"routineId":"wait"/);
+    expect(await routilux(["jobs", "delete", id, "--force"], dir)).toMatchObject({ code: 0 });
+    const ended = await run.done;
+    expect(ended.code).toBe(1);
+    const message = `Job ${id} was deleted from the store while it ran (jobs delete --force); this process stopped it`;
+    expect(jsonLines(ended.stdout).at(-1)).toEqual({ error: { message, exitCode: 1 } });
+    expect(ended.stderr).toContain(`routilux: ${message}`);
   });
 
   it("a reader that stops reading (| head -1) does not end the job: it runs to its end, and the command exits with its outcome", async () => {

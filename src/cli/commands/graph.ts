@@ -2,9 +2,11 @@ import type { Command } from "commander";
 import { readFlowFile, type FlowSpec } from "../../index.js";
 import type { Cli } from "../context.js";
 import { CliError } from "../errors.js";
+import { collect } from "../input.js";
 
 interface GraphOptions {
   format?: string;
+  routines?: string[];
 }
 
 /** A Mermaid node id: letters, digits and underscores only (routine ids may hold any character but "."). */
@@ -65,6 +67,7 @@ export function graphCommand(program: Command, cli: Cli): void {
     .description("print a flow file as a diagram: Mermaid (default) or Graphviz DOT, connections labelled event → slot")
     .argument("<flow-file>", "the flow file (YAML or JSON)")
     .option("--format <format>", "mermaid or dot", "mermaid")
+    .option("--routines <module>", "accepted as by the other flow commands, and not needed: the diagram is drawn from the file alone (repeatable)", collect)
     .addHelpText("after", `
 Routine classes are not loaded: the diagram is drawn from the file alone.
 

@@ -1,9 +1,9 @@
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import type { Command } from "commander";
 import type { Cli } from "../context.js";
-import { CliError } from "../errors.js";
+import { CliError, ExitCode } from "../errors.js";
 
 const FLOW = `# A small flow: greet someone, make the greeting loud, keep it.
 # Run it:  routilux run flow.yaml --routines ./routines.mjs --param name=Ada
@@ -74,13 +74,20 @@ Examples:
   $ cd my-flow && routilux run flow.yaml --routines ./routines.mjs --param name=Ada`)
     .action(async (dir: string, options: { force?: boolean }) => {
       const root = resolve(dir);
+      if (existsSync(root) && !statSync(root).isDirectory()) throw new CliError(`${root} exists and is not a folder; choose another directory`);
       const files: Array<[string, string]> = [["flow.yaml", FLOW], ["routines.mjs", ROUTINES], ["README.md", readme(dir)]];
       const taken = files.map(([name]) => name).filter((name) => existsSync(join(root, name)));
       if (taken.length > 0 && options.force !== true) {
         throw new CliError(`${taken.join(", ")} already exist${taken.length === 1 ? "s" : ""} in ${root}; choose another directory or pass --force`);
       }
-      await mkdir(root, { recursive: true });
-      for (const [name, text] of files) await writeFile(join(root, name), text);
+      try {
+        await mkdir(root, { recursive: true });
+        for (const [name, text] of files) await writeFile(join(root, name), text);
+      } catch (error) {
+        // A file on the way (ENOTDIR), no permission (EACCES), a full disk...
+        const why = error instanceof Error ? error.message : String(error);
+        throw new CliError(`Cannot write the project to ${root}: ${why}`, (error as { code?: unknown }).code === "ENOSPC" ? ExitCode.FAILED : ExitCode.USAGE, { cause: error });
+      }
       const where = relative(process.cwd(), root) || ".";
       cli.out(`Wrote ${files.map(([name]) => join(where, name)).join(", ")}`);
       cli.out("Run it:");

@@ -2,6 +2,7 @@ import type { JobResult, JobState, StoredJob } from "../../index.js";
 import type { Cli } from "../context.js";
 import { describeResult, pausedHints, type Hints } from "../follow.js";
 import { formatDuration, formatTime, inlineJson, styleStatus, table } from "../format.js";
+import { escapeControls as esc } from "../text.js";
 
 /** Who holds a stored job's lease, as JSON. */
 function leaseOf(stored: StoredJob): { owner: string; until: string } | null {
@@ -44,7 +45,7 @@ export async function showJob(cli: Cli, job: JobState, stored: StoredJob, hints:
   const result = await restingResult(job);
   const lines: string[] = [];
   lines.push(`${cli.style("bold", `Job ${job.jobId}`)}  ${styleStatus(cli, job.status)}`);
-  lines.push(`  flow      ${job.flowId}${typeof job.metadata.flowFile === "string" ? ` (${job.metadata.flowFile})` : ""}`);
+  lines.push(`  flow      ${esc(job.flowId)}${typeof job.metadata.flowFile === "string" ? ` (${esc(job.metadata.flowFile)})` : ""}`);
   lines.push(`  created   ${formatTime(job.createdAt)}`);
   lines.push(`  updated   ${formatTime(job.updatedAt)}  (${formatDuration(job.updatedAt.getTime() - job.createdAt.getTime())} after it was created)`);
   const lease = leaseOf(stored);
@@ -56,7 +57,7 @@ export async function showJob(cli: Cli, job: JobState, stored: StoredJob, hints:
   if (result !== undefined && result.status !== "paused") lines.push(...describeResult(result, hints).map((line) => `  ${line}`));
   if (job.status === "paused") {
     const pause = job.pausePoints.at(-1);
-    lines.push(`  paused    ${pause === undefined ? "" : `${formatTime(pause.timestamp)}${pause.reason === "" ? "" : ` (${pause.reason})`}`}`);
+    lines.push(`  paused    ${pause === undefined ? "" : `${formatTime(pause.timestamp)}${pause.reason === "" ? "" : ` (${esc(pause.reason)})`}`}`);
     lines.push(...pausedHints(job.jobId, job.waitingFor, hints).map((line) => `  ${line}`));
   }
 

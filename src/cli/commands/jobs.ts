@@ -1,37 +1,15 @@
 import type { Command } from "commander";
-import { Flow, type JobFilter, type JobState, type JobStatus, type JobStore, type MetadataValue, type StoredJob } from "../../index.js";
+import { Flow, type JobFilter, type JobStatus, type JobStore, type MetadataValue, type StoredJob } from "../../index.js";
 import type { Cli } from "../context.js";
 import { CliError, ExitCode } from "../errors.js";
-import { flowForJob } from "../flows.js";
-import { Interrupts, describeResult, describeStopped, exitCodeOfResult, follow, reporterFor, type Hints } from "../follow.js";
 import { formatTime, styleStatus, table } from "../format.js";
 import { collect, parseCount, parseJsonObject } from "../input.js";
 import { storeArgument, withStore, type StoreOptions } from "../store.js";
+import { carryOn, heldByLiveProcess, hintsOf, refuseEnded, requireJob, type CarryOptions } from "./jobs-carry.js";
 import { jobJson, showJob } from "./jobs-show.js";
 
 const STATUSES: readonly JobStatus[] = ["pending", "running", "paused", "completed", "failed", "cancelled"];
 const ROUTINES_HELP = "modules with the flow's Routine classes (repeatable; default: those run recorded); JavaScript, or TypeScript under a loader such as tsx";
-
-/** The stored job of that id, or bad input naming it. */
-async function requireJob(store: JobStore, jobId: string): Promise<{ stored: StoredJob; job: JobState }> {
-  const stored = await store.readJob(jobId);
-  const job = stored === undefined ? undefined : await store.loadJob(jobId);
-  if (stored === undefined || job === undefined) {
-    throw new CliError(`No job '${jobId}' in ${String(store)}; list the jobs with: routilux jobs list`);
-  }
-  return { stored, job };
-}
-
-/** A job that has ended cannot be controlled: bad input, said before any flow is loaded. */
-function refuseEnded(stored: StoredJob, what: string): void {
-  if (stored.status === "completed" || stored.status === "failed" || stored.status === "cancelled") {
-    throw new CliError(`Cannot ${what} job ${stored.jobId}: it has ${stored.status === "cancelled" ? "been cancelled" : stored.status}`);
-  }
-}
-
-function hintsOf(options: StoreOptions): Hints {
-  return { storeArgument: storeArgument(options) };
-}
 
 interface ListOptions extends StoreOptions {
   status?: string[];
@@ -74,72 +52,6 @@ function filterOf(options: ListOptions): JobFilter {
 /** A Flow of the job's flowId on the store, without routines: enough to send pause and cancel. */
 function controlFlow(store: JobStore, stored: StoredJob): Flow {
   return new Flow({ flowId: stored.flowId, store });
-}
-
-interface CarryOptions extends StoreOptions {
-  flow?: string;
-  routines?: string[];
-  json?: boolean;
-}
-
-/**
- * Resumes or answers a job by id and, when this process took it from the store (no live process
- * held it), shows it until it rests and exits with its outcome.
- */
-async function carryOn(cli: Cli, jobId: string, options: CarryOptions, what: string, call: (flow: Flow) => Promise<void>): Promise<void> {
-  const interrupts = new Interrupts();
-  try {
-    await withStore(options, false, (store) => carryOnWith(cli, store, interrupts, jobId, options, what, call));
-  } finally {
-    interrupts.dispose();
-  }
-}
-
-async function carryOnWith(
-  cli: Cli,
-  store: JobStore,
-  interrupts: Interrupts,
-  jobId: string,
-  options: CarryOptions,
-  what: string,
-  call: (flow: Flow) => Promise<void>,
-): Promise<void> {
-  const { stored, job: loaded } = await requireJob(store, jobId);
-  refuseEnded(stored, what === "Resumed" ? "resume" : "answer");
-  const { flow } = await flowForJob(stored, loaded.metadata, options, store);
-  const hints = hintsOf(options);
-  const json = options.json === true || !cli.tty;
-  const reporter = reporterFor(cli, flow, `${flow.flowId} (job ${jobId})`, json);
-  let taken: JobState | undefined;
-  const unsubscribe = flow.subscribe((event) => {
-    taken ??= flow.heldJob(jobId);
-    reporter.event(event);
-  }, { jobId });
-  try {
-    await call(flow);
-    taken ??= flow.heldJob(jobId);
-    if (taken === undefined) {
-      reporter.stop();
-      const now = await store.readJob(jobId);
-      cli.err(`${what} job ${jobId} in the process that holds it; it is ${now?.status ?? "gone"} there.`);
-      cli.exitCode = ExitCode.OK;
-      return;
-    }
-    const followed = await follow(flow, taken, reporter, interrupts);
-    if ("stopped" in followed) {
-      const { lines, exitCode } = await describeStopped(store, jobId, hints);
-      cli.err(...lines);
-      cli.exitCode = exitCode;
-      return;
-    }
-    const lines = describeResult(followed.result, hints);
-    if (!json) cli.out(...lines);
-    else if (followed.result.status !== "completed") cli.err(...lines);
-    cli.exitCode = exitCodeOfResult(followed.result);
-  } finally {
-    unsubscribe();
-    await flow.shutdown();
-  }
 }
 
 /** `routilux jobs ...`: the jobs in the store. */
@@ -210,7 +122,7 @@ Examples:
     .command("pause")
     .description("pause a running job: the process running it pauses it and stores it")
     .argument("<job-id>", "the job's id")
-    .option("--reason <text>", "recorded with the pause")
+    .option("--reason <text>", "recorded with the pause (default: \"routilux jobs pause\")")
     .option("--store <path>", "the SQLite job store (default: ./.routilux/jobs.db)")
     .addHelpText("after", `
 Example:
@@ -225,7 +137,7 @@ Example:
         }
         const flow = controlFlow(store, stored);
         try {
-          await flow.pause(jobId, options.reason === undefined ? {} : { reason: options.reason }).catch((error: unknown) => {
+          await flow.pause(jobId, { reason: options.reason ?? "routilux jobs pause" }).catch((error: unknown) => {
             if (error instanceof Error && /no live process holds it/.test(error.message)) {
               throw new CliError(
                 `Job ${jobId} is running, but no live process holds it (its process stopped); carry it on with: routilux recover${storeArgument(options)}`,
@@ -250,19 +162,20 @@ Example:
     .option("--store <path>", "the SQLite job store (default: ./.routilux/jobs.db)")
     .option("--json", "print one JSON line per event and a last line {\"result\": ...} (the default off a terminal)")
     .addHelpText("after", `
-Exit codes when it runs here: 0 completed, 1 failed or cancelled, 3 paused again; 0 when another process resumed it.
+Exit codes when it runs here: 0 completed, 1 failed or cancelled, 3 paused again, 130 left running by a second
+Ctrl-C; 2 when the job is running or has ended. Event "seq" numbers start at 1 in this process.
 
 Example:
   $ routilux jobs resume 0b0e3c1a-...`)
     .action(async (jobId: string, options: CarryOptions) => {
-      await carryOn(cli, jobId, options, "Resumed", (flow) => flow.resume(jobId));
+      await carryOn(cli, jobId, options, "resume", (flow) => flow.resume(jobId));
     });
 
   jobs
     .command("cancel")
     .description("cancel a running or paused job")
     .argument("<job-id>", "the job's id")
-    .option("--reason <text>", "recorded with the cancellation")
+    .option("--reason <text>", "recorded with the cancellation (default: \"routilux jobs cancel\")")
     .option("--store <path>", "the SQLite job store (default: ./.routilux/jobs.db)")
     .addHelpText("after", `
 Example:
@@ -273,7 +186,7 @@ Example:
         refuseEnded(stored, "cancel");
         const flow = controlFlow(store, stored);
         try {
-          await flow.cancel(jobId, options.reason === undefined ? {} : { reason: options.reason });
+          await flow.cancel(jobId, { reason: options.reason ?? "routilux jobs cancel" });
         } finally {
           await flow.shutdown();
         }
@@ -293,7 +206,8 @@ Example:
     .option("--store <path>", "the SQLite job store (default: ./.routilux/jobs.db)")
     .option("--json", "print one JSON line per event and a last line {\"result\": ...} (the default off a terminal)")
     .addHelpText("after", `
-Exit codes when it runs here: 0 completed, 1 failed or cancelled, 3 paused (waits again); 0 when another process took the answer.
+Exit codes when it runs here: 0 completed, 1 failed or cancelled, 3 paused (waits again), 130 left running by a
+second Ctrl-C; 0 when another process took the answer. Event "seq" numbers start at 1 in this process.
 
 Example:
   $ routilux jobs answer 0b0e3c1a-... --routine approve --slot answer --data '{"ok": true}'`)
@@ -317,7 +231,7 @@ Example:
           slot = waits[0]!.slotName;
         });
       }
-      await carryOn(cli, jobId, options, "Answered", (flow) => flow.answer(jobId, routine!, slot!, data));
+      await carryOn(cli, jobId, options, "answer", (flow) => flow.answer(jobId, routine!, slot!, data));
     });
 
   jobs
@@ -332,7 +246,7 @@ Example:
     .action(async (jobId: string, options: StoreOptions & { force?: boolean }) => {
       await withStore(options, false, async (store) => {
         const { stored } = await requireJob(store, jobId);
-        const live = stored.status === "running" && stored.leaseOwner !== null && (stored.leaseUntilMs ?? 0) > Date.now();
+        const live = stored.status === "running" && heldByLiveProcess(stored);
         if (live && options.force !== true) {
           throw new CliError(`Job ${jobId} is running in a live process; cancel it first (routilux jobs cancel ${jobId}) or pass --force`);
         }

@@ -43,7 +43,8 @@ export function recoverCommand(program: Command, cli: Cli): void {
     .option("--store <path>", "the SQLite job store (default: ./.routilux/jobs.db)")
     .option("--json", "print one JSON line per event and a line {\"result\": ...} per job (the default off a terminal)")
     .addHelpText("after", `
-Exit codes: 0 all completed (or nothing to recover), 1 one failed or was cancelled, 3 one paused.
+Exit codes: 0 all completed (or nothing to recover), 1 one failed or was cancelled, 3 one paused,
+130 a second Ctrl-C left them running. Event "seq" numbers start at 1 in this process.
 
 Examples:
   $ routilux recover
@@ -80,22 +81,29 @@ async function recover(cli: Cli, store: JobStore, options: RecoverOptions, inter
     for (const [file, { routines }] of byFile) {
       const { flow } = await openFlow(file, routines, store);
       flows.push(flow);
-      if (json) flow.subscribe((event) => cli.json(event));
+      if (json) {
+        cli.jsonPending = true;
+        flow.subscribe((event) => cli.json(event));
+      }
       for (const job of await flow.recover()) {
         jobs.push(job);
         say(`Recovered job ${job.jobId} (flow '${flow.flowId}', ${file})`);
       }
     }
     if (jobs.length === 0) {
+      cli.jsonPending = false;
       say(`Nothing to recover: no job in ${String(store)} is running without a live process.`);
       return ExitCode.OK;
     }
     const results = await untilRest(flows, jobs, say, interrupts);
     if (results === undefined) {
-      say(`Stopped at once: the jobs not yet at rest are left running in the store; carry them on with: routilux recover${hints.storeArgument}`);
+      const message = `Stopped at once: the jobs not yet at rest are left running in the store; carry them on with: routilux recover${hints.storeArgument}`;
+      say(message);
+      if (json) cli.jsonError(message, ExitCode.INTERRUPTED);
       return ExitCode.INTERRUPTED;
     }
     await new Promise((resolve) => setImmediate(resolve));
+    cli.jsonPending = false;
     for (const result of results) {
       if (json) cli.json({ result });
       const lines = describeResult(result, hints);

@@ -2,9 +2,9 @@ import { basename } from "node:path";
 import type { Command } from "commander";
 import type { JobStore } from "../../index.js";
 import type { Cli } from "../context.js";
-import { CliError } from "../errors.js";
+import { CliError, ExitCode } from "../errors.js";
 import { entryOf, openFlow, runMetadata } from "../flows.js";
-import { Interrupts, describeResult, describeStopped, exitCodeOfResult, follow, reporterFor, type Hints } from "../follow.js";
+import { Interrupts, describeResult, exitCodeOfResult, follow, reportStopped, reporterFor, type Hints } from "../follow.js";
 import { collect, parseMs, parseParams } from "../input.js";
 import { openStore, storeArgument } from "../store.js";
 
@@ -37,7 +37,13 @@ export function runCommand(program: Command, cli: Cli): void {
 On a terminal it shows each routine's status, tasks, retries and time, redrawn in place. Ctrl-C
 pauses the job and stores it (resume it with routilux jobs resume <id>); a second Ctrl-C stops at once.
 
-Exit codes: 0 completed, 1 failed or cancelled, 2 bad usage or input, 3 paused (waiting).
+Exit codes: 0 completed, 1 failed or cancelled, 2 bad usage or input, 3 paused (waiting),
+130 a second Ctrl-C left the job running (carry it on with routilux recover).
+
+JSON output (off a terminal, or with --json): one line per event, then {"result": ...}; a command
+that ends on an error prints {"error": {"message", "exitCode"}} as its last line instead. An
+event's "seq" counts the job's events in this process: it starts at 1 again when another process
+carries the job on (jobs resume, jobs answer, recover).
 
 Examples:
   $ routilux run flow.yaml --routines ./routines.mjs --param name=Ada
@@ -96,12 +102,14 @@ async function run(
       const job = await flow.start(entry, { entryParams: params, metadata, ...(timeoutMs === undefined ? {} : { timeoutMs }) });
       jobId = job.jobId;
       for (const event of early.splice(0)) if (event.jobId === jobId) reporter.event(event);
-      const followed = await follow(flow, job, reporter, interrupts);
-      if ("stopped" in followed) {
-        const { lines, exitCode } = await describeStopped(store, job.jobId, hints);
-        cli.err(...lines);
-        return exitCode;
-      }
+      const followed = await follow(flow, job, reporter, interrupts).catch(async (error: unknown) => {
+        // Deleted from the store while it ran (jobs delete --force): say that, not how the store refused.
+        if (store !== undefined && (await store.readJob(job.jobId).catch(() => null)) === undefined) {
+          throw new CliError(`Job ${job.jobId} was deleted from the store while it ran (jobs delete --force); this process stopped it`, ExitCode.FAILED, { cause: error });
+        }
+        throw error;
+      });
+      if ("stopped" in followed) return await reportStopped(cli, reporter, store, job.jobId, hints, json);
       const lines = describeResult(followed.result, hints);
       // With JSON on standard output, people read what went wrong on standard error.
       if (!json) cli.out(...lines);

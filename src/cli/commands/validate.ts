@@ -15,6 +15,11 @@ function issueLine(file: string, issue: FlowSpecIssue): string {
   return [location, issue.path, issue.message].filter((part) => part !== "").join(": ");
 }
 
+/** `1 routine`, `2 routines`. */
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
 /** `routilux validate <flow-file>`: every problem of a flow file, with its line and column. */
 export function validateCommand(program: Command, cli: Cli): void {
   program
@@ -36,7 +41,7 @@ Examples:
           valid: true, flowId: flow.flowId, routines: flow.routines.size, connections: flow.connections.length, issues: [],
         };
         if (options.json === true) cli.json(summary);
-        else cli.out(`${file}: flow '${flow.flowId}' is valid (${summary.routines} routines, ${summary.connections} connections)`);
+        else cli.out(`${file}: flow '${flow.flowId}' is valid (${count(summary.routines, "routine")}, ${count(summary.connections, "connection")})`);
       } catch (error) {
         if (error instanceof FlowSpecError) {
           if (options.json === true) cli.json({ valid: false, issues: error.issues, issueCount: error.issueCount });
