@@ -221,6 +221,51 @@ export function checkFlowDocument(input: unknown): FlowDocument {
   return result.data;
 }
 
+/** One routine of a document, built and configured; throws what is wrong with it. */
+function decodeRoutine(r: FlowDocument["routines"][number], i: number, registry: RoutineRegistry): Routine {
+  const ctor = registry.get(r.type);
+  if (ctor === undefined) throw unknownType(r.type, r.id, i, registry);
+  let routine: Routine;
+  try {
+    routine = new ctor();
+  } catch (error) {
+    throw new SerializationError(
+      `Cannot rebuild routine '${r.id}' (FlowDocument at 'routines[${i}].type'): new ${r.type}() threw: ${describeError(error).message}; ` +
+      "a registered routine class must be constructible without arguments",
+      { path: `routines[${i}].type`, cause: error },
+    );
+  }
+  try {
+    routine.setConfig(r.config);
+  } catch (error) {
+    const path = `routines[${i}].config`;
+    const message = describeError(error).message;
+    if (error instanceof FlowDefinitionError) {
+      throw new RoutineConfigError(`Routine '${r.id}' (${r.type}): ${message}`, r.id, path, error);
+    }
+    throw new SerializationError(`Invalid FlowDocument at '${path}': routine '${r.id}' (${r.type}) refused its config: ${message}`, { path, cause: error });
+  }
+  routine.setErrorHandler(decodeErrorHandler(r.errorHandler, `routines[${i}].errorHandler`, registry));
+  return routine;
+}
+
+/**
+ * Several problems of one document (routines that cannot be built or configured, connections their
+ * classes do not define), each in `problems`; the message lists them all.
+ */
+export class FlowDocumentProblems extends SerializationError {
+  readonly problems: readonly Error[];
+
+  constructor(problems: readonly Error[]) {
+    const first = problems[0];
+    super(
+      `${problems.length} problems in the FlowDocument: ${problems.map((p) => p.message).join("; ")}`,
+      { path: first instanceof SerializationError ? first.path : first instanceof RoutineConfigError ? first.path : "", cause: first },
+    );
+    this.problems = problems;
+  }
+}
+
 /**
  * @internal Validates a flow document and builds a new flow from it through `registry`. Routine
  * classes are constructed without arguments, then given their configuration and error handler.
@@ -241,44 +286,33 @@ export function decodeFlowDocument<F extends FlowDefinition>(
     ...(doc.executionTimeoutMs === null ? {} : { executionTimeoutMs: doc.executionTimeoutMs }),
     ...(errorHandler === undefined ? {} : { errorHandler }),
   });
+  // Every routine and connection is tried, so that one error can name every problem.
+  const problems: Error[] = [];
+  const failed = new Set<string>();
   doc.routines.forEach((r, i) => {
-    const ctor = registry.get(r.type);
-    if (ctor === undefined) throw unknownType(r.type, r.id, i, registry);
-    let routine: Routine;
     try {
-      routine = new ctor();
+      flow.addRoutine(decodeRoutine(r, i, registry), r.id);
     } catch (error) {
-      throw new SerializationError(
-        `Cannot rebuild routine '${r.id}' (FlowDocument at 'routines[${i}].type'): new ${r.type}() threw: ${describeError(error).message}; ` +
-        "a registered routine class must be constructible without arguments",
-        { path: `routines[${i}].type`, cause: error },
-      );
+      problems.push(error as Error);
+      failed.add(r.id);
     }
-    try {
-      routine.setConfig(r.config);
-    } catch (error) {
-      const path = `routines[${i}].config`;
-      const message = describeError(error).message;
-      if (error instanceof FlowDefinitionError) {
-        throw new RoutineConfigError(`Routine '${r.id}' (${r.type}): ${message}`, r.id, path, error);
-      }
-      throw new SerializationError(`Invalid FlowDocument at '${path}': routine '${r.id}' (${r.type}) refused its config: ${message}`, { path, cause: error });
-    }
-    routine.setErrorHandler(decodeErrorHandler(r.errorHandler, `routines[${i}].errorHandler`, registry));
-    flow.addRoutine(routine, r.id);
   });
   doc.connections.forEach((c, i) => {
+    // A connection of a routine that could not be built would only repeat that routine's problem.
+    if (failed.has(c.sourceRoutineId) || failed.has(c.targetRoutineId)) return;
     try {
       flow.connect(c.sourceRoutineId, c.sourceEvent, c.targetRoutineId, c.targetSlot, c.paramMapping);
     } catch (error) {
       if (!(error instanceof FlowDefinitionError)) throw error;
       const field = flow.getRoutine(c.sourceRoutineId)?.getEvent(c.sourceEvent) === undefined ? "sourceEvent" : "targetSlot";
       const path = `connections[${i}].${field}`;
-      throw new SerializationError(
+      problems.push(new SerializationError(
         `Invalid FlowDocument at '${path}': ${error.message} (the registered class does not define what the document's writer did)`,
         { path, cause: error },
-      );
+      ));
     }
   });
+  if (problems.length === 1) throw problems[0];
+  if (problems.length > 1) throw new FlowDocumentProblems(problems);
   return flow;
 }

@@ -1,7 +1,7 @@
 import { ErrorHandler } from "../core/error-handler.js";
 import { SerializationError, type FlowDefinitionError } from "../core/errors.js";
 import type { Routine } from "../core/routine.js";
-import { FLOW_DOCUMENT_VERSION, RoutineConfigError, checkFlowDocument, type ErrorHandlerDocument, type FlowDocument } from "./flow-document.js";
+import { FLOW_DOCUMENT_VERSION, FlowDocumentProblems, RoutineConfigError, checkFlowDocument, type ErrorHandlerDocument, type FlowDocument } from "./flow-document.js";
 import { FlowSpecError, formatSpecPath, specError, type FlowSpecPath, type FlowSpecSource } from "./flow-spec-error.js";
 import { specProblems, type ErrorHandlerSpec, type FlowSpec, type FlowRoutineSpec } from "./flow-spec.js";
 import { RoutineRegistry, defaultRegistry, type ErrorClass, type RoutineConstructor } from "./registry.js";
@@ -214,12 +214,25 @@ export function buildFromSpec<F>(
     return build(structuredClone(doc), registry);
   } catch (error) {
     if (error instanceof RoutineConfigError) throw locatedConfigError(error, source);
+    if (error instanceof FlowDocumentProblems) {
+      // Every problem at its place in the file, configurations included.
+      const problems = error.problems.map((problem) => (problem instanceof RoutineConfigError
+        ? { path: ["routines", problem.routineId, "config"], message: problem.message }
+        : specProblemOf(problem, doc)));
+      throw specError(problems, source, { cause: error });
+    }
     if (!(error instanceof SerializationError) || error instanceof FlowSpecError) throw error;
-    const path = specPathOf(error.path, doc) ?? [];
-    // The document's wording ("Invalid FlowDocument at ...") means nothing to the file's author.
-    const message = error.cause instanceof Error && error.path.startsWith("connections")
-      ? error.cause.message
-      : error.message.replace(/^Invalid FlowDocument at '[^']*': /, "");
-    throw specError([{ path, message }], source, { cause: error });
+    throw specError([specProblemOf(error, doc)], source, { cause: error });
   }
+}
+
+/** A document's error where a flow file's author finds it: the spec's path, in the file's words. */
+function specProblemOf(error: Error, doc: FlowDocument): { path: FlowSpecPath; message: string } {
+  const docPath = error instanceof SerializationError ? error.path : "";
+  const path = specPathOf(docPath, doc) ?? [];
+  // The document's wording ("Invalid FlowDocument at ...") means nothing to the file's author.
+  const message = error.cause instanceof Error && docPath.startsWith("connections")
+    ? error.cause.message
+    : error.message.replace(/^Invalid FlowDocument at '[^']*': /, "");
+  return { path, message };
 }

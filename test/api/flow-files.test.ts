@@ -87,6 +87,23 @@ describe("flow files", () => {
     expect(again.serialize(registry)).toEqual(doc);
   });
 
+  it("every routine that cannot be configured is named in one error, each with its line, with a bad connection of a sound routine", async () => {
+    const path = fileWith("several.yaml", `
+flowId: several
+routines:
+  first: { class: Strict, config: { factor: "two" } }
+  second: { class: Double }
+  third: { class: Strict, config: { factor: "three" } }
+connections:
+  - { from: second.out, to: first.input }
+  - { from: second.nothing, to: second.input }
+`);
+    const error = await loadFlowFile(path, registry).then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(FlowSpecError);
+    const issues = (error as FlowSpecError).issues.map((i) => `${i.line}:${i.path}`);
+    expect(issues).toEqual(["4:routines.first.config", "6:routines.third.config", "9:connections[1].from"]);
+  });
+
   it("an error names the file, the path and the line of each problem", async () => {
     const path = fileWith("bad.yaml", YAML.replace("class: Double, config", "class: Tripple, config").replace("second.input", "second.inptu"));
     const error = await loadFlowFile(path, registry).then(() => undefined, (e: unknown) => e);
