@@ -24,7 +24,7 @@ export type { FlowOptions, FlowRuntimeOptions, ExecuteOptions } from "./api/flow
 export { JobState } from "./api/job-state.js";
 export type { JobResult, WaitingInput } from "./api/job-state.js";
 export { jobToJson, jobSummaryToJson } from "./api/job-json.js";
-export type { JobJson, JobSummaryJson, ExecutionRecordJson, OutputRecordJson, PausePointJson } from "./api/job-json.js";
+export type { JobJson, JobHeadJson, JobSummaryJson, ExecutionRecordJson, OutputRecordJson, PausePointJson } from "./api/job-json.js";
 export { JobStateCore } from "./state/job-state.js";
 export type { JobStatus, LiveJobStatus } from "./state/job-snapshot.js";
 export { JOB_STATUSES } from "./state/job-snapshot.js";

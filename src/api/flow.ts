@@ -12,7 +12,7 @@ import { writerFor } from "../persistence/store-writer.js";
 import { Engine } from "../runtime/engine.js";
 import type { FlowEvent, FlowEventFilter } from "../runtime/events.js";
 import { ExecutionTracker } from "../runtime/execution-tracker.js";
-import { checkStandard } from "../runtime/validation.js";
+import { checkStandard, checkStandardIfSync } from "../runtime/validation.js";
 import { decodeFlowDocument, encodeFlowDocument, type FlowDocument } from "../serialization/flow-document.js";
 import { defaultRegistry, type RoutineRegistry } from "../serialization/registry.js";
 import { readFlowFile, type FlowFileFormat } from "../serialization/flow-file.js";
@@ -257,9 +257,7 @@ export class Flow extends FlowDefinition {
     for (const task of job.pendingTasks) {
       const schema = this.getRoutine(task.routineId)?.getSlot(task.slotName)?.schema;
       if (schema === undefined) continue;
-      const where = `the pending task of '${task.routineId}.${task.slotName}' in job '${job.jobId}'`;
-      if (schema["~standard"].validate(task.data) instanceof Promise) continue;
-      checkStandard(schema, task.data, where, true);
+      checkStandardIfSync(schema, task.data, `the pending task of '${task.routineId}.${task.slotName}' in job '${job.jobId}'`);
     }
   }
 

@@ -27,11 +27,8 @@ export interface PausePointJson {
   readonly checkpoint?: Record<string, unknown>;
 }
 
-/**
- * A job as plain JSON, the same everywhere a job is shown: `routilux jobs show --json`, the HTTP
- * API (`GET /api/jobs/:jobId`) and the dashboard. Times are ISO 8601 strings.
- */
-export interface JobJson {
+/** What the JSON of a job and of a job's summary both begin with. Times are ISO 8601 strings. */
+export interface JobHeadJson {
   readonly jobId: string;
   readonly flowId: string;
   readonly status: JobStatus;
@@ -40,6 +37,13 @@ export interface JobJson {
   /** The store revision of this copy (0 when never stored). */
   readonly revision: number;
   readonly metadata: Record<string, unknown>;
+}
+
+/**
+ * A job as plain JSON, the same everywhere a job is shown: `routilux jobs show --json`, the HTTP
+ * API (`GET /api/jobs/:jobId`) and the dashboard. Times are ISO 8601 strings.
+ */
+export interface JobJson extends JobHeadJson {
   /** The inputs a paused job waits for (empty when none). */
   readonly waitingFor: WaitingInput[];
   /** Why a failed job failed. */
@@ -59,14 +63,7 @@ export interface JobJson {
 }
 
 /** A job as a store lists it, as JSON (an entry of `jobs list --json` and of `GET /api/jobs`). */
-export interface JobSummaryJson {
-  readonly jobId: string;
-  readonly flowId: string;
-  readonly status: JobStatus;
-  readonly createdAt: string;
-  readonly updatedAt: string;
-  readonly revision: number;
-  readonly metadata: Record<string, unknown>;
+export interface JobSummaryJson extends JobHeadJson {
   /** The inputs a paused job waits for, as `routineId.slotName`. */
   readonly waitingFor: string[];
 }

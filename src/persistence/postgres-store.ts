@@ -1,7 +1,6 @@
 import pg from "pg";
 import { RoutiluxError, StoreError, describeError, showValue } from "../core/errors.js";
 import type { JobState } from "../api/job-state.js";
-import type { JobStatus } from "../state/job-snapshot.js";
 import type { JobCommand } from "../state/journal.js";
 import {
   DEFAULT_LEASE_MS,
@@ -20,7 +19,7 @@ import {
 import { migrate } from "./postgres-schema.js";
 import { JobWatch } from "./postgres-watch.js";
 import { writeBatch } from "./postgres-commit.js";
-import { checkFilter, checkMs, loadStoredJob, pageOf, summaryOf } from "./store-common.js";
+import { checkFilter, checkMs, loadStoredJob, pageOf, summaryOf, type JobRowColumns } from "./store-common.js";
 import { closeWriter } from "./store-writer.js";
 
 /** Options of a {@link PostgresJobStore}. */
@@ -51,20 +50,8 @@ export interface PostgresJobStoreOptions {
 }
 
 /** A row of the jobs table, as read. */
-export interface PgJobRow {
-  job_id: string;
-  flow_id: string;
-  status: JobStatus;
-  created_at: number;
-  updated_at: number;
-  snapshot: string;
-  snapshot_seq: number;
-  last_seq: number;
-  lease_owner: string | null;
-  lease_until: number | null;
-  epoch: number;
+export interface PgJobRow extends JobRowColumns {
   metadata: Record<string, unknown> | null;
-  waiting: string | null;
   ord: number;
 }
 

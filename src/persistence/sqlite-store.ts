@@ -2,7 +2,6 @@ import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { RoutiluxError, StoreError, describeError, showValue } from "../core/errors.js";
-import type { JobStatus } from "../state/job-snapshot.js";
 import type { JobCommand } from "../state/journal.js";
 import type { JobState } from "../api/job-state.js";
 import { Checkpointer } from "./sqlite-checkpointer.js";
@@ -22,7 +21,7 @@ import {
   type StoredCommit,
   type StoredJob,
 } from "./job-store.js";
-import { checkFilter, checkMs, fenceOf, lastSeqOf, leaseIsFree, loadStoredJob, pageOf, summaryOf } from "./store-common.js";
+import { checkFilter, checkMs, fenceOf, lastSeqOf, leaseIsFree, loadStoredJob, pageOf, summaryOf, type JobRowColumns } from "./store-common.js";
 import { closeWriter } from "./store-writer.js";
 
 /** Options of a {@link SqliteJobStore}. */
@@ -99,20 +98,8 @@ const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
   },
 ];
 
-interface JobRow {
-  job_id: string;
-  flow_id: string;
-  status: JobStatus;
-  created_at: number;
-  updated_at: number;
-  snapshot: string;
-  snapshot_seq: number;
-  last_seq: number;
-  lease_owner: string | null;
-  lease_until: number | null;
-  epoch: number;
+interface JobRow extends JobRowColumns {
   metadata: string;
-  waiting: string | null;
   rowid: number;
 }
 

@@ -199,3 +199,22 @@ export function summaryOf(fields: {
     waitingFor: fields.waitingFor === null ? [] : (JSON.parse(fields.waitingFor) as string[]),
   };
 }
+
+/**
+ * The columns of a jobs-table row every SQL store reads (SQLite, PostgreSQL); each adds how it
+ * keeps `metadata` and its own ordering column. @internal
+ */
+export interface JobRowColumns {
+  job_id: string;
+  flow_id: string;
+  status: JobStatus;
+  created_at: number;
+  updated_at: number;
+  snapshot: string;
+  snapshot_seq: number;
+  last_seq: number;
+  lease_owner: string | null;
+  lease_until: number | null;
+  epoch: number;
+  waiting: string | null;
+}

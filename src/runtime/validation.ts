@@ -46,6 +46,15 @@ export function checkStandard(schema: StandardSchemaV1, value: unknown, where: s
   return sync ? result.value : Promise.resolve(result.value);
 }
 
+/**
+ * Checks `value` against a Standard Schema that validates synchronously; a schema that validates
+ * asynchronously is skipped (the caller cannot wait). Throws a {@link ValidationError}. @internal
+ */
+export function checkStandardIfSync(schema: StandardSchemaV1, value: unknown, where: string): void {
+  const result = schema["~standard"].validate(value);
+  if (!(result instanceof Promise) && result.issues !== undefined) throw failure(where, result.issues);
+}
+
 /** Checks `value` against a JSON Schema (an input request's); throws a {@link ValidationError}. @internal */
 export function checkJsonSchema(schema: Record<string, unknown>, value: unknown, where: string): void {
   const problem = compileJsonSchema(schema, where)(value);

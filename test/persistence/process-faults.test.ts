@@ -294,6 +294,36 @@ async function expectAllDone(run: KilledRun, jobIds: ReadonlySet<string>): Promi
   return all.length - after.size * STEPS;
 }
 
+/**
+ * Stops A (SIGSTOP, outside a transaction), starts B, and once A's lease has run out (A's last
+ * renewal was before the stop: its lease expires though A is alive) lets B recover A's `jobs` jobs;
+ * runs `meanwhile`, then continues A and waits for both to end. Returns B and how many steps A had
+ * begun before the stop (effects are written synchronously as a step begins).
+ */
+async function takeOverStopped(
+  a: Child,
+  files: { db: string; effects: string },
+  options: { leaseMs: number; jobs: number; label: string; meanwhile: (b: Child) => Promise<unknown> },
+): Promise<{ b: Child; stepsBeforeStop: number }> {
+  const { db, effects } = files;
+  await stopOutsideTransaction(a, db);
+  const stoppedAt = Date.now();
+  const stepsBeforeStop = readEffects(effects).filter((e) => e.pid === a.pid).length;
+  const b = start("recover", { db, effects, lease: options.leaseMs, go: true, delays: 100 });
+  try {
+    await b.waitForLine((l) => l === "ready");
+    await sleep(stoppedAt + options.leaseMs + 250 - Date.now());
+    b.send("go");
+    const recovered = await b.waitForLine((l) => l.startsWith("recovered "));
+    expect(JSON.parse(recovered.slice("recovered ".length)), options.label).toHaveLength(options.jobs);
+    await options.meanwhile(b);
+  } finally {
+    a.process.kill("SIGCONT");
+  }
+  await Promise.all([ended(a), ended(b)]);
+  return { b, stepsBeforeStop };
+}
+
 describe("process faults on a SQLite store", { timeout: 120_000 }, () => {
   it("a process killed with SIGKILL at any point of its jobs' first milliseconds leaves every job stored before its handlers ran, and recoverable", async () => {
     const runs = await sweep([
@@ -479,21 +509,9 @@ describe("process faults on a SQLite store", { timeout: 120_000 }, () => {
       await a.waitForLines((l) => /^step \S+ 1$/.test(l), 4);
       // Step 0 of every job is in the store: what A wrote before the stop.
       while ([...(await storedJobs(db)).values()].filter((j) => j.logged.length === 1).length < 4) await sleep(50);
-      await stopOutsideTransaction(a, db);
-      const stoppedAt = Date.now();
-      const b = start("recover", { db, effects, lease: LEASE_MS, go: true, delays: 100 });
-      try {
-        await b.waitForLine((l) => l === "ready");
-        // A's last renewal was before the stop: its lease has expired, though A is alive.
-        await sleep(stoppedAt + LEASE_MS + 250 - Date.now());
-        b.send("go");
-        const recovered = await b.waitForLine((l) => l.startsWith("recovered "));
-        expect(JSON.parse(recovered.slice("recovered ".length)), when).toHaveLength(4);
-        if (when === "end") await ended(b);
-      } finally {
-        a.process.kill("SIGCONT");
-      }
-      await Promise.all([ended(a), ended(b)]);
+      const { b } = await takeOverStopped(a, { db, effects }, {
+        leaseMs: LEASE_MS, jobs: 4, label: when, meanwhile: (b) => (when === "end" ? ended(b) : Promise.resolve()),
+      });
       const where = `A continued at the ${when} of B's run`;
       const jobIds = linesOf<string>(a, "created").concat(linesOf<string>(a, "stored"));
       expect(jobIds, where).toHaveLength(4);
@@ -538,25 +556,12 @@ describe("process faults on a SQLite store", { timeout: 120_000 }, () => {
     const a = start("start", { db, effects, jobs: 2, lease: LEASE_MS, delays: "1,100" });
     await a.waitForLines((l) => /^step \S+ 1$/.test(l), 2);
     while ([...(await storedJobs(db)).values()].filter((j) => j.logged.length >= 1).length < 2) await sleep(20);
-    await stopOutsideTransaction(a, db);
-    const stoppedAt = Date.now();
-    // Effects are written synchronously as a step begins: those of a stopped process are all in the file.
-    const beforeStop = readEffects(effects).filter((e) => e.pid === a.pid).length;
-    const b = start("recover", { db, effects, lease: LEASE_MS, go: true, delays: 100 });
-    try {
-      await b.waitForLine((l) => l === "ready");
-      await sleep(stoppedAt + LEASE_MS + 250 - Date.now());
-      b.send("go");
-      const recovered = await b.waitForLine((l) => l.startsWith("recovered "));
-      expect(JSON.parse(recovered.slice("recovered ".length))).toHaveLength(2);
-      // B runs on past the steps A had in flight before A continues.
-      await b.waitForLines((l) => /^step \S+ [23]$/.test(l), 2);
-    } finally {
-      a.process.kill("SIGCONT");
-    }
-    await Promise.all([ended(a), ended(b)]);
+    // B runs on past the steps A had in flight before A continues.
+    const { b, stepsBeforeStop } = await takeOverStopped(a, { db, effects }, {
+      leaseMs: LEASE_MS, jobs: 2, label: "A stopped past its lease", meanwhile: (b) => b.waitForLines((l) => /^step \S+ [23]$/.test(l), 2),
+    });
     const byA = readEffects(effects).filter((e) => e.pid === a.pid);
-    expect(byA.length, `A began a step after SIGCONT; A printed:\n${a.lines.join("\n")}`).toBe(beforeStop);
+    expect(byA.length, `A began a step after SIGCONT; A printed:\n${a.lines.join("\n")}`).toBe(stepsBeforeStop);
     const jobIds = linesOf<string>(a, "created").concat(linesOf<string>(a, "stored"));
     const failed = linesOf<{ jobId: string; name: string; message: string }>(a, "result-error");
     for (const jobId of jobIds) {
