@@ -124,6 +124,15 @@ function isPlain(v: unknown, depth: number): boolean {
 }
 
 /**
+ * Whether `value` is plain JSON as {@link checkJsonValue} requires, without naming it: hot paths
+ * ask this first and build the message of `checkJsonValue` only for a value that fails.
+ * @internal
+ */
+export function isJsonValue(value: unknown): boolean {
+  return value === undefined || isPlain(value, 0);
+}
+
+/**
  * Checks a value handed to a job (a payload, a shared-data value, a routine state) where it is
  * written: it must be plain JSON that comes back the same after `JSON.stringify` and `JSON.parse`.
  * A `Date`, a class instance, a BigInt, a function, a non-finite number, `undefined` in an array

@@ -153,10 +153,12 @@ export class Routine<out S extends RoutineSpec = AnyRoutineSpec> implements AnyR
    * Emits an event of this routine in the current job: one task per connected slot is queued.
    * Never blocks. Throws outside a job, or for an event this routine does not define.
    */
-  emit<K extends EventName<S>>(eventName: K, ...data: EmitArgs<S, K>): void {
+  emit<K extends EventName<S>>(eventName: K, ...data: EmitArgs<S, K>): void;
+  // One optional parameter rather than a rest array: emit is on every task's path.
+  emit(eventName: EventName<S>, data?: unknown): void {
     const ctx = this.#active("emit");
     if (!this.#events.has(eventName)) throw this.#unknownEvent(eventName);
-    ctx.emitAs(this.#idIn(ctx), eventName, data[0] === undefined ? EMPTY : (data[0] as Payload));
+    ctx.emitAs(this.#idIn(ctx), eventName, data === undefined ? EMPTY : (data as Payload));
   }
 
   /** Sends execution-specific output to the current job's output handler and output log. */

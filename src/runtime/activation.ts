@@ -1,3 +1,4 @@
+import { appended } from "../core/lists.js";
 import type { Flow } from "../api/flow.js";
 import type { Clock, TimerHandle } from "../core/clock.js";
 import type { JobState } from "../api/job-state.js";
@@ -5,7 +6,7 @@ import type { ActiveContext, HandlerContext, SharedData } from "../core/context.
 import type { Connection } from "../core/connection.js";
 import { outsideContext } from "../core/context.js";
 import { RoutiluxError, listChoices, showValue } from "../core/errors.js";
-import { checkJsonValue } from "../core/json-value.js";
+import { checkJsonValue, isJsonValue } from "../core/json-value.js";
 import type { Routine } from "../core/routine.js";
 import type { Payload } from "../core/slot.js";
 import { HistoryEntry } from "../state/records.js";
@@ -18,6 +19,8 @@ import { WriteSet, type WaitRequest } from "../state/write-set.js";
 /** What a run and its activations need from the engine that owns them. @internal */
 export interface RunOwner {
   readonly flow: Flow;
+  /** Settles an activation whose handler returned a promise. */
+  readonly dispatcher: { settleAsync(ctx: TaskContext, error: unknown, ok: boolean): void };
   readonly clock: Clock;
   readonly closed: boolean;
   /** An emit from a continuation that outlived its handler. */
@@ -186,22 +189,11 @@ export class TaskContext extends WriteSet implements ActiveContext, HandlerConte
   readonly run: JobRun;
   readonly task: PendingTask;
   readonly startedAt: number;
-  /** The handler has settled; later writes (from a detached continuation) apply at once. */
-  done = false;
-  /** The handler failed: its writes were discarded, and so are its leftovers' (they are refused). */
-  failed = false;
   /** Tasks emitted by the handler, queued when it succeeds. */
   emitted: PendingTask[] | undefined;
-  /** Deliveries to its own slots after a delay (`deliverLater`), held when it succeeds. */
-  later: PendingTask[] | undefined;
-  /** The merging slot buffer this activation contributed to, if any. */
-  buffer: SlotBuffer | undefined;
-  /** This activation paused its own job: the pause is stored with its commit. */
-  holding = false;
-  #controller: AbortController | undefined;
-  #abortReason: unknown;
-  #aborted = false;
-  #shared: SharedData | undefined;
+  /** Bits of DONE, FAILED, HOLDING and ABORTED: an activation is made per task, so it stays small. */
+  #flags = 0;
+  #more: MoreOfTask | undefined;
 
   constructor(run: JobRun, routine: Routine, task: PendingTask, startedAt: number) {
     super();
@@ -209,6 +201,55 @@ export class TaskContext extends WriteSet implements ActiveContext, HandlerConte
     this.routine = routine;
     this.task = task;
     this.startedAt = startedAt;
+  }
+
+  /** The handler has settled; later writes (from a detached continuation) apply at once. */
+  get done(): boolean {
+    return (this.#flags & DONE) !== 0;
+  }
+
+  set done(value: boolean) {
+    this.#flags = value ? this.#flags | DONE : this.#flags & ~DONE;
+  }
+
+  /** The handler failed: its writes were discarded, and so are its leftovers' (they are refused). */
+  get failed(): boolean {
+    return (this.#flags & FAILED) !== 0;
+  }
+
+  set failed(value: boolean) {
+    this.#flags = value ? this.#flags | FAILED : this.#flags & ~FAILED;
+  }
+
+  /** This activation paused its own job: the pause is stored with its commit. */
+  get holding(): boolean {
+    return (this.#flags & HOLDING) !== 0;
+  }
+
+  set holding(value: boolean) {
+    this.#flags = value ? this.#flags | HOLDING : this.#flags & ~HOLDING;
+  }
+
+  /** Deliveries to its own slots after a delay (`deliverLater`), held when it succeeds. */
+  get later(): PendingTask[] | undefined {
+    return this.#more?.later;
+  }
+
+  set later(value: PendingTask[] | undefined) {
+    if (value !== undefined || this.#more !== undefined) this.#extra().later = value;
+  }
+
+  /** The merging slot buffer this activation contributed to, if any. */
+  get buffer(): SlotBuffer | undefined {
+    return this.#more?.buffer;
+  }
+
+  set buffer(value: SlotBuffer | undefined) {
+    if (value !== undefined || this.#more !== undefined) this.#extra().buffer = value;
+  }
+
+  #extra(): MoreOfTask {
+    return (this.#more ??= new MoreOfTask());
   }
 
   get flow(): Flow {
@@ -240,24 +281,26 @@ export class TaskContext extends WriteSet implements ActiveContext, HandlerConte
 
   /** Aborted when the handler should stop: its job was cancelled, timed out or lost, or the flow shuts down. */
   get signal(): AbortSignal {
-    if (this.#controller === undefined) {
-      this.#controller = new AbortController();
-      if (this.#aborted) this.#controller.abort(this.#abortReason);
+    const more = this.#extra();
+    if (more.controller === undefined) {
+      more.controller = new AbortController();
+      if ((this.#flags & ABORTED) !== 0) more.controller.abort(more.abortReason);
     }
-    return this.#controller.signal;
+    return more.controller.signal;
   }
 
   /** Tells the handler to stop; the first reason wins. */
   abort(reason: unknown): void {
-    if (this.#aborted || this.done) return;
-    this.#aborted = true;
-    this.#abortReason = reason;
-    const controller = this.#controller;
+    if ((this.#flags & (ABORTED | DONE)) !== 0) return;
+    this.#flags |= ABORTED;
+    const more = this.#extra();
+    more.abortReason = reason;
+    const controller = more.controller;
     if (controller !== undefined) outsideContext(() => controller.abort(reason));
   }
 
   get shared(): SharedData {
-    return (this.#shared ??= {
+    return (this.#extra().shared ??= {
       get: <T>(key: string, defaultValue?: T): T => this.run.job.readSharedData(this.done ? undefined : this, key, defaultValue),
       set: (key: string, value: unknown): void => this.run.job.writeSharedData(this.#writes(), key, value),
       update: <T>(key: string, fn: (previous: T | undefined) => T): T => this.run.job.updateSharedDataWith(this.#writes(), key, fn),
@@ -309,7 +352,7 @@ export class TaskContext extends WriteSet implements ActiveContext, HandlerConte
       (this.cancels ??= []).push(key);
       this.later = this.later?.filter((t) => t.key !== key);
     }
-    (this.later ??= []).push(task);
+    this.later = appended(this.later, task);
   }
 
   /** Withdraws this routine's pending delayed delivery of `key` (if any), when the handler succeeds. */
@@ -325,7 +368,7 @@ export class TaskContext extends WriteSet implements ActiveContext, HandlerConte
 
   /** @internal Adds an input request to this activation. */
   addWait(request: WaitRequest): void {
-    (this.waits ??= []).push(request);
+    this.waits = appended(this.waits, request);
   }
 
   // ---------------------------------------------------------------- ActiveContext
@@ -352,16 +395,16 @@ export class TaskContext extends WriteSet implements ActiveContext, HandlerConte
 
   emitAs(routineId: string, eventName: string, data: Payload): void {
     const job = this.run.job;
-    checkJsonValue(data, `the data of emit('${eventName}') of routine '${routineId}' in job '${job.jobId}'`, "data");
+    if (!isJsonValue(data)) checkJsonValue(data, `the data of emit('${eventName}') of routine '${routineId}' in job '${job.jobId}'`, "data");
     if (this.failed) throw this.#lateWrite();
     if (this.done) {
       this.run.engine.emitDetached(this.run, routineId, eventName, data);
       return;
     }
-    (this.history ??= []).push(new HistoryEntry(routineId, eventName, data, 0));
+    this.history = appended(this.history, new HistoryEntry(routineId, eventName, data, 0));
     const connections = this.run.engine.flow.outgoing(routineId, eventName);
     if (connections === undefined) return;
-    for (let i = 0; i < connections.length; i++) (this.emitted ??= []).push(deliveryOf(connections[i]!, data));
+    for (let i = 0; i < connections.length; i++) this.emitted = appended(this.emitted, deliveryOf(connections[i]!, data));
   }
 
   sendOutputAs(routineId: string, outputType: string, data: Payload): void {
@@ -375,6 +418,20 @@ export class TaskContext extends WriteSet implements ActiveContext, HandlerConte
   routineIdOf(routine: Routine): string | undefined {
     return this.run.engine.flow.routineIdOf(routine);
   }
+}
+
+const DONE = 1;
+const FAILED = 2;
+const HOLDING = 4;
+const ABORTED = 8;
+
+/** What only some activations need: made on first use. */
+class MoreOfTask {
+  later: PendingTask[] | undefined;
+  buffer: SlotBuffer | undefined;
+  controller: AbortController | undefined;
+  abortReason: unknown;
+  shared: SharedData | undefined;
 }
 
 /** The error for an emit from a detached continuation after its job ended. @internal */

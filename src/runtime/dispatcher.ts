@@ -35,8 +35,34 @@ export interface DispatchHost {
   holdForLease(run: JobRun, task: PendingTask): boolean;
 }
 
+/** What `callHandler` returns for a native promise it watches: the activation settles from its callbacks. */
+const WATCHED = Symbol("watched");
+
+/**
+ * Calls a handler in its activation's async context. A native promise it returns is watched from
+ * within that context, so the callbacks find their activation with `getStore()` and need no
+ * closure per task; other thenables are returned for the caller to watch.
+ */
 function callHandler(handler: SlotHandler, routine: Routine, data: Payload, ctx: TaskContext): unknown {
-  return handler.call(routine, data, ctx);
+  const result = handler.call(routine, data, ctx);
+  if (result instanceof Promise && result.constructor === Promise) {
+    result.then(settledOk, settledWithError);
+    return WATCHED;
+  }
+  return result;
+}
+
+function settledOk(): void {
+  // The settle, and what it runs next, happen outside the activation's async context.
+  contextStorage.run(undefined as unknown as TaskContext, settle, contextStorage.getStore() as TaskContext, undefined, true);
+}
+
+function settledWithError(error: unknown): void {
+  contextStorage.run(undefined as unknown as TaskContext, settle, contextStorage.getStore() as TaskContext, error, false);
+}
+
+function settle(ctx: TaskContext, error: unknown, ok: boolean): void {
+  ctx.run.engine.dispatcher.settleAsync(ctx, error, ok);
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -113,17 +139,19 @@ export class Dispatcher {
       this.#settle(ctx, error, false);
       return;
     }
+    if (result === WATCHED) return;
     if (isThenable(result)) {
       result.then(
-        () => this.#settleAsync(ctx, undefined, true),
-        (error: unknown) => this.#settleAsync(ctx, error, false),
+        () => this.settleAsync(ctx, undefined, true),
+        (error: unknown) => this.settleAsync(ctx, error, false),
       );
     } else {
       this.#settle(ctx, undefined, true);
     }
   }
 
-  #settleAsync(ctx: TaskContext, error: unknown, ok: boolean): void {
+  /** @internal An activation whose handler returned a promise settled. */
+  settleAsync(ctx: TaskContext, error: unknown, ok: boolean): void {
     this.#settle(ctx, error, ok);
     // What the settle queued runs now, within the scheduler's time slice.
     this.#engine.scheduler.drain();

@@ -43,6 +43,7 @@ export class Engine implements LifecycleHost, RunOwner, DispatchHost, InputsHost
    */
   handsOff = false;
   readonly scheduler: Scheduler;
+  readonly dispatcher: Dispatcher;
   readonly timers: Timers;
   readonly events = new FlowEvents();
   readonly inputs: Inputs;
@@ -61,7 +62,8 @@ export class Engine implements LifecycleHost, RunOwner, DispatchHost, InputsHost
     this.flow = flow;
     this.clock = clock;
     this.tracker = tracker;
-    this.scheduler = new Scheduler(maxWorkers, new Dispatcher(this).dispatch);
+    this.dispatcher = new Dispatcher(this);
+    this.scheduler = new Scheduler(maxWorkers, this.dispatcher.dispatch);
     this.timers = new Timers(clock, (run, task) => this.#due(run, task), (run) => this.#timedOut(run));
     this.inputs = new Inputs(this);
     this.control = new JobControl(this);

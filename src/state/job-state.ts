@@ -1,8 +1,9 @@
+import { appended } from "../core/lists.js";
 import { randomUUID } from "node:crypto";
 import { systemClock } from "../core/clock.js";
 import { contextStorage } from "../core/context.js";
 import { JobStateError, RoutiluxError, SerializationError, describeError } from "../core/errors.js";
-import { checkJsonValue } from "../core/json-value.js";
+import { checkJsonValue, isJsonValue } from "../core/json-value.js";
 import type { Payload } from "../core/slot.js";
 import { JobData, NOTHING_IN_FLIGHT, kJobData, slotKey, splitSlotKey } from "./job-data.js";
 import type { JobSnapshot, JobStatus, LiveJobStatus } from "./job-snapshot.js";
@@ -215,10 +216,10 @@ export class JobStateCore {
   /** Appends a record to the history (inside a handler: when its activation succeeds). Plain JSON data. */
   recordExecution(routineId: string, eventName: string, data: Record<string, unknown> = EMPTY): void {
     this.#checkWritable();
-    checkJsonValue(data, `the data of record '${routineId}.${eventName}' in job '${this.#jobId}'`, "data");
+    if (!isJsonValue(data)) checkJsonValue(data, `the data of record '${routineId}.${eventName}' in job '${this.#jobId}'`, "data");
     const w = this.#open();
     const entry = new HistoryEntry(routineId, eventName, data, this[kJobData].clock.now());
-    if (w !== undefined) (w.history ??= []).push(entry);
+    if (w !== undefined) w.history = appended(w.history, entry);
     else this.#pushEntry(entry);
   }
 
@@ -233,7 +234,7 @@ export class JobStateCore {
   updateRoutineState(routineId: string, state: Record<string, unknown>): void {
     this.#checkWritable();
     const copy = { ...checkPayload(state, `the state of routine '${routineId}'`) };
-    checkJsonValue(copy, `the state of routine '${routineId}' in job '${this.#jobId}'`, `routineStates.${routineId}`);
+    if (!isJsonValue(copy)) checkJsonValue(copy, `the state of routine '${routineId}' in job '${this.#jobId}'`, `routineStates.${routineId}`);
     const w = this.#open();
     if (w !== undefined) {
       (w.states ??= new Map()).set(routineId, copy);
@@ -252,10 +253,10 @@ export class JobStateCore {
   writeSharedData(w: WriteSet | undefined, key: string, value: unknown): void {
     this.#checkWritable();
     checkKey(key, this.#jobId);
-    checkJsonValue(value, `shared data '${key}' of job '${this.#jobId}'`, `sharedData.${key}`);
+    if (!isJsonValue(value)) checkJsonValue(value, `shared data '${key}' of job '${this.#jobId}'`, `sharedData.${key}`);
     if (w !== undefined) {
       (w.sharedValues ??= new Map()).set(key, value);
-      (w.sharedOps ??= []).push({ key, value });
+      w.sharedOps = appended(w.sharedOps, { key, value });
       return;
     }
     this.#setShared(key, value);
@@ -271,10 +272,10 @@ export class JobStateCore {
     this.#checkWritable();
     checkKey(key, this.#jobId);
     const next = fn(this.readSharedData<T | undefined>(w, key, undefined));
-    checkJsonValue(next, `shared data '${key}' of job '${this.#jobId}'`, `sharedData.${key}`);
+    if (!isJsonValue(next)) checkJsonValue(next, `shared data '${key}' of job '${this.#jobId}'`, `sharedData.${key}`);
     if (w !== undefined) {
       (w.sharedValues ??= new Map()).set(key, next);
-      (w.sharedOps ??= []).push({ key, value: next, update: fn as (previous: unknown) => unknown });
+      w.sharedOps = appended(w.sharedOps, { key, value: next, update: fn as (previous: unknown) => unknown });
     } else {
       this.#setShared(key, next);
     }
@@ -305,10 +306,10 @@ export class JobStateCore {
   appendToSharedLog(entry: unknown): void {
     this.#checkWritable();
     if (entry === undefined) throw new SerializationError(`Cannot write a shared-log entry of job '${this.#jobId}': it is undefined, which JSON cannot hold (use null)`, { path: "sharedLog" });
-    checkJsonValue(entry, `a shared-log entry of job '${this.#jobId}'`, "sharedLog");
+    if (!isJsonValue(entry)) checkJsonValue(entry, `a shared-log entry of job '${this.#jobId}'`, "sharedLog");
     const w = this.#open();
     if (w !== undefined) {
-      (w.sharedLog ??= []).push(entry);
+      w.sharedLog = appended(w.sharedLog, entry);
       return;
     }
     this.#log().push(entry);
@@ -352,11 +353,11 @@ export class JobStateCore {
   /** @internal Sends an output, logged in `w` (an open activation's write set) or, when undefined, at once. */
   writeOutput(w: WriteSet | undefined, routineId: string, outputType: string, data: Record<string, unknown>): void {
     this.#checkWritable();
-    checkJsonValue(data, `the data of output '${outputType}' of routine '${routineId}' in job '${this.#jobId}'`, "data");
+    if (!isJsonValue(data)) checkJsonValue(data, `the data of output '${outputType}' of routine '${routineId}' in job '${this.#jobId}'`, "data");
     const jobData = this[kJobData];
     const entry = new OutputEntry(routineId, outputType, data, jobData.clock.now());
     if (w !== undefined) {
-      (w.outputs ??= []).push(entry);
+      w.outputs = appended(w.outputs, entry);
     } else {
       this.#outputs().push(entry);
       jobData.updatedAtMs = entry.timeMs;
@@ -378,7 +379,7 @@ export class JobStateCore {
     } catch (error) {
       const { message, type } = describeError(error);
       const record = new HistoryEntry(routineId, "output_error", { outputType, error: message, errorType: type }, jobData.clock.now());
-      if (w !== undefined) (w.history ??= []).push(record);
+      if (w !== undefined) w.history = appended(w.history, record);
       else this.#pushEntry(record);
     }
   }
@@ -391,10 +392,10 @@ export class JobStateCore {
   /** @internal Stores a deferred event in `w` (an open activation's write set) or, when undefined, at once. */
   writeDeferredEvent(w: WriteSet | undefined, routineId: string, eventName: string, data: Record<string, unknown>): void {
     this.#checkWritable();
-    checkJsonValue(data, `the data of deferred event '${routineId}.${eventName}' in job '${this.#jobId}'`, "data");
+    if (!isJsonValue(data)) checkJsonValue(data, `the data of deferred event '${routineId}.${eventName}' in job '${this.#jobId}'`, "data");
     const event: DeferredEvent = { routineId, eventName, data };
     if (w !== undefined) {
-      (w.deferred ??= []).push(event);
+      w.deferred = appended(w.deferred, event);
       return;
     }
     if (this.#deferred === NO_ENTRIES) this.#deferred = [];
@@ -616,7 +617,7 @@ export class JobStateCore {
       if (op.update !== undefined) {
         try {
           const next = op.update(shared[op.key]);
-          checkJsonValue(next, `shared data '${op.key}' of job '${this.#jobId}'`, `sharedData.${op.key}`);
+          if (!isJsonValue(next)) checkJsonValue(next, `shared data '${op.key}' of job '${this.#jobId}'`, `sharedData.${op.key}`);
           value = next;
         } catch {
           // It ran once already, in the handler; its value then stands.

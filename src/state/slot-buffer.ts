@@ -1,3 +1,4 @@
+import { appended } from "../core/lists.js";
 import { mergeSlotData, type MergeStrategy, type Payload } from "../core/slot.js";
 import type { PendingTask } from "./task.js";
 
@@ -40,7 +41,7 @@ export class SlotBuffer {
   merge(strategy: MergeStrategy, task: PendingTask, incoming: Payload): Payload {
     this.#strategy = strategy;
     const merged = mergeSlotData(strategy, this.current, incoming);
-    (this.#pending ??= []).push({ task, incoming, merged, succeeded: false });
+    this.#pending = appended(this.#pending, { task, incoming, merged, succeeded: false });
     return merged;
   }
 

@@ -16,31 +16,114 @@ export interface WaitRequest {
   readonly group?: string;
 }
 
+/** One shared-data write of an activation: a value, or an update that is applied again when it commits. */
+export interface SharedOp {
+  readonly key: string;
+  readonly value: unknown;
+  readonly update?: (previous: unknown) => unknown;
+}
+
 /**
  * What one activation wrote to its job while its handler ran, not yet applied: history records
  * (its emits included), outputs, shared-log entries, shared-data values, routine states,
  * deferred events and input requests. Applied to the job, and handed to the journal, when the
  * handler succeeds; dropped when it fails. The handler reads its own writes meanwhile.
- * Plain data: what a store encodes as the activation's commit.
+ * Plain data: what a store encodes as the activation's commit. Most activations only emit, so
+ * all but the history live in a part made on its first write.
  */
 export class WriteSet {
   history: HistoryEntry[] | undefined;
+  #more: MoreWrites | undefined;
+
+  get outputs(): OutputEntry[] | undefined {
+    return this.#more?.outputs;
+  }
+
+  set outputs(value: OutputEntry[] | undefined) {
+    if (value !== undefined || this.#more !== undefined) (this.#more ??= new MoreWrites()).outputs = value;
+  }
+
+  get sharedLog(): unknown[] | undefined {
+    return this.#more?.sharedLog;
+  }
+
+  set sharedLog(value: unknown[] | undefined) {
+    if (value !== undefined || this.#more !== undefined) (this.#more ??= new MoreWrites()).sharedLog = value;
+  }
+
+  /** Shared-data values set, by key: what the handler reads back. */
+  get sharedValues(): Map<string, unknown> | undefined {
+    return this.#more?.sharedValues;
+  }
+
+  set sharedValues(value: Map<string, unknown> | undefined) {
+    if (value !== undefined || this.#more !== undefined) (this.#more ??= new MoreWrites()).sharedValues = value;
+  }
+
+  /** Every shared-data write in order; an update keeps its function, which is applied again to the
+   * value committed when the activation commits, so concurrent updates of one key are not lost. */
+  get sharedOps(): SharedOp[] | undefined {
+    return this.#more?.sharedOps;
+  }
+
+  set sharedOps(value: SharedOp[] | undefined) {
+    if (value !== undefined || this.#more !== undefined) (this.#more ??= new MoreWrites()).sharedOps = value;
+  }
+
+  /** Routine states replaced, by routine id. */
+  get states(): Map<string, Payload> | undefined {
+    return this.#more?.states;
+  }
+
+  set states(value: Map<string, Payload> | undefined) {
+    if (value !== undefined || this.#more !== undefined) (this.#more ??= new MoreWrites()).states = value;
+  }
+
+  get deferred(): DeferredEvent[] | undefined {
+    return this.#more?.deferred;
+  }
+
+  set deferred(value: DeferredEvent[] | undefined) {
+    if (value !== undefined || this.#more !== undefined) (this.#more ??= new MoreWrites()).deferred = value;
+  }
+
+  get waits(): WaitRequest[] | undefined {
+    return this.#more?.waits;
+  }
+
+  set waits(value: WaitRequest[] | undefined) {
+    if (value !== undefined || this.#more !== undefined) (this.#more ??= new MoreWrites()).waits = value;
+  }
+
+  /** Delayed deliveries of this routine to withdraw, by key (`ctx.cancelDelivery`, or a newer `deliverLater` with the key). */
+  get cancels(): string[] | undefined {
+    return this.#more?.cancels;
+  }
+
+  set cancels(value: string[] | undefined) {
+    if (value !== undefined || this.#more !== undefined) (this.#more ??= new MoreWrites()).cancels = value;
+  }
+
+  /** The delayed tasks withdrawn when it committed, by taskId. */
+  get removed(): number[] | undefined {
+    return this.#more?.removed;
+  }
+
+  set removed(value: number[] | undefined) {
+    if (value !== undefined || this.#more !== undefined) (this.#more ??= new MoreWrites()).removed = value;
+  }
+}
+
+/** The writes of an activation other than its history. */
+class MoreWrites {
   outputs: OutputEntry[] | undefined;
   sharedLog: unknown[] | undefined;
-  /** Shared-data values set, by key: what the handler reads back. */
   sharedValues: Map<string, unknown> | undefined;
-  /**
-   * Every shared-data write in order; an update keeps its function, which is applied again to the
-   * value committed when the activation commits, so concurrent updates of one key are not lost.
-   */
-  sharedOps: Array<{ readonly key: string; readonly value: unknown; readonly update?: (previous: unknown) => unknown }> | undefined;
-  /** Routine states replaced, by routine id. */
+  sharedOps: SharedOp[] | undefined;
   states: Map<string, Payload> | undefined;
   deferred: DeferredEvent[] | undefined;
   waits: WaitRequest[] | undefined;
-  /** Delayed deliveries of this routine to withdraw, by key (`ctx.cancelDelivery`, or a newer `deliverLater` with the key). */
   cancels: string[] | undefined;
-  /** The delayed tasks withdrawn when it committed, by taskId. */
   removed: number[] | undefined;
 }
 
