@@ -53,15 +53,20 @@ function callHandler(handler: SlotHandler, routine: Routine, data: Payload, ctx:
 }
 
 function settledOk(): void {
-  // The settle, and what it runs next, happen outside the activation's async context.
-  contextStorage.run(undefined as unknown as TaskContext, settle, contextStorage.getStore() as TaskContext, undefined, true);
+  settle(undefined, true);
 }
 
 function settledWithError(error: unknown): void {
-  contextStorage.run(undefined as unknown as TaskContext, settle, contextStorage.getStore() as TaskContext, error, false);
+  settle(error, false);
 }
 
-function settle(ctx: TaskContext, error: unknown, ok: boolean): void {
+/**
+ * Runs in the callback of a watched promise: finds the activation, then leaves its async context
+ * (the callback's own, made for it alone), so the settle and what runs after it see no handler.
+ */
+function settle(error: unknown, ok: boolean): void {
+  const ctx = contextStorage.getStore() as TaskContext;
+  contextStorage.enterWith(undefined as unknown as TaskContext);
   ctx.run.engine.dispatcher.settleAsync(ctx, error, ok);
 }
 
