@@ -67,6 +67,16 @@ describe("guide: creating a JobState", () => {
     expect(jobState.status).toBe("completed");
   });
 
+  it("every job gets its own version-4 UUID, past the batch of random bytes ids are drawn from", () => {
+    const ids = new Set<string>();
+    for (let i = 0; i < 1_000; i++) {
+      const id = new JobState("ids").jobId;
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      ids.add(id);
+    }
+    expect(ids.size).toBe(1_000);
+  });
+
   it("execute runs no handler before it returns: the job is running with only its start record", async () => {
     const { flow, sourceId } = sourceFlow();
     const jobState = flow.execute(sourceId, { entryParams: { value: "A" } });
