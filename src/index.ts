@@ -20,7 +20,7 @@ export { Worker } from "./api/worker.js";
 export type { WorkerOptions, WorkerEvent } from "./api/worker.js";
 export { runWorkerProcess } from "./api/worker-process.js";
 export type { WorkerProcessOptions, WorkerProcess } from "./api/worker-process.js";
-export type { FlowOptions, FlowRuntimeOptions, ExecuteOptions } from "./api/flow.js";
+export type { FlowOptions, FlowRuntimeOptions, ExecuteOptions } from "./api/flow-options.js";
 export { JobState } from "./api/job-state.js";
 export type { JobResult, WaitingInput } from "./api/job-state.js";
 export { jobToJson, jobSummaryToJson } from "./api/job-json.js";
