@@ -42,7 +42,7 @@ export { MemoryJobStore } from "./persistence/memory-store.js";
 export { SqliteJobStore } from "./persistence/sqlite-store.js";
 export type { SqliteJobStoreOptions } from "./persistence/sqlite-store.js";
 export { PostgresJobStore } from "./persistence/postgres-store.js";
-export type { PostgresJobStoreOptions } from "./persistence/postgres-store.js";
+export type { PostgresJobStoreOptions } from "./persistence/postgres-connection.js";
 
 // Errors and their handling
 export { ErrorHandler, ErrorStrategy } from "./core/error-handler.js";
