@@ -20,7 +20,7 @@ export { Worker } from "./api/worker.js";
 export type { WorkerOptions, WorkerEvent } from "./api/worker.js";
 export { runWorkerProcess } from "./api/worker-process.js";
 export type { WorkerProcessOptions, WorkerProcess } from "./api/worker-process.js";
-export type { FlowOptions, FlowRuntimeOptions, ExecuteOptions } from "./api/flow.js";
+export type { FlowOptions, FlowRuntimeOptions, ExecuteOptions } from "./api/flow-options.js";
 export { JobState } from "./api/job-state.js";
 export type { JobResult, WaitingInput } from "./api/job-state.js";
 export { jobToJson, jobSummaryToJson } from "./api/job-json.js";
@@ -42,7 +42,7 @@ export { MemoryJobStore } from "./persistence/memory-store.js";
 export { SqliteJobStore } from "./persistence/sqlite-store.js";
 export type { SqliteJobStoreOptions } from "./persistence/sqlite-store.js";
 export { PostgresJobStore } from "./persistence/postgres-store.js";
-export type { PostgresJobStoreOptions } from "./persistence/postgres-store.js";
+export type { PostgresJobStoreOptions } from "./persistence/postgres-connection.js";
 
 // Errors and their handling
 export { ErrorHandler, ErrorStrategy } from "./core/error-handler.js";

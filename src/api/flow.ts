@@ -1,13 +1,8 @@
 import { systemClock, type Clock } from "../core/clock.js";
-import { JobStateError, RoutiluxError, showValue } from "../core/errors.js";
-import { FlowDefinition, checkTimeout, type FlowDefinitionOptions } from "../core/flow-definition.js";
-import { checkJsonValue } from "../core/json-value.js";
+import { FlowDefinition, checkTimeout } from "../core/flow-definition.js";
 import type { Payload } from "../core/slot.js";
 import { registerBuiltins } from "../builtins/index.js";
-import { restoreStoredJob } from "../persistence/commit-format.js";
-import type { CommandRequest, JobStore } from "../persistence/job-store.js";
-import { sendCommand } from "../persistence/commands.js";
-import { recoverJobs } from "../persistence/recovery.js";
+import type { JobStore } from "../persistence/job-store.js";
 import { writerFor } from "../persistence/store-writer.js";
 import { Engine } from "../runtime/engine.js";
 import type { FlowEvent, FlowEventFilter } from "../runtime/events.js";
@@ -21,7 +16,8 @@ import type { FlowSpec } from "../serialization/flow-spec.js";
 import { kJobData } from "../state/job-data.js";
 // A JobState is the engine's JobStateCore; only `status` reads wider on it (see LiveJobStatus).
 import type { JobStateCore } from "../state/job-state.js";
-import type { OutputHandler } from "../state/output-handlers.js";
+import { checkPayload, checkRunJobs, checkStore, parsedParams, type ExecuteOptions, type FlowOptions, type FlowRuntimeOptions } from "./flow-options.js";
+import { controlById, recoverHere, workerHost } from "./flow-store.js";
 import { JobState, type JobResult } from "./job-state.js";
 import { followInStore } from "./remote-result.js";
 import { kWorkerHost, type WorkerHost } from "./worker-host.js";
@@ -29,55 +25,6 @@ import { kWorkerHost, type WorkerHost } from "./worker-host.js";
 // The built-in routines are in defaultRegistry whenever the package is loaded, so flow files and
 // flow documents can name them. (package.json lists this module under "sideEffects".)
 registerBuiltins(defaultRegistry);
-
-/** Options of a {@link Flow}. */
-export interface FlowOptions extends FlowDefinitionOptions {
-  /** Time and timers; inject a `SimulatedClock` in tests. Default: the system clock. */
-  clock?: Clock;
-  /**
-   * Persists every job of the flow as it runs (`SqliteJobStore`, `MemoryJobStore`): a job is in
-   * the store before any of its handlers runs, and after each task what it changed is committed
-   * before the task counts as done, so `recover()` carries on after a crash. Default: none.
-   */
-  store?: JobStore;
-  /**
-   * Where the flow's jobs run: `"here"` (default), in this process; or `"workers"`, on the
-   * {@link Worker}s of the store (needs a `store`). With `"workers"`, `start()` resolves once the job
-   * is in the store, unowned, for a worker to claim; `job.result()` follows it in the store; a
-   * resume or an answer by id that no process takes is applied to the stored job and handed back
-   * to the workers the same way. No handler of the flow runs in this process.
-   */
-  runJobs?: "here" | "workers";
-}
-
-/** The options of a flow that its {@link FlowDocument} does not hold (given to `Flow.deserialize`). */
-export type FlowRuntimeOptions = Omit<FlowOptions, keyof FlowDefinitionOptions>;
-
-/** Options of one {@link Flow.execute} call. */
-export interface ExecuteOptions {
-  /** The data passed to the entry routine's `trigger` slot (plain JSON; checked against its schema, if any). */
-  entryParams?: Record<string, unknown>;
-  /** Where this job's `sendOutput` calls go (they are always in `outputLog` too). */
-  outputHandler?: OutputHandler;
-  /** Custom data about the job (plain JSON), stored in `jobState.metadata`; stores can filter jobs by it. */
-  metadata?: Record<string, unknown>;
-  /** Fails the job if it runs longer; overrides the flow's `executionTimeoutMs`. */
-  timeoutMs?: number;
-}
-
-function checkPayload(value: unknown, name: string): Payload {
-  if (value === undefined) return {};
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new RoutiluxError(`Expected \`${name}\` to be a plain object, got ${Array.isArray(value) ? "an array" : showValue(value)}`);
-  }
-  checkJsonValue(value, `\`${name}\``, name);
-  return value as Payload;
-}
-
-/** Entry params as the trigger slot's schema gave them (its defaults and transforms applied): still a plain JSON object. */
-function parsedParams(value: unknown, entryRoutineId: string): Payload {
-  return checkPayload(value, `entryParams, as the schema of '${entryRoutineId}.trigger' gave them,`);
-}
 
 /**
  * A workflow: routines wired event-to-slot, and the engine that runs its jobs. Every
@@ -102,22 +49,12 @@ export class Flow extends FlowDefinition {
   constructor(options: FlowOptions = {}) {
     super(options);
     this.#engine = new Engine(this, options.clock ?? systemClock, this.maxWorkers, this.executionTracker);
-    const store = options.store;
+    const store = options.store === undefined ? undefined : checkStore(options.store);
     if (store !== undefined) {
-      if (typeof store !== "object" || store === null || typeof (store as Partial<JobStore>).commit !== "function") {
-        throw new RoutiluxError(`Expected \`store\` to be a JobStore (such as a SqliteJobStore or a MemoryJobStore), got ${showValue(store)}`);
-      }
       this.#store = store;
       this.#engine.journal = writerFor(store);
     }
-    const runJobs = options.runJobs ?? "here";
-    if (runJobs !== "here" && runJobs !== "workers") {
-      throw new RoutiluxError(`Expected \`runJobs\` to be "here" or "workers", got ${showValue(runJobs)}`);
-    }
-    if (runJobs === "workers") {
-      if (store === undefined) throw new RoutiluxError(`Flow '${this.flowId}' has runJobs: "workers" but no store; workers find jobs in a store: pass \`store\``);
-      this.#engine.handsOff = true;
-    }
+    if (checkRunJobs(options.runJobs, store, this.flowId) === "workers") this.#engine.handsOff = true;
   }
 
   /** Where this flow's jobs run: in this process, or on the workers of its store. */
@@ -127,19 +64,7 @@ export class Flow extends FlowDefinition {
 
   /** @internal What a Worker drives. */
   [kWorkerHost](): WorkerHost {
-    const engine = this.#engine;
-    const store = this.#store;
-    return {
-      runsJobs: store !== undefined && !engine.handsOff,
-      claim: (limit) => store === undefined
-        ? Promise.resolve([])
-        : recoverJobs(store, this.flowId, false, (jobs) => engine.control.adopt(jobs), limit) as Promise<JobState[]>,
-      wait: async (job) => {
-        const outcome = await engine.wait(job, undefined, "wait");
-        return outcome === "timeout" ? "released" : outcome;
-      },
-      handBack: (job) => engine.control.handBack(job),
-    };
+    return workerHost(this.#engine, this.#store);
   }
 
   /** The store this flow's jobs are persisted in, if any. */
@@ -219,7 +144,7 @@ export class Flow extends FlowDefinition {
    * @throws JobStateError if the job is not running (pausing a paused job does nothing)
    */
   pause(jobState: JobState | string, options: { reason?: string; checkpoint?: Record<string, unknown> } = {}): Promise<void> {
-    if (typeof jobState === "string") return this.#control(jobState, "pause", { reason: options.reason ?? "" });
+    if (typeof jobState === "string") return controlById(this.#engine, this.#store, jobState, "pause", { reason: options.reason ?? "" });
     try {
       const checkpoint = options.checkpoint === undefined ? undefined : checkPayload(options.checkpoint, "checkpoint");
       return this.#engine.control.pause(jobState, options.reason ?? "", checkpoint);
@@ -243,7 +168,7 @@ export class Flow extends FlowDefinition {
   /** Resumes a job by id: the process holding it resumes it, or, when none does, this one takes it from the store. */
   resume(jobId: string): Promise<void>;
   resume(jobState: JobState | string): JobState | Promise<void> {
-    if (typeof jobState === "string") return this.#control(jobState, "resume", {});
+    if (typeof jobState === "string") return controlById(this.#engine, this.#store, jobState, "resume", {});
     if (jobState instanceof JobState && this.#engine.runOf(jobState as JobStateCore) === undefined) this.#checkArrivingTasks(jobState);
     return this.#engine.control.resume(jobState);
   }
@@ -263,7 +188,7 @@ export class Flow extends FlowDefinition {
 
   /** Cancels one job: its queue is dropped and running handlers are told to stop (`ctx.signal`); their late effects are discarded. */
   cancel(jobState: JobState | string, options: { reason?: string } = {}): Promise<void> {
-    if (typeof jobState === "string") return this.#control(jobState, "cancel", { reason: options.reason ?? "" });
+    if (typeof jobState === "string") return controlById(this.#engine, this.#store, jobState, "cancel", { reason: options.reason ?? "" });
     try {
       return this.#engine.control.cancel(jobState, options.reason ?? "");
     } catch (error) {
@@ -280,46 +205,8 @@ export class Flow extends FlowDefinition {
    * does not wait for (it keeps waiting); JobStateError for a job that has ended
    */
   async answer(job: JobState | string, routineId: string, slotName: string, data: Record<string, unknown>): Promise<void> {
-    if (typeof job === "string") return this.#control(job, "answer", { routineId, slotName, data });
+    if (typeof job === "string") return controlById(this.#engine, this.#store, job, "answer", { routineId, slotName, data });
     await this.#engine.control.answer(job, routineId, slotName, data);
-  }
-
-  /**
-   * A control call on a job given by id, through the store: the process that holds the job (runs
-   * it, or holds it paused) applies it and says how it went; when no process takes the request,
-   * and no live process holds the job's lease, this process takes the job from the store and
-   * applies the call here.
-   */
-  async #control(jobId: string, kind: CommandRequest["kind"], args: Record<string, unknown>): Promise<void> {
-    const store = this.#store;
-    if (store === undefined) throw new RoutiluxError(`Flow '${this.flowId}' has no store to find job '${jobId}' in; pass the JobState itself`);
-    const stored = await store.readJob(jobId);
-    if (stored === undefined) throw new JobStateError(`No job '${jobId}' in ${String(store)}`);
-    if (stored.flowId !== this.flowId) {
-      throw new JobStateError(`Job '${jobId}' belongs to flow '${stored.flowId}', not to flow '${this.flowId}'; control it on its own flow`);
-    }
-    if (kind === "answer") await this.#engine.inputs.validate(restoreStoredJob(stored, String(store)), String(args.routineId), String(args.slotName), args.data as Payload);
-    const outcome = await sendCommand(store, { jobId, kind, args });
-    const reason = typeof args.reason === "string" ? args.reason : "";
-    if (outcome === "applied") return;
-    const job = await store.loadJob(jobId);
-    if (job === undefined) throw new JobStateError(`No job '${jobId}' in ${String(store)}`);
-    switch (kind) {
-      case "pause":
-        if (job.status === "running") {
-          throw new JobStateError(`Job '${jobId}' is running, but no live process holds it; recover it (flow.recover()) to run or pause it`);
-        }
-        return this.#engine.control.pause(job, reason, undefined);
-      case "cancel":
-        return this.#engine.control.cancel(job, reason);
-      case "resume":
-        this.#engine.control.resume(job);
-        return this.#engine.attached(job);
-      case "answer":
-        await this.#engine.control.answer(job, String(args.routineId), String(args.slotName), args.data as Payload);
-        // Handed to the workers: done once its lease is released.
-        return this.#engine.attached(job);
-    }
   }
 
   /**
@@ -347,12 +234,7 @@ export class Flow extends FlowDefinition {
    * @throws RoutiluxError when the flow has no store; StoreError when a job cannot be read (then none is recovered)
    */
   recover(options: { includePaused?: boolean } = {}): Promise<JobState[]> {
-    const store = this.#store;
-    if (store === undefined) {
-      return Promise.reject(new RoutiluxError(`Flow '${this.flowId}' has no store to recover from; create it with new Flow({ store })`));
-    }
-    const adopt = (jobs: readonly JobStateCore[]): void => this.#engine.control.adopt(jobs);
-    return recoverJobs(store, this.flowId, options.includePaused === true, adopt) as Promise<JobState[]>;
+    return recoverHere(this.#engine, this.#store, options.includePaused === true);
   }
 
   /** Calls `listener` with every change of the flow's jobs (of one job, with `filter.jobId`); returns the unsubscribe function. */

@@ -2,22 +2,24 @@ import type { Flow } from "../api/flow.js";
 import type { JobState } from "../api/job-state.js";
 import type { Clock } from "../core/clock.js";
 import { outsideContext } from "../core/context.js";
-import { CancelledError, FlowDefinitionError, JobStateError, RoutiluxError, TimeoutError, describeError, listChoices, showValue } from "../core/errors.js";
+import { CancelledError, FlowDefinitionError, JobStateError, RoutiluxError, TimeoutError, listChoices } from "../core/errors.js";
 import type { Payload } from "../core/slot.js";
-import { kJobData, type JobWaiter } from "../state/job-data.js";
+import { kJobData } from "../state/job-data.js";
 import type { JobStatus } from "../state/job-snapshot.js";
 import { JobStateCore } from "../state/job-state.js";
-import type { AttachMode, JobCommand, JobJournal, JobOwner } from "../state/journal.js";
+import type { AttachMode, JobJournal, JobOwner } from "../state/journal.js";
 import type { PendingTask } from "../state/task.js";
 import type { TaskContext} from "./activation.js";
-import { deliveryOf, endedJobEmit, type RunOwner } from "./activation.js";
+import type { RunOwner } from "./activation.js";
+import { detachedCancel, detachedDelivery, detachedEmit, type DetachedHost } from "./detached.js";
 import { Dispatcher, type DispatchHost } from "./dispatcher.js";
 import { FlowEvents, type FlowEvent, type FlowEventFilter } from "./events.js";
 import type { ExecutionTracker } from "./execution-tracker.js";
 import { Inputs, type InputsHost } from "./inputs.js";
 import { JobControl, insideHandler, type ControlHost } from "./job-control.js";
 import { JobRun } from "./activation.js";
-import { isFinal, releaseWaiters, transition, wakeWaiters, type LifecycleHost } from "./lifecycle.js";
+import { isFinal, releaseWaiters, transition, waitToRest, wakeWaiters, type LifecycleHost } from "./lifecycle.js";
+import { Ownership, type OwnershipHost } from "./ownership.js";
 import { Scheduler } from "./scheduler.js";
 import { Timers } from "./timers.js";
 
@@ -26,13 +28,14 @@ const ENDED_REMEMBERED = 1024;
 
 /**
  * The engine of one flow: it wires the scheduler (worker pool, fairness, time slices), the
- * dispatcher (one activation), the timers, the live events and the inputs jobs wait for, and
- * carries each job through its lifecycle: start, pause, resume, cancel, recovery, the end.
+ * dispatcher (one activation), the timers, the live events, the inputs jobs wait for and the
+ * hold on jobs a store persists (ownership), and carries each job through its lifecycle: start,
+ * pause, resume, cancel, recovery, the end.
  * Control calls made from inside a handler never wait for handlers: they mark the job and return;
  * running handlers are told through `ctx.signal`.
  * @internal
  */
-export class Engine implements LifecycleHost, RunOwner, DispatchHost, InputsHost, ControlHost {
+export class Engine implements LifecycleHost, RunOwner, DispatchHost, InputsHost, ControlHost, OwnershipHost, DetachedHost {
   readonly flow: Flow;
   readonly clock: Clock;
   readonly tracker: ExecutionTracker;
@@ -48,6 +51,7 @@ export class Engine implements LifecycleHost, RunOwner, DispatchHost, InputsHost
   readonly events = new FlowEvents();
   readonly inputs: Inputs;
   readonly control: JobControl;
+  readonly ownership: Ownership;
   /** Jobs running in this process (not paused, ended or let go). */
   readonly #active = new Set<JobRun>();
   /** The ids of the jobs that ended here lately, oldest first, so `events({ jobId })` of one ends at once. */
@@ -67,6 +71,7 @@ export class Engine implements LifecycleHost, RunOwner, DispatchHost, InputsHost
     this.timers = new Timers(clock, (run, task) => this.#due(run, task), (run) => this.#timedOut(run));
     this.inputs = new Inputs(this);
     this.control = new JobControl(this);
+    this.ownership = new Ownership(this);
   }
 
   get closed(): boolean {
@@ -188,123 +193,19 @@ export class Engine implements LifecycleHost, RunOwner, DispatchHost, InputsHost
     return run;
   }
 
-  /**
-   * With a journal, holds the job back until the store accepts it (no handler runs before);
-   * refusals the journal can see at once are thrown here, before the job changes.
-   */
+  /** Holds a run back until the store accepts it (see `Ownership.gate`). */
   gate(run: JobRun, mode: AttachMode): void {
-    const journal = this.journal;
-    if (journal === undefined || run.data.journal === journal && mode !== "resume") return;
-    const attached = journal.attach(run.job, mode, this.ownerOf(run));
-    run.gated = true;
-    run.attached = attached.then(
-      (): Promise<void> | undefined => {
-        if (this.handsOff && !run.detached) return this.control.handOver(run);
-        run.gated = false;
-        if (run.detached) return undefined;
-        this.scheduler.ready(run);
-        this.afterSettle(run);
-        return undefined;
-      },
-      (error: unknown) => {
-        const reason = error instanceof Error ? error : new Error(String(error));
-        this.refused(run, mode, reason);
-        throw reason;
-      },
-    );
-    // Its waiters and result() report a refusal; nobody need await this promise.
-    run.attached.catch(() => undefined);
+    this.ownership.gate(run, mode);
   }
 
-  /** The store refused to take the job: a new one fails, a resumed one goes back to paused; its waiters learn why. */
-  refused(run: JobRun, mode: AttachMode, error: Error): void {
-    run.gated = false;
-    const data = run.data;
-    data.journal = undefined;
-    data.loose = undefined;
-    if (run.detached || isFinal(run.job.status)) return;
-    data.lost = error;
-    releaseWaiters(data, error);
-    const message = describeError(error).message;
-    if (run.job.status === "running") {
-      this.timers.stopLimit(run);
-      this.timers.clearDelays(run);
-      if (mode === "start") transition(this, run, "failed", [this.flowId, "store_error", { error: message }]);
-      else transition(this, run, "paused", [this.flowId, "resume_refused", { error: message }]);
-    }
-  }
-
-  /** What the journal tells about a run's job: that it was lost, or that another process asks for a control call. */
+  /** What the journal tells about a run's job (see `Ownership.ownerOf`). */
   ownerOf(run: JobRun): JobOwner {
-    return {
-      holder: this,
-      lost: (error) => this.lose(run, error),
-      command: (command) => this.command(run, command),
-    };
+    return this.ownership.ownerOf(run);
   }
 
-  /** Applies a control request another process sent through the store. */
-  async command(run: JobRun, command: JobCommand): Promise<void> {
-    const job = run.job as JobState;
-    const args = command.args;
-    const reason = typeof args.reason === "string" ? args.reason : "";
-    switch (command.kind) {
-      case "pause":
-        return this.control.pause(job, reason, undefined);
-      case "cancel":
-        return this.control.cancel(job, reason);
-      case "resume":
-        if (job.status === "paused") this.control.resume(job);
-        return;
-      case "answer":
-        return this.control.answer(job, String(args.routineId), String(args.slotName), (args.data ?? {}) as Payload);
-    }
-  }
-
+  /** The job's lease may have expired (see `Ownership.holdForLease`); called only past the lease's end. */
   holdForLease(run: JobRun, task: PendingTask): boolean {
-    const data = run.data;
-    const journal = data.journal;
-    if (journal === undefined) {
-      data.leaseUntil = Infinity;
-      return false;
-    }
-    data.queue.unshift(task);
-    if (run.held) return true;
-    run.held = true;
-    journal.confirmLease(run.job).then(
-      () => {
-        run.held = false;
-        this.scheduler.ready(run);
-      },
-      (error: unknown) => {
-        run.held = false;
-        this.lose(run, error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-    return true;
-  }
-
-  /**
-   * The job is lost to this process (its lease was taken, or its store failed for good): it stops
-   * here at once. Its JobState keeps the status it had (the store holds it as running, and another
-   * process may carry it on), but nothing of it runs here any more: its handlers are aborted, its
-   * waiters (`result()`, `waitForCompletion`) are refused with `error`, and its history ends with a
-   * "store_error" record saying it was stopped.
-   */
-  lose(run: JobRun, error: Error): void {
-    if (run.detached) return;
-    run.detached = true;
-    this.#active.delete(run);
-    this.#unhold(run);
-    this.timers.stopLimit(run);
-    this.timers.clearDelays(run);
-    for (const ctx of run.active) ctx.abort(error);
-    const data = run.data;
-    data.journal = undefined;
-    data.loose = undefined;
-    data.lost = error;
-    run.job.pushRecord(this.flowId, "store_error", { error: describeError(error).message, stopped: true }, this.clock.now());
-    releaseWaiters(data, error);
+    return this.ownership.holdForLease(run, task);
   }
 
   // ---------------------------------------------------------------- running and ending
@@ -389,34 +290,19 @@ export class Engine implements LifecycleHost, RunOwner, DispatchHost, InputsHost
     if (run.runnable) this.scheduler.ready(run);
   }
 
-  /** An emit from a continuation that outlived its handler: recorded and queued at once, while the job lasts. */
+  /** An emit from a continuation that outlived its handler (see `detachedEmit`). */
   emitDetached(run: JobRun, routineId: string, eventName: string, data: Payload): void {
-    const job = run.job;
-    if (isFinal(job.status) || run.detached || job[kJobData].run !== run) throw endedJobEmit(job.jobId, job.status, routineId, eventName);
-    job.pushRecord(routineId, eventName, data, this.clock.now());
-    const tasks = (this.flow.outgoing(routineId, eventName) ?? []).map((c) => deliveryOf(c, data));
-    this.queueTasks(run, tasks);
+    detachedEmit(this, run, routineId, eventName, data);
   }
 
-  /** A `deliverLater` from a continuation that outlived its handler: held at once, while the job lasts. */
+  /** A `deliverLater` from a continuation that outlived its handler. */
   deliverDetached(run: JobRun, task: PendingTask): void {
-    const job = run.job;
-    if (isFinal(job.status) || run.detached || job[kJobData].run !== run) {
-      throw endedJobEmit(job.jobId, job.status, task.routineId, task.slotName);
-    }
-    if (task.key !== undefined) job.tasksRemoved(this.timers.withdraw(run, task.routineId, [task.key]) ?? []);
-    (task as { taskId: number }).taskId = run.data.nextTaskId++;
-    this.timers.delay(run, task);
-    job.tasksChanged([task], false);
-    this.afterSettle(run);
+    detachedDelivery(this, run, task);
   }
 
   /** A `cancelDelivery` from a continuation that outlived its handler. */
   cancelDetached(run: JobRun, routineId: string, key: string): void {
-    const job = run.job;
-    if (isFinal(job.status) || run.detached) return;
-    job.tasksRemoved(this.timers.withdraw(run, routineId, [key]) ?? []);
-    this.afterSettle(run);
+    detachedCancel(this, run, routineId, key);
   }
 
   /** `ctx.waitForInput`. */
@@ -454,44 +340,9 @@ export class Engine implements LifecycleHost, RunOwner, DispatchHost, InputsHost
     transition(this, run, "paused", [by, "paused", details === undefined ? { reason } : { reason, ...details }]);
   }
 
-  /**
-   * Waits for the job to rest: "rested" (completed, failed, cancelled, or paused with no handler
-   * running, and durable), "timeout", or "released" (this process let it go: shutdown). Rejects
-   * with the error that lost the job to this process.
-   */
+  /** Waits for the job to rest (see `waitToRest`). */
   wait(jobState: JobState, timeoutMs: number | undefined, operation = "waitForCompletion"): Promise<"rested" | "timeout" | "released"> {
-    const job = this.checkJob(jobState, operation);
-    if (timeoutMs !== undefined && (typeof timeoutMs !== "number" || Number.isNaN(timeoutMs) || timeoutMs < 0)) {
-      throw new RoutiluxError(`Expected \`timeoutMs\` to be a number from 0 and up, got ${showValue(timeoutMs)}`);
-    }
-    const data = job[kJobData];
-    if (data.lost !== undefined) return Promise.reject(data.lost);
-    return new Promise((resolve, reject) => {
-      let timer: ReturnType<Clock["setTimeout"]> | undefined;
-      const waiter: JobWaiter = {
-        wake: (rested) => {
-          if (timer !== undefined) this.clock.clearTimeout(timer);
-          resolve(rested ? "rested" : "released");
-        },
-        fail: (error) => {
-          if (timer !== undefined) this.clock.clearTimeout(timer);
-          reject(error);
-        },
-      };
-      (data.waiters ??= []).push(waiter);
-      if (timeoutMs !== undefined) {
-        timer = outsideContext(() => this.clock.setTimeout(() => {
-          timer = undefined;
-          data.waiters = data.waiters?.filter((w) => w !== waiter);
-          if (data.waiters?.length === 0) data.waiters = undefined;
-          resolve("timeout");
-        }, timeoutMs));
-      }
-      const run = data.run as JobRun | undefined;
-      if (run !== undefined && !run.detached) wakeWaiters(run);
-      // It runs nowhere here (let go at shutdown, or never attached): it rests now, or it will not rest here.
-      else releaseWaiters(data, undefined, isFinal(job.status) || job.status === "paused");
-    });
+    return waitToRest(this.checkJob(jobState, operation), timeoutMs, this.clock);
   }
 
   /** Resolves once the store has accepted the job (at once without a store); rejects with what refused it. */

@@ -1,7 +1,10 @@
-import { JobStateError } from "../core/errors.js";
+import type { Clock } from "../core/clock.js";
+import { outsideContext } from "../core/context.js";
+import { JobStateError, RoutiluxError, showValue } from "../core/errors.js";
 import type { Payload } from "../core/slot.js";
-import type { JobData } from "../state/job-data.js";
+import { kJobData, type JobData, type JobWaiter } from "../state/job-data.js";
 import type { JobStatus, LiveJobStatus } from "../state/job-snapshot.js";
+import type { JobStateCore } from "../state/job-state.js";
 import type { JobRun } from "./activation.js";
 
 /**
@@ -110,4 +113,44 @@ export function releaseWaiters(data: JobData, error?: Error, rested = false): vo
     if (error === undefined) waiter.wake(rested);
     else waiter.fail(error);
   }
+}
+
+/**
+ * Waits for the job to rest: "rested" (completed, failed, cancelled, or paused with no handler
+ * running, and durable), "timeout", or "released" (this process let it go: shutdown). Rejects
+ * with the error that lost the job to this process.
+ * @internal
+ */
+export function waitToRest(job: JobStateCore, timeoutMs: number | undefined, clock: Clock): Promise<"rested" | "timeout" | "released"> {
+  if (timeoutMs !== undefined && (typeof timeoutMs !== "number" || Number.isNaN(timeoutMs) || timeoutMs < 0)) {
+    throw new RoutiluxError(`Expected \`timeoutMs\` to be a number from 0 and up, got ${showValue(timeoutMs)}`);
+  }
+  const data = job[kJobData];
+  if (data.lost !== undefined) return Promise.reject(data.lost);
+  return new Promise((resolve, reject) => {
+    let timer: ReturnType<Clock["setTimeout"]> | undefined;
+    const waiter: JobWaiter = {
+      wake: (rested) => {
+        if (timer !== undefined) clock.clearTimeout(timer);
+        resolve(rested ? "rested" : "released");
+      },
+      fail: (error) => {
+        if (timer !== undefined) clock.clearTimeout(timer);
+        reject(error);
+      },
+    };
+    (data.waiters ??= []).push(waiter);
+    if (timeoutMs !== undefined) {
+      timer = outsideContext(() => clock.setTimeout(() => {
+        timer = undefined;
+        data.waiters = data.waiters?.filter((w) => w !== waiter);
+        if (data.waiters?.length === 0) data.waiters = undefined;
+        resolve("timeout");
+      }, timeoutMs));
+    }
+    const run = data.run as JobRun | undefined;
+    if (run !== undefined && !run.detached) wakeWaiters(run);
+    // It runs nowhere here (let go at shutdown, or never attached): it rests now, or it will not rest here.
+    else releaseWaiters(data, undefined, isFinal(job.status) || job.status === "paused");
+  });
 }
