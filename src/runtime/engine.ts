@@ -23,7 +23,7 @@ import { Ownership, type OwnershipHost } from "./ownership.js";
 import { Scheduler } from "./scheduler.js";
 import { Timers } from "./timers.js";
 
-/** How many ended jobs an engine remembers for `events({ jobId })`. */
+/** How many ended jobs an engine remembers for `events({ jobId })` (a power of two). */
 const ENDED_REMEMBERED = 1024;
 
 /**
@@ -54,8 +54,11 @@ export class Engine implements LifecycleHost, RunOwner, DispatchHost, InputsHost
   readonly ownership: Ownership;
   /** Jobs running in this process (not paused, ended or let go). */
   readonly #active = new Set<JobRun>();
-  /** The ids of the jobs that ended here lately, oldest first, so `events({ jobId })` of one ends at once. */
-  readonly #ended = new Map<string, JobStatus>();
+  /** The ids of the jobs that ended here lately, so `events({ jobId })` of one ends at once. */
+  readonly #ended = new Set<string>();
+  /** The same ids in a ring, in the order they ended: the oldest is forgotten first. */
+  readonly #endedRing = new Array<string | undefined>(ENDED_REMEMBERED).fill(undefined);
+  #endedNext = 0;
   /** With a journal: the jobs attached here that have not ended (running or held paused), by id. */
   readonly #held = new Map<string, JobRun>();
   #closed = false;
@@ -97,8 +100,12 @@ export class Engine implements LifecycleHost, RunOwner, DispatchHost, InputsHost
     this.#active.delete(run);
     if (isFinal(to)) {
       this.#unhold(run);
-      this.#ended.set(run.job.jobId, to);
-      if (this.#ended.size > ENDED_REMEMBERED) this.#ended.delete(this.#ended.keys().next().value!);
+      const at = this.#endedNext;
+      const oldest = this.#endedRing[at];
+      if (oldest !== undefined) this.#ended.delete(oldest);
+      this.#endedRing[at] = run.job.jobId;
+      this.#endedNext = (at + 1) & (ENDED_REMEMBERED - 1);
+      this.#ended.add(run.job.jobId);
     }
   }
 
