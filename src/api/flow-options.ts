@@ -1,7 +1,7 @@
 import type { Clock } from "../core/clock.js";
 import { RoutiluxError, showValue } from "../core/errors.js";
 import type { FlowDefinitionOptions } from "../core/flow-definition.js";
-import { checkJsonValue } from "../core/json-value.js";
+import { checkJsonValue, isJsonValue } from "../core/json-value.js";
 import type { Payload } from "../core/slot.js";
 import type { JobStore } from "../persistence/job-store.js";
 import type { OutputHandler } from "../state/output-handlers.js";
@@ -47,7 +47,7 @@ export function checkPayload(value: unknown, name: string): Payload {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new RoutiluxError(`Expected \`${name}\` to be a plain object, got ${Array.isArray(value) ? "an array" : showValue(value)}`);
   }
-  checkJsonValue(value, `\`${name}\``, name);
+  if (!isJsonValue(value)) checkJsonValue(value, `\`${name}\``, name);
   return value as Payload;
 }
 

@@ -124,11 +124,11 @@ export class Flow extends FlowDefinition {
 
   #prepare(entryRoutineId: string, options: ExecuteOptions): { job: JobState; entryParams: Payload } {
     const entryParams = checkPayload(options.entryParams, "entryParams");
-    const metadata = checkPayload(options.metadata, "metadata");
+    const metadata = options.metadata === undefined ? undefined : checkPayload(options.metadata, "metadata");
     const timeoutMs = checkTimeout(options.timeoutMs, "timeoutMs") ?? this.executionTimeoutMs;
     this.requireRoutine(entryRoutineId, "entry");
     const job = new JobState(this.flowId);
-    if (Object.keys(metadata).length > 0) job.metadata = { ...metadata };
+    if (metadata !== undefined && Object.keys(metadata).length > 0) job.metadata = { ...metadata };
     if (options.outputHandler !== undefined) job.setOutputHandler(options.outputHandler);
     job[kJobData].timeoutMs = timeoutMs;
     return { job, entryParams };
