@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { readFile, rename, writeFile } from "node:fs/promises";
 import { JobStateError, RoutiluxError, SerializationError, TimeoutError, describeError } from "../core/errors.js";
-import type { JobRun } from "../runtime/activation.js";
+import type { JobRun } from "../runtime/job-run.js";
 import { decodeJobDocument, encodeJobDocument, type JobStateDocument } from "../serialization/job-document.js";
 import { kJobData } from "../state/job-data.js";
 import { registerJobClass } from "../state/job-factory.js";

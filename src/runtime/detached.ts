@@ -3,7 +3,8 @@ import type { Clock } from "../core/clock.js";
 import type { Payload } from "../core/slot.js";
 import { kJobData } from "../state/job-data.js";
 import type { PendingTask } from "../state/task.js";
-import { deliveryOf, endedJobEmit, type JobRun } from "./activation.js";
+import { deliveryOf, endedJobEmit } from "./activation.js";
+import type { JobRun } from "./job-run.js";
 import { isFinal } from "./lifecycle.js";
 import type { Timers } from "./timers.js";
 

@@ -8,7 +8,8 @@ import type { Payload } from "../core/slot.js";
 import { kJobData } from "../state/job-data.js";
 import type { JobStateCore } from "../state/job-state.js";
 import type { WaitRequest } from "../state/write-set.js";
-import type { JobRun, TaskContext } from "./activation.js";
+import type { TaskContext } from "./activation.js";
+import type { JobRun } from "./job-run.js";
 import { isFinal } from "./lifecycle.js";
 import { checkJsonSchema, checkStandard, compileJsonSchema, isStandardSchema, toJsonSchema } from "./validation.js";
 

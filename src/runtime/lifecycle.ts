@@ -5,7 +5,7 @@ import type { Payload } from "../core/slot.js";
 import { kJobData, type JobData, type JobWaiter } from "../state/job-data.js";
 import type { JobStatus, LiveJobStatus } from "../state/job-snapshot.js";
 import type { JobStateCore } from "../state/job-state.js";
-import type { JobRun } from "./activation.js";
+import type { JobRun } from "./job-run.js";
 
 /**
  * Every status change a job may make; nothing leaves "completed", "failed" or "cancelled". A

@@ -4,7 +4,7 @@ import { describeError } from "../core/errors.js";
 import type { Payload } from "../core/slot.js";
 import type { AttachMode, JobCommand, JobJournal, JobOwner } from "../state/journal.js";
 import type { PendingTask } from "../state/task.js";
-import type { JobRun } from "./activation.js";
+import type { JobRun } from "./job-run.js";
 import type { JobControl } from "./job-control.js";
 import { isFinal, releaseWaiters, transition, type LifecycleHost } from "./lifecycle.js";
 import type { Scheduler } from "./scheduler.js";

@@ -1,7 +1,7 @@
 import { contextStorage, type ActiveContext } from "../core/context.js";
 import { Deque } from "../state/deque.js";
 import type { PendingTask } from "../state/task.js";
-import type { JobRun } from "./activation.js";
+import type { JobRun } from "./job-run.js";
 
 /** The scheduler yields to the event loop after running this long, so timers, I/O and commits are served. */
 const SLICE_MS = 8;

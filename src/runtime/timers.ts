@@ -1,7 +1,7 @@
 import type { Clock } from "../core/clock.js";
 import { outsideContext } from "../core/context.js";
 import type { PendingTask } from "../state/task.js";
-import type { JobRun } from "./activation.js";
+import type { JobRun } from "./job-run.js";
 
 /**
  * The engine's timers: delayed tasks (retries, delayed deliveries) waiting for their `notBefore`
