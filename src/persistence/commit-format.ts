@@ -315,20 +315,28 @@ export const commitSchema = z.compile(z.strictObject({
   }
 }));
 
-/** Parses and validates one stored commit; a bad one throws a StoreError naming `where` and the field. */
-function parseCommit(text: string, where: string): CommitData {
+/** Names a stored commit in messages (built only for one). */
+function commitName(at: string, seq: number, snapshot: boolean): string {
+  return `${at}, ${snapshot ? `snapshot at seq ${seq}` : `commit ${seq}`}`;
+}
+
+/**
+ * Parses and validates one stored commit; a bad one throws a StoreError naming `at` (the store
+ * and the job) and the commit, and the field at fault.
+ */
+function parseCommit(text: string, at: string, seq: number, snapshot: boolean): CommitData {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (error) {
-    throw new StoreError(`${where} is not valid JSON (${error instanceof Error ? error.message : String(error)}); the store is corrupt`, { cause: error });
+    throw new StoreError(`${commitName(at, seq, snapshot)} is not valid JSON (${error instanceof Error ? error.message : String(error)}); the store is corrupt`, { cause: error });
   }
   if (isWellFormedCommit(raw)) return raw as CommitData;
   const result = commitSchema.safeParse(raw);
   if (!result.success) {
     const issue = result.error.issues[0];
     const path = issue === undefined ? "" : formatPath(issue.path);
-    throw new StoreError(`${where} is malformed at '${path === "" ? "(commit)" : path}': ${issue?.message ?? "invalid"}; the store is corrupt`, {
+    throw new StoreError(`${commitName(at, seq, snapshot)} is malformed at '${path === "" ? "(commit)" : path}': ${issue?.message ?? "invalid"}; the store is corrupt`, {
       cause: result.error,
     });
   }
@@ -444,7 +452,7 @@ class Replay {
  */
 export function restoreStoredSnapshot(stored: StoredJob, where: string): JobSnapshot {
   const at = `${where}: job '${stored.jobId}'`;
-  const base = parseCommit(stored.snapshot, `${at}, snapshot at seq ${stored.snapshotSeq}`);
+  const base = parseCommit(stored.snapshot, at, stored.snapshotSeq, true);
   if (base.base !== 1) throw new StoreError(`${at}: its snapshot (seq ${stored.snapshotSeq}) is not a full-state commit; the store is corrupt`);
   if (base.id !== stored.jobId) {
     throw new StoreError(`${at}: its snapshot names job '${String(base.id)}'; the store is corrupt`);
@@ -458,7 +466,7 @@ export function restoreStoredSnapshot(stored: StoredJob, where: string): JobSnap
       throw new StoreError(`${at}: its log jumps from seq ${seq} to ${commit.seq}; the store is corrupt (a commit is missing)`);
     }
     seq = commit.seq;
-    const c = parseCommit(commit.data, `${at}, commit ${commit.seq}`);
+    const c = parseCommit(commit.data, at, commit.seq, false);
     if (c.base === 1) throw new StoreError(`${at}: commit ${commit.seq} is a full-state commit inside the log; the store is corrupt`);
     replay.apply(c);
   }

@@ -28,7 +28,8 @@ export async function recoverJobs(
   const stored = await store.claimJobs(limit === undefined ? request : { ...request, limit });
   if (stored.length === 0) return [];
   try {
-    const jobs = stored.map((s) => restoreStoredJob(s, String(store)));
+    const where = String(store);
+    const jobs = stored.map((s) => restoreStoredJob(s, where));
     for (const s of stored) writer.claimed(s.jobId, s.epoch, leaseUntilMs);
     adopt(jobs);
     return jobs;
