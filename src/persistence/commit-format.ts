@@ -356,8 +356,12 @@ function setOwn(target: Record<string, unknown>, key: string, value: unknown): v
 /** A job being rebuilt from its snapshot and log. */
 class Replay {
   readonly snapshot: JobSnapshot;
-  readonly pending = new Map<number, PendingTask>();
-  readonly buffers = new Map<string, { routineId: string; slotName: string; data: Payload }>();
+  /**
+   * The pending tasks by taskId; a task consumed or withdrawn is set to undefined rather than
+   * deleted (a Map reallocates its table on most deletes from a small one, once per task).
+   */
+  readonly pending = new Map<number, PendingTask | undefined>();
+  buffers: Map<string, { routineId: string; slotName: string; data: Payload }> | undefined;
 
   constructor(base: CommitData, revision: number) {
     this.snapshot = {
@@ -405,12 +409,12 @@ class Replay {
     if (c.rm !== undefined) s.runningMs = c.rm;
     const pending = this.pending;
     if (c.p !== undefined) {
-      pending.clear();
+      if (pending.size > 0) pending.clear();
       for (const t of c.p) pending.set(t.taskId, t);
     }
-    if (c.pc !== undefined) pending.clear();
-    if (c.c !== undefined) pending.delete(c.c);
-    if (c.x !== undefined) for (const taskId of c.x) pending.delete(taskId);
+    if (c.pc !== undefined && pending.size > 0) pending.clear();
+    if (c.c !== undefined && pending.has(c.c)) pending.set(c.c, undefined);
+    if (c.x !== undefined) for (const taskId of c.x) if (pending.has(taskId)) pending.set(taskId, undefined);
     if (c.a !== undefined) for (const t of c.a) pending.set(t.taskId, t);
     for (const [routineId, eventName, data, timestamp] of c.h ?? []) s.history.push({ routineId, eventName, data, timestamp });
     for (const [routineId, outputType, data, timestamp] of c.o ?? []) s.outputLog.push({ routineId, outputType, data, timestamp });
@@ -426,8 +430,8 @@ class Replay {
     if (c.b !== undefined) {
       for (const [routineId, slotName, data] of c.b) {
         const key = slotKey(routineId, slotName);
-        if (data === null) this.buffers.delete(key);
-        else this.buffers.set(key, { routineId, slotName, data });
+        if (data === null) this.buffers?.delete(key);
+        else (this.buffers ??= new Map()).set(key, { routineId, slotName, data });
       }
     }
     if (c.er !== undefined) s.deferredEvents = [];
@@ -436,8 +440,10 @@ class Replay {
 
   finish(): JobSnapshot {
     const s = this.snapshot;
-    s.pendingTasks = [...this.pending.values()].sort((a, b) => a.taskId - b.taskId);
-    s.slotBuffers = [...this.buffers.values()];
+    s.pendingTasks = [];
+    for (const task of this.pending.values()) if (task !== undefined) s.pendingTasks.push(task);
+    s.pendingTasks.sort((a, b) => a.taskId - b.taskId);
+    s.slotBuffers = this.buffers === undefined ? [] : [...this.buffers.values()];
     const last = s.pendingTasks.at(-1);
     if (last !== undefined && last.taskId >= s.nextTaskId) s.nextTaskId = last.taskId + 1;
     return s;
