@@ -4,7 +4,7 @@ import { FlowDefinition, checkTimeout, type FlowDefinitionOptions } from "../cor
 import { checkJsonValue } from "../core/json-value.js";
 import type { Payload } from "../core/slot.js";
 import { registerBuiltins } from "../builtins/index.js";
-import { restoreStoredJob } from "../persistence/commit-format.js";
+import { restoreStoredJob } from "../persistence/commit-replay.js";
 import type { CommandRequest, JobStore } from "../persistence/job-store.js";
 import { sendCommand } from "../persistence/commands.js";
 import { recoverJobs } from "../persistence/recovery.js";

@@ -1,7 +1,77 @@
-// The quick check of a stored commit's shape, for the common case: a commit that passes it also
-// passes the commit schema (test/persistence/commit-check.test.ts holds the two together). One that
-// fails it is handed to the schema, which names the field at fault.
-import { JOB_STATUSES } from "../state/job-snapshot.js";
+// What a stored commit must look like, checked as it is read back: the commit schema, which names
+// the field at fault, and a quick check for the common case. A commit that passes the quick check
+// also passes the schema (test/persistence/commit-check.test.ts holds the two together); one that
+// fails it is handed to the schema.
+import { z } from "zod";
+import { StoreError } from "../core/errors.js";
+import { formatPath } from "../core/json-value.js";
+import { pendingTaskSchema } from "../serialization/job-document.js";
+import { JOB_STATUSES, type JobStatus } from "../state/job-snapshot.js";
+import type { CommitData } from "./commit-format.js";
+
+// ---------------------------------------------------------------- the schema
+
+// Commits are read with JSON.parse, so every value is JSON already: the schema checks shapes only.
+const json = z.unknown();
+const payload = z.record(z.string(), json);
+const time = z.number().finite();
+const id = z.string().min(1);
+const task = pendingTaskSchema(time, payload);
+const entry = z.tuple([z.string(), z.string(), payload, time]);
+const wait = z.strictObject({
+  routineId: id,
+  slotName: id,
+  prompt: z.string().optional(),
+  schema: payload.optional(),
+  group: z.string().optional(),
+});
+
+/**
+ * The shape of a stored commit, which names the field at fault in a bad one. Compiled ahead of
+ * time; a commit that passes {@link isWellFormedCommit} (most do) is not run through it.
+ * @internal
+ */
+export const commitSchema = z.compile(z.strictObject({
+  base: z.literal(1).optional(),
+  id: id.optional(),
+  f: z.string().optional(),
+  s: z.enum(JOB_STATUSES as [JobStatus, ...JobStatus[]]),
+  u: time,
+  n: z.int().positive(),
+  cr: z.string().optional(),
+  rm: z.number().nonnegative().optional(),
+  j: z.strictObject({
+    ca: time,
+    m: payload,
+    ck: payload.nullable(),
+    to: z.number().nonnegative().nullable(),
+    rm: z.number().nonnegative(),
+    w: z.array(wait).optional(),
+    ea: z.array(z.strictObject({ routineId: id, slotName: id, data: payload })).optional(),
+  }).optional(),
+  p: z.array(task).optional(),
+  pc: z.literal(1).optional(),
+  c: z.int().positive().optional(),
+  x: z.array(z.int().positive()).optional(),
+  a: z.array(task).optional(),
+  h: z.array(entry).optional(),
+  o: z.array(entry).optional(),
+  l: z.array(json).optional(),
+  pp: z.array(z.tuple([time, z.string(), payload.nullable()])).optional(),
+  d: z.array(z.tuple([z.string(), json])).optional(),
+  dx: z.array(z.string()).optional(),
+  r: z.array(z.tuple([z.string(), payload])).optional(),
+  b: z.array(z.tuple([id, id, payload.nullable()])).optional(),
+  er: z.literal(1).optional(),
+  e: z.array(z.tuple([id, id, payload])).optional(),
+}).superRefine((commit, ctx) => {
+  if (commit.base === undefined) return;
+  for (const key of ["id", "f", "j", "p"] as const) {
+    if (commit[key] === undefined) ctx.addIssue({ code: "custom", path: [key], message: `a base commit needs '${key}'` });
+  }
+}));
+
+// ---------------------------------------------------------------- the quick check
 
 const STATUSES: ReadonlySet<unknown> = new Set<unknown>(JOB_STATUSES);
 
@@ -54,7 +124,7 @@ function record(fields: Readonly<Record<string, readonly [Check, boolean]>>): Ch
 const list = (check: Check): Check => (v) => isListOf(v, check);
 const one: Check = (v) => v === 1;
 
-const task = record({
+const isTask = record({
   taskId: [isCount, true],
   routineId: [isId, true],
   slotName: [isId, true],
@@ -64,26 +134,26 @@ const task = record({
   notBefore: [isTime, false],
   key: [isString, false],
 });
-const entry = tuple(isString, isString, isPayload, isTime);
-const wait = record({
+const isEntry = tuple(isString, isString, isPayload, isTime);
+const isWait = record({
   routineId: [isId, true],
   slotName: [isId, true],
   prompt: [isString, false],
   schema: [isPayload, false],
   group: [isString, false],
 });
-const answer = record({ routineId: [isId, true], slotName: [isId, true], data: [isPayload, true] });
-const jobFields = record({
+const isAnswer = record({ routineId: [isId, true], slotName: [isId, true], data: [isPayload, true] });
+const isJobFields = record({
   ca: [isTime, true],
   m: [isPayload, true],
   ck: [isPayloadOrNull, true],
   to: [(v) => v === null || isSpan(v), true],
   rm: [isSpan, true],
-  w: [list(wait), false],
-  ea: [list(answer), false],
+  w: [list(isWait), false],
+  ea: [list(isAnswer), false],
 });
 
-const commit = record({
+const isCommit = record({
   base: [one, false],
   id: [isId, false],
   f: [isString, false],
@@ -92,14 +162,14 @@ const commit = record({
   n: [isCount, true],
   cr: [isString, false],
   rm: [isSpan, false],
-  j: [jobFields, false],
-  p: [list(task), false],
+  j: [isJobFields, false],
+  p: [list(isTask), false],
   pc: [one, false],
   c: [isCount, false],
   x: [list(isCount), false],
-  a: [list(task), false],
-  h: [list(entry), false],
-  o: [list(entry), false],
+  a: [list(isTask), false],
+  h: [list(isEntry), false],
+  o: [list(isEntry), false],
   l: [Array.isArray, false],
   pp: [list(tuple(isTime, isString, isPayloadOrNull)), false],
   d: [list(tuple(isString, () => true)), false],
@@ -116,8 +186,41 @@ const commit = record({
  * @internal
  */
 export function isWellFormedCommit(value: unknown): boolean {
-  if (!commit(value)) return false;
+  if (!isCommit(value)) return false;
   const c = value as Record<string, unknown>;
   // A base commit holds the whole job.
   return c.base === undefined || (c.id !== undefined && c.f !== undefined && c.j !== undefined && c.p !== undefined);
+}
+
+// ---------------------------------------------------------------- reading a commit
+
+/** Names a stored commit in messages (built only for one). */
+function commitName(at: string, seq: number, snapshot: boolean): string {
+  return `${at}, ${snapshot ? `snapshot at seq ${seq}` : `commit ${seq}`}`;
+}
+
+/**
+ * Parses and validates one stored commit; a bad one throws a StoreError naming `at` (the store
+ * and the job) and the commit, and the field at fault.
+ * @internal
+ */
+export function parseCommit(text: string, at: string, seq: number, snapshot: boolean): CommitData {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new StoreError(`${commitName(at, seq, snapshot)} is not valid JSON (${error instanceof Error ? error.message : String(error)}); the store is corrupt`, { cause: error });
+  }
+  if (isWellFormedCommit(raw)) return raw as CommitData;
+  const result = commitSchema.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const path = issue === undefined ? "" : formatPath(issue.path);
+    throw new StoreError(`${commitName(at, seq, snapshot)} is malformed at '${path === "" ? "(commit)" : path}': ${issue?.message ?? "invalid"}; the store is corrupt`, {
+      cause: result.error,
+    });
+  }
+  // The schema only checks (it transforms nothing); the parsed text is kept as JSON.parse made it,
+  // since a schema's output drops keys such as "__proto__" that JSON.parse keeps as own properties.
+  return raw as CommitData;
 }

@@ -1,5 +1,5 @@
 import type { JobStateCore } from "../state/job-state.js";
-import { restoreStoredJob } from "./commit-format.js";
+import { restoreStoredJob } from "./commit-replay.js";
 import type { JobStore } from "./job-store.js";
 import { isOwnerGone } from "./lease.js";
 import { writerFor } from "./store-writer.js";

@@ -2,8 +2,7 @@
 // recovery trusts it for the commits that pass it, and asks the schema only about the others.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { isWellFormedCommit } from "../../src/persistence/commit-check.js";
-import { commitSchema } from "../../src/persistence/commit-format.js";
+import { commitSchema, isWellFormedCommit } from "../../src/persistence/commit-check.js";
 
 const task = { taskId: 3, routineId: "r", slotName: "in", data: { v: 1 }, connectionId: "a.out->r.in", attempt: 2, notBefore: 1700000000000, key: "k" };
 
