@@ -2,7 +2,7 @@
 // recovery, and the engine as a Worker drives it.
 import { JobStateError, RoutiluxError } from "../core/errors.js";
 import type { Payload } from "../core/slot.js";
-import { restoreStoredJob } from "../persistence/commit-format.js";
+import { restoreStoredJob } from "../persistence/commit-replay.js";
 import type { CommandRequest, JobStore } from "../persistence/job-store.js";
 import { sendCommand } from "../persistence/commands.js";
 import { recoverJobs } from "../persistence/recovery.js";

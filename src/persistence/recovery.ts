@@ -1,5 +1,5 @@
 import type { JobStateCore } from "../state/job-state.js";
-import { restoreStoredJob } from "./commit-format.js";
+import { restoreStoredJob } from "./commit-replay.js";
 import type { JobStore } from "./job-store.js";
 import { isOwnerGone } from "./lease.js";
 import { writerFor } from "./store-writer.js";
@@ -28,7 +28,8 @@ export async function recoverJobs(
   const stored = await store.claimJobs(limit === undefined ? request : { ...request, limit });
   if (stored.length === 0) return [];
   try {
-    const jobs = stored.map((s) => restoreStoredJob(s, String(store)));
+    const where = String(store);
+    const jobs = stored.map((s) => restoreStoredJob(s, where));
     for (const s of stored) writer.claimed(s.jobId, s.epoch, leaseUntilMs);
     adopt(jobs);
     return jobs;

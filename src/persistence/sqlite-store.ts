@@ -104,6 +104,12 @@ interface JobRow extends JobRowColumns {
 }
 
 /**
+ * What a claim first reads of each candidate job:
+ * `[rowid, job_id, status, lease_owner, lease_until, epoch, snapshot_seq, last_seq]`.
+ */
+type CandidateRow = [number, string, JobRow["status"], string | null, number | null, number, number, number];
+
+/**
  * The embedded job store: one SQLite file (better-sqlite3, WAL mode) holding each job's latest
  * snapshot in table `jobs` and its write-ahead log in table `job_log` (one JSON row per commit,
  * keyed by job id and sequence number). Group commits are single transactions, so a process
@@ -271,6 +277,8 @@ export class SqliteJobStore implements JobStore {
   }
 
   claimJobs(request: ClaimRequest): Promise<StoredJob[]> {
+    // A claim rewrites every row it takes: its WAL frames are checkpointed in the background too.
+    this.#checkpointer.start();
     return this.#run(`claim the jobs of flow '${request.flowId}'`, () => this.#claim(request));
   }
 
@@ -366,49 +374,67 @@ export class SqliteJobStore implements JobStore {
     return epoch;
   }
 
-  /** In one transaction: the flow's claimable jobs, leased (running ones) with a raised epoch, read with their logs in bulk. */
+  /**
+   * In one transaction: picks the flow's claimable jobs from their lease columns, leases the
+   * running ones (raising their epoch), then reads the snapshots and logs of those picked in bulk.
+   * Jobs come in the order picked: those waiting longest first.
+   */
   #claimNow(request: ClaimRequest): StoredJob[] {
     const s = this.#statements;
-    const paused = request.includePaused === true ? 1 : 0;
     let room = request.limit ?? Infinity;
-    const rows = (s.claimable.all(request.flowId, paused) as JobRow[]).filter((row) => {
-      if (request.exclude?.has(row.job_id) === true) return false;
-      if (row.status !== "running") return true;
-      if (room <= 0 || !leaseIsFree(row.lease_owner, row.lease_until, request)) return false;
-      room--;
-      return true;
-    });
-    if (rows.length === 0) return [];
-    const leased = rows.filter((row) => row.status === "running").map((row) => row.job_id);
-    if (leased.length > 0) s.leaseMany.run(request.owner, request.leaseUntilMs, JSON.stringify(leased));
-    const logs = new Map<string, StoredCommit[]>();
-    const ids = JSON.stringify(rows.map((row) => row.job_id));
-    const rowsOfLog = s.claimableLogs.iterate(ids) as Iterable<{ job_id: string; seq: number; data: string }>;
-    for (const commit of rowsOfLog) {
-      let list = logs.get(commit.job_id);
-      if (list === undefined) logs.set(commit.job_id, (list = []));
-      list.push({ seq: commit.seq, data: commit.data });
+    const picked: CandidateRow[] = [];
+    const leased: number[] = [];
+    for (const row of s.claimable.all(request.flowId, request.includePaused === true ? 1 : 0) as CandidateRow[]) {
+      const [rowid, jobId, status, owner, until] = row;
+      if (request.exclude?.has(jobId) === true) continue;
+      if (status === "running") {
+        if (room <= 0 || !leaseIsFree(owner, until, request)) continue;
+        room--;
+        leased.push(rowid);
+      }
+      picked.push(row);
     }
-    return rows.map((row) => this.#stored(row, logs.get(row.job_id) ?? [], row.status === "running" ? 1 : 0, request));
+    if (picked.length === 0) return [];
+    if (leased.length > 0) s.leaseMany.run(request.owner, request.leaseUntilMs, JSON.stringify(leased));
+    // Both reads are keyed by the position in `picked`, whatever order the rows come in.
+    const rowids = JSON.stringify(picked.map((row) => row[0]));
+    const snapshots: string[] = [];
+    for (const [i, snapshot] of s.snapshotsOf.all(rowids) as Array<[number, string]>) snapshots[i] = snapshot;
+    const logs: StoredCommit[][] = [];
+    let ordered = true;
+    for (const [i, seq, data] of s.logsOf.all(rowids) as Array<[number, number, string]>) {
+      const list = logs[i];
+      if (list === undefined) logs[i] = [{ seq, data }];
+      else {
+        ordered &&= seq > list[list.length - 1]!.seq;
+        list.push({ seq, data });
+      }
+    }
+    if (!ordered) for (const list of logs) list?.sort((a, b) => a.seq - b.seq);
+    return picked.map(([, jobId, status, owner, until, epoch, snapshotSeq, lastSeq], i) => {
+      const commits = logs[i] ?? [];
+      this.#checkLog(jobId, snapshotSeq, lastSeq, commits);
+      const lease = status === "running";
+      return {
+        jobId,
+        flowId: request.flowId,
+        status,
+        snapshot: snapshots[i]!,
+        snapshotSeq,
+        commits,
+        epoch: lease ? epoch + 1 : epoch,
+        leaseOwner: lease ? request.owner : owner,
+        leaseUntilMs: lease ? request.leaseUntilMs : until,
+      };
+    });
   }
 
-  /** A job row and its log as the store hands them out; a log that does not reach the row's last commit is corruption. */
-  #stored(row: JobRow, commits: StoredCommit[], raise = 0, lease?: ClaimRequest): StoredJob {
-    const last = commits.length > 0 ? commits[commits.length - 1]!.seq : row.snapshot_seq;
-    if (last !== row.last_seq) {
-      throw new StoreError(`${String(this)}: job '${row.job_id}' should have commits up to seq ${row.last_seq} but its log ends at ${last}; the store is corrupt`);
+  /** A log that does not reach the job row's last commit is corruption. */
+  #checkLog(jobId: string, snapshotSeq: number, lastSeq: number, commits: readonly StoredCommit[]): void {
+    const last = commits.length > 0 ? commits[commits.length - 1]!.seq : snapshotSeq;
+    if (last !== lastSeq) {
+      throw new StoreError(`${String(this)}: job '${jobId}' should have commits up to seq ${lastSeq} but its log ends at ${last}; the store is corrupt`);
     }
-    return {
-      jobId: row.job_id,
-      flowId: row.flow_id,
-      status: row.status,
-      snapshot: row.snapshot,
-      snapshotSeq: row.snapshot_seq,
-      commits,
-      epoch: row.epoch + raise,
-      leaseOwner: raise === 1 ? lease!.owner : row.lease_owner,
-      leaseUntilMs: raise === 1 ? lease!.leaseUntilMs : row.lease_until,
-    };
   }
 
   #renewNow(owner: string, leaseUntilMs: number, jobs: readonly HeldLease[]): string[] {
@@ -422,7 +448,20 @@ export class SqliteJobStore implements JobStore {
   #readNow(jobId: string): StoredJob | undefined {
     const s = this.#statements;
     const row = s.job.get(jobId) as JobRow | undefined;
-    return row === undefined ? undefined : this.#stored(row, s.log.all(jobId, row.snapshot_seq) as StoredCommit[]);
+    if (row === undefined) return undefined;
+    const commits = s.log.all(jobId, row.snapshot_seq) as StoredCommit[];
+    this.#checkLog(row.job_id, row.snapshot_seq, row.last_seq, commits);
+    return {
+      jobId: row.job_id,
+      flowId: row.flow_id,
+      status: row.status,
+      snapshot: row.snapshot,
+      snapshotSeq: row.snapshot_seq,
+      commits,
+      epoch: row.epoch,
+      leaseOwner: row.lease_owner,
+      leaseUntilMs: row.lease_until,
+    };
   }
 
   // ---------------------------------------------------------------- errors
@@ -512,13 +551,16 @@ function prepare(db: Database.Database) {
     job: db.prepare("SELECT * FROM jobs WHERE job_id = ?"),
     log: db.prepare("SELECT seq, data FROM job_log WHERE job_id = ? AND seq > ? ORDER BY seq"),
     claimable: db.prepare(`
-      SELECT * FROM jobs
-      WHERE flow_id = ? AND (status = 'running' OR (? = 1 AND status = 'paused')) ORDER BY created_at, rowid`),
+      SELECT rowid, job_id, status, lease_owner, lease_until, epoch, snapshot_seq, last_seq FROM jobs
+      WHERE flow_id = ? AND (status = 'running' OR (? = 1 AND status = 'paused')) ORDER BY created_at, rowid`).raw(),
     leaseMany: db.prepare(`
-      UPDATE jobs SET lease_owner = ?, lease_until = ?, epoch = epoch + 1 WHERE job_id IN (SELECT value FROM json_each(?))`),
-    claimableLogs: db.prepare(`
-      SELECT l.job_id, l.seq, l.data FROM job_log l JOIN jobs j ON j.job_id = l.job_id
-      WHERE l.job_id IN (SELECT value FROM json_each(?)) AND l.seq > j.snapshot_seq ORDER BY l.job_id, l.seq`),
+      UPDATE jobs SET lease_owner = ?, lease_until = ?, epoch = epoch + 1 WHERE rowid IN (SELECT value FROM json_each(?))`),
+    // Given jobs by rowid (a JSON array), each row names its job by its place in the array.
+    snapshotsOf: db.prepare(`
+      SELECT k.key, j.snapshot FROM json_each(?) k CROSS JOIN jobs j ON j.rowid = k.value`).raw(),
+    logsOf: db.prepare(`
+      SELECT k.key, l.seq, l.data FROM json_each(?) k CROSS JOIN jobs j ON j.rowid = k.value
+      CROSS JOIN job_log l ON l.job_id = j.job_id AND l.seq > j.snapshot_seq`).raw(),
     renewOne: db.prepare("UPDATE jobs SET lease_until = ? WHERE job_id = ? AND lease_owner = ? AND epoch = ? AND status = 'running'"),
     releaseAll: db.prepare("UPDATE jobs SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?"),
     sendCommand: db.prepare("INSERT INTO job_commands (job_id, kind, args) VALUES (?, ?, ?)"),

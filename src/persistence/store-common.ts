@@ -2,7 +2,7 @@
 import type { JobState } from "../api/job-state.js";
 import { RoutiluxError, showValue } from "../core/errors.js";
 import { JOB_STATUSES, type JobStatus } from "../state/job-snapshot.js";
-import { restoreStoredJob } from "./commit-format.js";
+import { restoreStoredJob } from "./commit-replay.js";
 import {
   TERMINAL_STATUSES,
   type ClaimRequest,

@@ -238,6 +238,30 @@ export function describeJobStore(
         expect(paused.map((s) => [s.jobId, s.status, s.epoch, s.leaseOwner])).toEqual([["p", "paused", 1, null]]);
       });
 
+      it("a claimed job comes as readJob then gives it: its snapshot, the commits after it, its raised epoch and lease; with limit, those waiting longest", async () => {
+        const { store } = open();
+        const at = (jobId: string, ms: number, parts: Partial<JobWrite>): JobWrite => ({ ...create(jobId, "f", parts), createdAtMs: ms, updatedAtMs: ms });
+        await store.commit(batch("dead", [
+          at("newest", T0 + 3, { commits: [step(1, 2)] }),
+          at("oldest", T0 + 1, { commits: [step(1, 2), step(2, 3), step(3, 4)] }),
+          at("middle", T0 + 2, {}),
+          at("held", T0 + 4, { status: "paused", snapshot: base("held", "f", 1, "paused"), commits: [step(1, 2, "paused")] }),
+        ], T0, T0 + 10));
+        // A later snapshot drops the commits before it: only those after it come with the job.
+        await store.commit(batch("dead", [write("middle", "f", { snapshot: base("middle", "f", 5), commits: [step(5, 6)] })], T0, T0 + 10));
+        const later = T0 + 100;
+        const first = await store.claimJobs({ flowId: "f", owner: "B", nowMs: later, leaseUntilMs: later + HOUR, limit: 2, includePaused: true });
+        expect(first.map((s) => s.jobId)).toEqual(["oldest", "middle", "held"]);
+        const rest = await store.claimJobs({ flowId: "f", owner: "C", nowMs: later, leaseUntilMs: later + HOUR });
+        expect(rest.map((s) => s.jobId)).toEqual(["newest"]);
+        for (const claimed of [...first, ...rest]) expect(claimed).toEqual(await store.readJob(claimed.jobId));
+        expect(first[0]).toMatchObject({ status: "running", snapshotSeq: 1, epoch: 2, leaseOwner: "B", leaseUntilMs: later + HOUR });
+        expect(first[0]!.commits.map((c) => c.seq)).toEqual([2, 3, 4]);
+        expect(first[0]!.commits[2]).toEqual(step(3, 4));
+        expect(first[1]).toMatchObject({ snapshotSeq: 5, commits: [step(5, 6)] });
+        expect(first[2]).toMatchObject({ status: "paused", epoch: 1, leaseOwner: null, commits: [step(1, 2, "paused")] });
+      });
+
       it("a lease is taken over when it expired, when its owner is gone, or when the caller holds it; excluded jobs are skipped", async () => {
         const { store } = open();
         await store.commit(batch("A", [create("a", "f")], T0, T0 + HOUR));

@@ -153,6 +153,34 @@ describe("the SQLite store's file", () => {
     await flow.shutdown();
   });
 
+  it("a commit of the wrong shape gives a StoreError naming the job, the commit and the field; nothing is recovered", async () => {
+    const path = join(tempFolder(), "jobs.db");
+    const store = openStore({ path });
+    const base = { base: 1, id: "j", f: "pausing", s: "running", u: 0, n: 2, j: { ca: 0, m: {}, ck: null, to: null, rm: 0 }, p: [] };
+    const task = { taskId: 1, routineId: "only", slotName: "trigger", data: {}, attempt: 1 };
+    await store.commit({
+      owner: "gone", nowMs: 0, leaseUntilMs: 1,
+      jobs: [{
+        jobId: "j", flowId: "pausing", status: "running", createdAtMs: 0, updatedAtMs: 0, acquire: true, previousSeq: 0, epoch: 0,
+        snapshot: { seq: 1, data: JSON.stringify(base) },
+        commits: [{ seq: 2, data: JSON.stringify({ s: "running", u: 1, n: 2, a: [task] }) }, { seq: 3, data: JSON.stringify({ s: "running", u: 2, n: 2 }) }],
+      }],
+    });
+    const db = new Database(path);
+    db.prepare("UPDATE job_log SET data = ? WHERE job_id = 'j' AND seq = 2").run(JSON.stringify({ s: "running", u: 1, n: 2, a: [{ ...task, attempt: 0 }] }));
+    db.close();
+    const error = await store.loadJob("j").then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(StoreError);
+    expect((error as StoreError).message).toContain(path);
+    expect((error as StoreError).message).toMatch(/job 'j', commit 2 is malformed at 'a\[0\]\.attempt'/);
+    const flow = pausingFlow(store);
+    await expect(flow.recover()).rejects.toThrow(/job 'j', commit 2 is malformed/);
+    expect(flow.heldJob("j")).toBeUndefined();
+    expect((await store.claimJobs({ flowId: "pausing", owner: "other", nowMs: Date.now(), leaseUntilMs: Date.now() + 1000 })).map((s) => s.jobId))
+      .toEqual(["j"]);
+    await flow.shutdown();
+  });
+
   it("a log that lacks a commit its job's row counts is reported as corrupt", async () => {
     const path = join(tempFolder(), "jobs.db");
     const store = openStore({ path });
