@@ -411,7 +411,7 @@ export class StoreWriter implements JobJournal {
         epoch: log.epoch,
         acquire: part.acquire,
         snapshot: part.snapshot,
-        dropsLog: part.snapshot !== undefined && (part.acquire ? log.mayHaveLog : true),
+        dropsLog: part.snapshot !== undefined && log.mayHaveLog,
         commits: part.commits,
       });
     }
@@ -437,10 +437,12 @@ export class StoreWriter implements JobJournal {
         this.#lose(log, fencedError(why, log, String(this.store)));
         continue;
       }
+      // A snapshot dropped the rows before it; the commits after it are rows the next snapshot drops.
+      if (part.snapshot !== undefined) log.mayHaveLog = part.commits.length > 0;
+      else if (part.commits.length > 0) log.mayHaveLog = true;
       if (part.acquire) {
         log.epoch = result.epochs[log.job.jobId] ?? log.epoch;
         log.acquire = false;
-        log.mayHaveLog = true;
         const waiters = log.attachWaiters;
         log.attachWaiters = [];
         for (const waiter of waiters) waiter.resolve();
