@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { RoutiluxError, StoreError, describeError, showValue } from "../core/errors.js";
+import { JOB_STATUSES } from "../state/job-snapshot.js";
 import type { JobCommand } from "../state/journal.js";
 import type { JobState } from "../api/job-state.js";
 import { Checkpointer } from "./sqlite-checkpointer.js";
@@ -40,7 +41,7 @@ export interface SqliteJobStoreOptions {
 }
 
 /** The schema this release writes, kept in `PRAGMA user_version`. */
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 const DEFAULT_PATH = "./.routilux/jobs.db";
 
 /** Control requests for jobs, from processes that do not hold them to the one that does. */
@@ -56,6 +57,13 @@ CREATE TABLE job_commands (
 );
 CREATE INDEX job_commands_waiting ON job_commands (job_id) WHERE state = 'waiting';
 `;
+
+/**
+ * The jobs of a flow by status, and the leases each owner holds among them: one index, so that
+ * starting or ending a job updates one index entry for both (a group commit writes each page it
+ * changes, and pages are most of its cost).
+ */
+const JOBS_BY_FLOW_STATUS = "CREATE INDEX jobs_by_flow_status ON jobs (flow_id, status, lease_owner);";
 
 const SCHEMA = `
 CREATE TABLE jobs (
@@ -73,8 +81,7 @@ CREATE TABLE jobs (
   metadata     TEXT NOT NULL DEFAULT '{}',
   waiting      TEXT
 );
-CREATE INDEX jobs_by_flow_status ON jobs (flow_id, status);
-CREATE INDEX jobs_by_lease_owner ON jobs (lease_owner) WHERE lease_owner IS NOT NULL;
+${JOBS_BY_FLOW_STATUS}
 CREATE INDEX jobs_by_age ON jobs (created_at);
 CREATE TABLE job_log (
   job_id TEXT NOT NULL,
@@ -94,6 +101,14 @@ const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
       ALTER TABLE jobs ADD COLUMN waiting TEXT;
       CREATE INDEX jobs_by_age ON jobs (created_at);
       ${COMMANDS}
+    `,
+  },
+  {
+    version: 3,
+    sql: `
+      DROP INDEX IF EXISTS jobs_by_lease_owner;
+      DROP INDEX IF EXISTS jobs_by_flow_status;
+      ${JOBS_BY_FLOW_STATUS}
     `,
   },
 ];
@@ -134,6 +149,7 @@ export class SqliteJobStore implements JobStore {
   readonly #renew: (owner: string, leaseUntilMs: number, jobs: readonly HeldLease[]) => string[];
   readonly #take: (owner: string, jobIds: readonly string[]) => JobCommand[];
   readonly #delete: (jobId: string) => void;
+  readonly #releaseAll: (owner: string) => void;
   readonly #statements: ReturnType<typeof prepare>;
   readonly #checkpointer: Checkpointer;
 
@@ -181,6 +197,15 @@ export class SqliteJobStore implements JobStore {
       const rows = this.#statements.waitingCommands.all(JSON.stringify(jobIds)) as Array<{ id: number; job_id: string; kind: JobCommand["kind"]; args: string }>;
       for (const row of rows) this.#statements.takeCommand.run(owner, row.id);
       return rows.map((row) => ({ id: row.id, jobId: row.job_id, kind: row.kind, args: JSON.parse(row.args) as Record<string, unknown> }));
+    }).immediate;
+    this.#releaseAll = db.transaction((owner: string) => {
+      // Flow by flow (a seek for each), then in each status: the index's order.
+      const s = this.#statements;
+      let flowId = s.firstFlow.get() as string | null | undefined;
+      while (typeof flowId === "string") {
+        s.releaseAll.run(flowId, ...JOB_STATUSES, owner);
+        flowId = s.nextFlow.get(flowId) as string | undefined;
+      }
     }).immediate;
     this.#delete = db.transaction((jobId: string) => {
       this.#statements.deleteLog.run(jobId);
@@ -280,7 +305,7 @@ export class SqliteJobStore implements JobStore {
 
   releaseLeases(owner: string, jobIds?: readonly string[]): Promise<void> {
     return this.#run("release leases", () => {
-      if (jobIds === undefined) this.#statements.releaseAll.run(owner);
+      if (jobIds === undefined) this.#releaseAll(owner);
       else this.#db.transaction(() => jobIds.forEach((jobId) => this.#statements.releaseOne.run(owner, jobId))).immediate();
     });
   }
@@ -576,7 +601,11 @@ function prepare(db: Database.Database) {
       SELECT l.job_id, l.seq, l.data FROM job_log l JOIN jobs j ON j.job_id = l.job_id
       WHERE l.job_id IN (SELECT value FROM json_each(?)) AND l.seq > j.snapshot_seq ORDER BY l.job_id, l.seq`),
     renewOne: db.prepare("UPDATE jobs SET lease_until = ? WHERE job_id = ? AND lease_owner = ? AND epoch = ? AND status = 'running'"),
-    releaseAll: db.prepare("UPDATE jobs SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?"),
+    firstFlow: db.prepare("SELECT min(flow_id) FROM jobs").pluck(),
+    nextFlow: db.prepare("SELECT flow_id FROM jobs WHERE flow_id > ? ORDER BY flow_id LIMIT 1").pluck(),
+    releaseAll: db.prepare(`
+      UPDATE jobs SET lease_owner = NULL, lease_until = NULL
+      WHERE flow_id = ? AND status IN (${JOB_STATUSES.map(() => "?").join(", ")}) AND lease_owner = ?`),
     sendCommand: db.prepare("INSERT INTO job_commands (job_id, kind, args) VALUES (?, ?, ?)"),
     waitingCommands: db.prepare("SELECT id, job_id, kind, args FROM job_commands WHERE state = 'waiting' AND job_id IN (SELECT value FROM json_each(?)) ORDER BY id"),
     takeCommand: db.prepare("UPDATE job_commands SET state = 'taken', taken_by = ? WHERE id = ?"),
