@@ -287,8 +287,10 @@ export class SqliteJobStore implements JobStore {
   // ---------------------------------------------------------------- engine methods
 
   commit(batch: CommitBatch): Promise<CommitResult> {
-    this.#checkpointer.start();
-    return this.#run("write a group commit", () => this.#commit(batch));
+    return this.#run("write a group commit", () => {
+      this.#checkpointer.start();
+      return this.#commit(batch);
+    });
   }
 
   readJob(jobId: string): Promise<StoredJob | undefined> {
