@@ -3,6 +3,7 @@ import { kJobData, slotKey, splitSlotKey, type EarlyAnswer } from "../state/job-
 import type { JobStatus } from "../state/job-snapshot.js";
 import type { JobStateCore } from "../state/job-state.js";
 import type { HistoryEntry, OutputEntry, PauseEntry } from "../state/records.js";
+import type { SlotBuffer } from "../state/slot-buffer.js";
 import type { PendingTask } from "../state/task.js";
 import type { LooseChanges, WaitRequest, WriteSet } from "../state/write-set.js";
 
@@ -101,6 +102,7 @@ function header(job: JobStateCore): CommitData {
 /**
  * A base commit: the whole job as it is now. In-flight activations' writes are not part of the
  * job until they commit, and their tasks are listed as pending: the base is exact at any time.
+ * Empty parts are left out (replay starts from an empty job).
  * @internal
  */
 export function baseCommit(job: JobStateCore): CommitData {
@@ -112,23 +114,24 @@ export function baseCommit(job: JobStateCore): CommitData {
   commit.f = job.flowId;
   commit.j = jobFields(job);
   commit.p = data.pendingTasks(keepsInFlight(job.status));
-  commit.h = state.history.map(historyRow);
-  commit.o = state.outputLog.map(outputRow);
-  commit.l = [...state.sharedLog];
-  commit.pp = state.pausePoints.map(pauseRow);
-  commit.d = Object.entries(state.sharedData);
-  commit.r = Object.entries(state.routineStates);
-  commit.b = [];
+  if (state.history.length > 0) commit.h = state.history.map(historyRow);
+  if (state.outputLog.length > 0) commit.o = state.outputLog.map(outputRow);
+  if (state.sharedLog.length > 0) commit.l = [...state.sharedLog];
+  if (state.pausePoints.length > 0) commit.pp = state.pausePoints.map(pauseRow);
+  const shared = Object.entries(state.sharedData);
+  if (shared.length > 0) commit.d = shared;
+  const states = Object.entries(state.routineStates);
+  if (states.length > 0) commit.r = states;
   for (const [key, buffer] of data.slotBuffers ?? []) {
     const value = buffer.durable();
-    if (value !== undefined) commit.b.push([...splitSlotKey(key), value]);
+    if (value !== undefined) (commit.b ??= []).push([...splitSlotKey(key), value]);
   }
-  commit.e = state.deferred.map((event) => [event.routineId, event.eventName, event.data]);
+  if (state.deferred.length > 0) commit.e = state.deferred.map((event) => [event.routineId, event.eventName, event.data]);
   return commit;
 }
 
 /** Values a delta takes when it is built (a later change must not reach an earlier commit): JSON text, or a copy. */
-export interface DeltaValues {
+interface DeltaValues {
   shared: Map<string, string | undefined> | undefined;
   states: Map<string, Payload> | undefined;
   buffers: Map<string, string | undefined> | undefined;
@@ -148,68 +151,95 @@ export interface DeltaParts {
 }
 
 /**
- * A delta: the job's loose changes, then an activation's writes and its task. Appended entries
- * are taken as they are (they never change once handed to the job); values are captured now.
+ * A delta as built: what may still change in the job (its scalars, job-level fields, values) is
+ * captured; what never changes once handed over (appended entries, tasks, the parts' lists) is
+ * kept by reference, and the commit is put together only when it is encoded, so a delta that a
+ * snapshot of the same group commit supersedes costs little.
  * @internal
  */
-export function buildDelta(job: JobStateCore, parts: DeltaParts): { body: CommitData; values: DeltaValues } {
+export interface Delta {
+  readonly head: CommitData;
+  readonly parts: DeltaParts;
+  readonly values: DeltaValues;
+}
+
+/**
+ * A delta: the job's loose changes, then an activation's writes and its task; see {@link Delta}.
+ * @internal
+ */
+export function buildDelta(job: JobStateCore, parts: DeltaParts): Delta {
   const { earlier, writes, later, consumed } = parts;
   const data = job[kJobData];
-  const c = header(job);
-  const values: DeltaValues = { shared: undefined, states: undefined, buffers: undefined };
+  const head = header(job);
   const state = job.committed();
   if (earlier?.job === true || later?.job === true) {
-    c.j = jobFields(job);
+    head.j = jobFields(job);
     const points = state.pausePoints;
-    if (points.length > parts.pausePoints) c.pp = points.slice(parts.pausePoints).map(pauseRow);
+    if (points.length > parts.pausePoints) head.pp = points.slice(parts.pausePoints).map(pauseRow);
   }
-  if (earlier?.cleared === true || later?.cleared === true) c.pc = 1;
-  if (consumed !== undefined) c.c = consumed.taskId;
-  const removed = concat(concat(earlier?.removed, writes?.removed), later?.removed);
-  if (removed !== undefined) c.x = removed;
-  const added = concat(concat(later?.cleared === true ? undefined : earlier?.added, parts.added), later?.added) ?? [];
-  if (added.length > 0) c.a = added;
-  const history = concat(concat(earlier?.history, writes?.history), later?.history);
-  if (history !== undefined) c.h = history.map(historyRow);
-  const outputs = concat(concat(earlier?.outputs, writes?.outputs), later?.outputs);
-  if (outputs !== undefined) c.o = outputs.map(outputRow);
-  const log = concat(concat(earlier?.sharedLog, writes?.sharedLog), later?.sharedLog);
-  if (log !== undefined) c.l = log;
-  if (earlier?.deferredReset === true || later?.deferredReset === true) c.er = 1;
-  const deferred = concat(concat(later?.deferredReset === true ? undefined : earlier?.deferred, writes?.deferred), later?.deferred);
-  if (deferred !== undefined) c.e = deferred.map((event) => [event.routineId, event.eventName, event.data]);
+  const values: DeltaValues = { shared: undefined, states: undefined, buffers: undefined };
+  // Each list of keys in the order a commit lists them; a key seen before keeps its place.
   const sharedData = state.sharedData;
-  for (const key of keysOf([earlier?.sharedKeys, later?.sharedKeys], writes?.sharedValues)) {
-    (values.shared ??= new Map()).set(key, Object.hasOwn(sharedData, key) ? JSON.stringify(sharedData[key]) : undefined);
+  for (const keys of [earlier?.sharedKeys, later?.sharedKeys, writes?.sharedValues?.keys()]) {
+    if (keys === undefined) continue;
+    for (const key of keys) {
+      (values.shared ??= new Map()).set(key, Object.hasOwn(sharedData, key) ? JSON.stringify(sharedData[key]) : undefined);
+    }
   }
   const states = state.routineStates;
-  const stateIds = keysOf([earlier?.stateIds, later?.stateIds], writes?.states);
-  if (consumed !== undefined) stateIds.add(consumed.routineId);
-  for (const id of stateIds) {
-    if (Object.hasOwn(states, id)) (values.states ??= new Map()).set(id, { ...states[id] });
+  for (const ids of [earlier?.stateIds, later?.stateIds, writes?.states?.keys()]) {
+    if (ids !== undefined) for (const id of ids) captureState(values, states, id);
   }
-  const bufferKeys = keysOf([earlier?.bufferKeys, later?.bufferKeys], undefined);
-  if (consumed !== undefined && data.slotBuffers !== undefined) {
+  if (consumed !== undefined) captureState(values, states, consumed.routineId);
+  const buffers = data.slotBuffers;
+  for (const keys of [earlier?.bufferKeys, later?.bufferKeys]) {
+    if (keys !== undefined) for (const key of keys) captureBuffer(values, buffers, key);
+  }
+  if (consumed !== undefined && buffers !== undefined) {
     const key = slotKey(consumed.routineId, consumed.slotName);
-    if (data.slotBuffers.has(key)) bufferKeys.add(key);
+    if (buffers.has(key)) captureBuffer(values, buffers, key);
   }
-  for (const key of bufferKeys) {
-    const value = data.slotBuffers?.get(key)?.durable();
-    (values.buffers ??= new Map()).set(key, value === undefined ? undefined : JSON.stringify(value));
-  }
-  return { body: c, values };
+  return { head, parts, values };
 }
 
-function concat<T>(a: readonly T[] | undefined, b: readonly T[] | undefined): T[] | undefined {
-  if (a === undefined) return b === undefined ? undefined : [...b];
-  return b === undefined ? [...a] : [...a, ...b];
+function captureState(values: DeltaValues, states: Readonly<Record<string, Payload>>, id: string): void {
+  if (!Object.hasOwn(states, id) || values.states?.has(id) === true) return;
+  (values.states ??= new Map()).set(id, { ...states[id] });
 }
 
-function keysOf(sets: ReadonlyArray<ReadonlySet<string> | undefined>, map: ReadonlyMap<string, unknown> | undefined): Set<string> {
-  const keys = new Set<string>();
-  for (const set of sets) if (set !== undefined) for (const key of set) keys.add(key);
-  if (map !== undefined) for (const key of map.keys()) keys.add(key);
-  return keys;
+function captureBuffer(values: DeltaValues, buffers: ReadonlyMap<string, SlotBuffer> | undefined, key: string): void {
+  if (values.buffers?.has(key) === true) return;
+  const value = buffers?.get(key)?.durable();
+  (values.buffers ??= new Map()).set(key, value === undefined ? undefined : JSON.stringify(value));
+}
+
+/** The lists of up to three parts, one after the other; undefined when none has one. */
+function joined<T>(a: readonly T[] | undefined, b: readonly T[] | undefined, c: readonly T[] | undefined): readonly T[] | undefined {
+  if (a === undefined) return b === undefined ? c : c === undefined ? b : [...b, ...c];
+  if (b === undefined) return c === undefined ? a : [...a, ...c];
+  return c === undefined ? [...a, ...b] : [...a, ...b, ...c];
+}
+
+/** The body of a delta: its head, then the activation's task and appended entries, in replay order. */
+function deltaBody(delta: Delta): CommitData {
+  const { earlier, writes, later, consumed } = delta.parts;
+  const c = delta.head;
+  if (earlier?.cleared === true || later?.cleared === true) c.pc = 1;
+  if (consumed !== undefined) c.c = consumed.taskId;
+  const removed = joined(earlier?.removed, writes?.removed, later?.removed);
+  if (removed !== undefined) c.x = removed as number[];
+  const added = joined(later?.cleared === true ? undefined : earlier?.added, delta.parts.added, later?.added);
+  if (added !== undefined && added.length > 0) c.a = added as PendingTask[];
+  const history = joined(earlier?.history, writes?.history, later?.history);
+  if (history !== undefined) c.h = history.map(historyRow);
+  const outputs = joined(earlier?.outputs, writes?.outputs, later?.outputs);
+  if (outputs !== undefined) c.o = outputs.map(outputRow);
+  const log = joined(earlier?.sharedLog, writes?.sharedLog, later?.sharedLog);
+  if (log !== undefined) c.l = log as unknown[];
+  if (earlier?.deferredReset === true || later?.deferredReset === true) c.er = 1;
+  const deferred = joined(later?.deferredReset === true ? undefined : earlier?.deferred, writes?.deferred, later?.deferred);
+  if (deferred !== undefined) c.e = deferred.map((event) => [event.routineId, event.eventName, event.data]);
+  return c;
 }
 
 /**
@@ -217,8 +247,9 @@ function keysOf(sets: ReadonlyArray<ReadonlySet<string> | undefined>, map: Reado
  * (removed), routine states `r` and slot buffers `b` (values are JSON text already).
  * @internal
  */
-export function encodeDelta(body: CommitData, values: DeltaValues): string {
-  const text = JSON.stringify(body);
+export function encodeDelta(delta: Delta): string {
+  const text = JSON.stringify(deltaBody(delta));
+  const values = delta.values;
   const parts: string[] = [];
   if (values.shared !== undefined) {
     const set: string[] = [];

@@ -1,8 +1,7 @@
 import { kJobData, type JobData } from "../state/job-data.js";
 import type { JobStateCore } from "../state/job-state.js";
 import type { JobOwner } from "../state/journal.js";
-import type { CommitData, DeltaValues } from "./commit-format.js";
-import { encodeDelta } from "./commit-format.js";
+import { encodeDelta, type Delta } from "./commit-format.js";
 import type { StoredCommit } from "./job-store.js";
 
 /** A log this large since the last snapshot (or as large as that snapshot, whichever is more) gets a new snapshot. */
@@ -30,26 +29,23 @@ export class TrackedCommit implements StoredCommit {
   readonly seq: number;
   readonly snapshot: boolean;
   #text: string | undefined;
-  #body: CommitData | undefined;
-  #values: DeltaValues | undefined;
+  #delta: Delta | undefined;
   readonly #log: JobLog;
 
-  constructor(log: JobLog, seq: number, text: string | undefined, body?: CommitData, values?: DeltaValues) {
+  constructor(log: JobLog, seq: number, text: string | undefined, delta?: Delta) {
     this.#log = log;
     this.seq = seq;
     this.snapshot = text !== undefined;
     this.#text = text;
-    this.#body = body;
-    this.#values = values;
+    this.#delta = delta;
   }
 
   /** The commit as JSON text, encoded on first read. */
   get data(): string {
     if (this.#text === undefined) {
-      const text = encodeDelta(this.#body!, this.#values!);
+      const text = encodeDelta(this.#delta!);
       this.#text = text;
-      this.#body = undefined;
-      this.#values = undefined;
+      this.#delta = undefined;
       this.#log.encoded(text.length);
     }
     return this.#text;

@@ -17,7 +17,7 @@ import {
   type StoredCommit,
   type StoredJob,
 } from "./job-store.js";
-import { checkFilter, checkMs, fenceOf, lastSeqOf, leaseIsFree, loadStoredJob, pageOf, summaryOf } from "./store-common.js";
+import { checkFilter, checkMs, epochsByJob, fenceOf, lastSeqOf, leaseIsFree, loadStoredJob, pageOf, summaryOf } from "./store-common.js";
 import { closeWriter } from "./store-writer.js";
 
 /** What the store holds for one job: the row of a `jobs` table and its log. */
@@ -128,7 +128,7 @@ export class MemoryJobStore implements JobStore {
   commit(batch: CommitBatch): Promise<CommitResult> {
     return this.#run("write a group commit", () => {
       const fenced: FencedWrite[] = [];
-      const epochs: Record<string, number> = {};
+      const epochs = epochsByJob();
       for (const write of batch.jobs) {
         const existing = this.#jobs.get(write.jobId);
         const why = fenceOf(existing, write, batch);

@@ -3,7 +3,7 @@
 // runs (store-common.ts's fenceOf), and writes the parts that pass, in one statement.
 import type pg from "pg";
 import type { CommitBatch, CommitResult, FencedWrite, JobWrite } from "./job-store.js";
-import { lastSeqOf } from "./store-common.js";
+import { epochsByJob, lastSeqOf } from "./store-common.js";
 
 interface PartResult {
   part: number;
@@ -43,7 +43,7 @@ function parameters(batch: CommitBatch, writes: readonly JobWrite[], voidOwners:
  */
 export async function writeBatch(client: pg.Pool | pg.ClientBase, schema: string, batch: CommitBatch): Promise<CommitResult> {
   const fenced: FencedWrite[] = [];
-  const epochs: Record<string, number> = {};
+  const epochs = epochsByJob();
   let writes = batch.jobs;
   let voidOwners: string[] = [];
   while (writes.length > 0) {

@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { RoutiluxError, StoreError, describeError, showValue } from "../core/errors.js";
+import { JOB_STATUSES } from "../state/job-snapshot.js";
 import type { JobCommand } from "../state/journal.js";
 import type { JobState } from "../api/job-state.js";
 import { Checkpointer } from "./sqlite-checkpointer.js";
@@ -21,7 +22,7 @@ import {
   type StoredCommit,
   type StoredJob,
 } from "./job-store.js";
-import { checkFilter, checkMs, fenceOf, lastSeqOf, leaseIsFree, loadStoredJob, pageOf, summaryOf, type JobRowColumns } from "./store-common.js";
+import { checkFilter, checkMs, epochsByJob, fenceOf, lastSeqOf, leaseIsFree, loadStoredJob, pageOf, summaryOf, type JobRowColumns } from "./store-common.js";
 import { closeWriter } from "./store-writer.js";
 
 /** Options of a {@link SqliteJobStore}. */
@@ -40,7 +41,7 @@ export interface SqliteJobStoreOptions {
 }
 
 /** The schema this release writes, kept in `PRAGMA user_version`. */
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 const DEFAULT_PATH = "./.routilux/jobs.db";
 
 /** Control requests for jobs, from processes that do not hold them to the one that does. */
@@ -56,6 +57,13 @@ CREATE TABLE job_commands (
 );
 CREATE INDEX job_commands_waiting ON job_commands (job_id) WHERE state = 'waiting';
 `;
+
+/**
+ * The jobs of a flow by status, and the leases each owner holds among them: one index, so that
+ * starting or ending a job updates one index entry for both (a group commit writes each page it
+ * changes, and pages are most of its cost).
+ */
+const JOBS_BY_FLOW_STATUS = "CREATE INDEX jobs_by_flow_status ON jobs (flow_id, status, lease_owner);";
 
 const SCHEMA = `
 CREATE TABLE jobs (
@@ -73,8 +81,7 @@ CREATE TABLE jobs (
   metadata     TEXT NOT NULL DEFAULT '{}',
   waiting      TEXT
 );
-CREATE INDEX jobs_by_flow_status ON jobs (flow_id, status);
-CREATE INDEX jobs_by_lease_owner ON jobs (lease_owner) WHERE lease_owner IS NOT NULL;
+${JOBS_BY_FLOW_STATUS}
 CREATE INDEX jobs_by_age ON jobs (created_at);
 CREATE TABLE job_log (
   job_id TEXT NOT NULL,
@@ -94,6 +101,14 @@ const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
       ALTER TABLE jobs ADD COLUMN waiting TEXT;
       CREATE INDEX jobs_by_age ON jobs (created_at);
       ${COMMANDS}
+    `,
+  },
+  {
+    version: 3,
+    sql: `
+      DROP INDEX IF EXISTS jobs_by_lease_owner;
+      DROP INDEX IF EXISTS jobs_by_flow_status;
+      ${JOBS_BY_FLOW_STATUS}
     `,
   },
 ];
@@ -140,6 +155,7 @@ export class SqliteJobStore implements JobStore {
   readonly #renew: (owner: string, leaseUntilMs: number, jobs: readonly HeldLease[]) => string[];
   readonly #take: (owner: string, jobIds: readonly string[]) => JobCommand[];
   readonly #delete: (jobId: string) => void;
+  readonly #releaseAll: (owner: string) => void;
   readonly #statements: ReturnType<typeof prepare>;
   readonly #checkpointer: Checkpointer;
 
@@ -187,6 +203,15 @@ export class SqliteJobStore implements JobStore {
       const rows = this.#statements.waitingCommands.all(JSON.stringify(jobIds)) as Array<{ id: number; job_id: string; kind: JobCommand["kind"]; args: string }>;
       for (const row of rows) this.#statements.takeCommand.run(owner, row.id);
       return rows.map((row) => ({ id: row.id, jobId: row.job_id, kind: row.kind, args: JSON.parse(row.args) as Record<string, unknown> }));
+    }).immediate;
+    this.#releaseAll = db.transaction((owner: string) => {
+      // Flow by flow (a seek for each), then in each status: the index's order.
+      const s = this.#statements;
+      let flowId = s.firstFlow.get() as string | null | undefined;
+      while (typeof flowId === "string") {
+        s.releaseAll.run(flowId, ...JOB_STATUSES, owner);
+        flowId = s.nextFlow.get(flowId) as string | undefined;
+      }
     }).immediate;
     this.#delete = db.transaction((jobId: string) => {
       this.#statements.deleteLog.run(jobId);
@@ -268,8 +293,10 @@ export class SqliteJobStore implements JobStore {
   // ---------------------------------------------------------------- engine methods
 
   commit(batch: CommitBatch): Promise<CommitResult> {
-    this.#checkpointer.start();
-    return this.#run("write a group commit", () => this.#commit(batch));
+    return this.#run("write a group commit", () => {
+      this.#checkpointer.start();
+      return this.#commit(batch);
+    });
   }
 
   readJob(jobId: string): Promise<StoredJob | undefined> {
@@ -288,7 +315,7 @@ export class SqliteJobStore implements JobStore {
 
   releaseLeases(owner: string, jobIds?: readonly string[]): Promise<void> {
     return this.#run("release leases", () => {
-      if (jobIds === undefined) this.#statements.releaseAll.run(owner);
+      if (jobIds === undefined) this.#releaseAll(owner);
       else this.#db.transaction(() => jobIds.forEach((jobId) => this.#statements.releaseOne.run(owner, jobId))).immediate();
     });
   }
@@ -323,7 +350,7 @@ export class SqliteJobStore implements JobStore {
 
   #commitNow(batch: CommitBatch): CommitResult {
     const fenced: FencedWrite[] = [];
-    const epochs: Record<string, number> = {};
+    const epochs = epochsByJob();
     for (const write of batch.jobs) {
       const epoch = this.#writeJob(batch, write, fenced);
       if (epoch !== undefined && write.acquire === true) epochs[write.jobId] = epoch;
@@ -333,6 +360,56 @@ export class SqliteJobStore implements JobStore {
 
   /** One job's part of a group commit; returns the job's epoch, or undefined when it is fenced off. */
   #writeJob(batch: CommitBatch, write: JobWrite, fenced: FencedWrite[]): number | undefined {
+    const s = this.#statements;
+    const epoch = this.#guardedWrite(batch, write) ?? this.#checkedWrite(batch, write, fenced);
+    if (epoch === undefined) return undefined;
+    if (write.snapshot !== undefined && write.dropsLog !== false) s.deleteLog.run(write.jobId);
+    for (const commit of write.commits) s.insertLog.run(write.jobId, commit.seq, commit.data);
+    return epoch;
+  }
+
+  /**
+   * The common part, in one statement whose conditions are the fencing checks: a new job, or the
+   * next commits of a job this process holds. Returns the job's epoch, or undefined when the
+   * statement matched no row (the checks then run one by one, to say why).
+   */
+  #guardedWrite(batch: CommitBatch, write: JobWrite): number | undefined {
+    const last = lastSeqOf(write);
+    if (last === undefined) return undefined;
+    const s = this.#statements;
+    const snapshot = write.snapshot;
+    const jobId = write.jobId;
+    const metadata = write.metadata ?? null;
+    const waiting = write.waitingFor ?? null;
+    if (write.acquire === true) {
+      if (write.previousSeq !== 0 || snapshot === undefined) return undefined;
+      const running = write.status === "running";
+      const added = s.insertNew.run(
+        jobId, write.flowId, write.status, write.createdAtMs, write.updatedAtMs, snapshot.data, snapshot.seq, last,
+        running ? batch.owner : null, running ? batch.leaseUntilMs : null, metadata, waiting,
+      );
+      return added.changes === 1 ? 1 : undefined;
+    }
+    const text = snapshot?.data ?? null;
+    const at = snapshot?.seq ?? null;
+    const running = write.status === "running";
+    // A job that stays running here keeps its status and lease owner: its indexed columns are left
+    // alone, so the write dirties no index page.
+    if (running) {
+      const kept = s.advanceRunning.run(
+        write.updatedAtMs, text, at, last, batch.leaseUntilMs, metadata, waiting, jobId, write.epoch, write.previousSeq, batch.owner,
+      );
+      if (kept.changes === 1) return write.epoch;
+    }
+    const moved = s.advance.run(
+      write.status, write.updatedAtMs, text, at, last, running ? batch.owner : null, running ? batch.leaseUntilMs : null, metadata, waiting,
+      jobId, write.epoch, write.previousSeq,
+    );
+    return moved.changes === 1 ? write.epoch : undefined;
+  }
+
+  /** One job's row after the fencing checks, one by one: the job's epoch, or undefined (and why, in `fenced`) when it is fenced off. */
+  #checkedWrite(batch: CommitBatch, write: JobWrite, fenced: FencedWrite[]): number | undefined {
     const s = this.#statements;
     const row = s.fence.get(write.jobId) as Pick<JobRow, "status" | "last_seq" | "epoch" | "lease_owner" | "lease_until"> | undefined;
     const why = fenceOf(row === undefined ? undefined : {
@@ -364,13 +441,8 @@ export class SqliteJobStore implements JobStore {
       waiting: write.waitingFor ?? null,
     };
     const snapshot = write.snapshot;
-    if (snapshot !== undefined) {
-      s.upsert.run({ ...params, snapshot: snapshot.data, snapshotSeq: snapshot.seq });
-      if (write.dropsLog !== false) s.deleteLog.run(write.jobId);
-    } else {
-      s.update.run(params);
-    }
-    for (const commit of write.commits) s.insertLog.run(write.jobId, commit.seq, commit.data);
+    if (snapshot !== undefined) s.upsert.run({ ...params, snapshot: snapshot.data, snapshotSeq: snapshot.seq });
+    else s.update.run(params);
     return epoch;
   }
 
@@ -543,6 +615,17 @@ function prepare(db: Database.Database) {
       UPDATE jobs SET flow_id = @flowId, status = @status, updated_at = @updatedAt, last_seq = @lastSeq, lease_owner = @owner, lease_until = @until,
         epoch = @epoch, metadata = coalesce(@metadata, metadata), waiting = @waiting
       WHERE job_id = @jobId`),
+    insertNew: db.prepare(`
+      INSERT INTO jobs (job_id, flow_id, status, created_at, updated_at, snapshot, snapshot_seq, last_seq, lease_owner, lease_until, epoch, metadata, waiting)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, coalesce(?, '{}'), ?) ON CONFLICT (job_id) DO NOTHING`),
+    advanceRunning: db.prepare(`
+      UPDATE jobs SET updated_at = ?, snapshot = coalesce(?, snapshot), snapshot_seq = coalesce(?, snapshot_seq), last_seq = ?, lease_until = ?,
+        metadata = coalesce(?, metadata), waiting = ?
+      WHERE job_id = ? AND epoch = ? AND last_seq = ? AND status = 'running' AND lease_owner = ?`),
+    advance: db.prepare(`
+      UPDATE jobs SET status = ?, updated_at = ?, snapshot = coalesce(?, snapshot), snapshot_seq = coalesce(?, snapshot_seq), last_seq = ?,
+        lease_owner = ?, lease_until = ?, metadata = coalesce(?, metadata), waiting = ?
+      WHERE job_id = ? AND epoch = ? AND last_seq = ? AND status NOT IN ('completed', 'failed', 'cancelled')`),
     fence: db.prepare("SELECT status, last_seq, epoch, lease_owner, lease_until FROM jobs WHERE job_id = ?"),
     insertLog: db.prepare("INSERT INTO job_log (job_id, seq, data) VALUES (?, ?, ?)"),
     deleteLog: db.prepare("DELETE FROM job_log WHERE job_id = ?"),
@@ -562,7 +645,11 @@ function prepare(db: Database.Database) {
       SELECT k.key, l.seq, l.data FROM json_each(?) k CROSS JOIN jobs j ON j.rowid = k.value
       CROSS JOIN job_log l ON l.job_id = j.job_id AND l.seq > j.snapshot_seq`).raw(),
     renewOne: db.prepare("UPDATE jobs SET lease_until = ? WHERE job_id = ? AND lease_owner = ? AND epoch = ? AND status = 'running'"),
-    releaseAll: db.prepare("UPDATE jobs SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?"),
+    firstFlow: db.prepare("SELECT min(flow_id) FROM jobs").pluck(),
+    nextFlow: db.prepare("SELECT flow_id FROM jobs WHERE flow_id > ? ORDER BY flow_id LIMIT 1").pluck(),
+    releaseAll: db.prepare(`
+      UPDATE jobs SET lease_owner = NULL, lease_until = NULL
+      WHERE flow_id = ? AND status IN (${JOB_STATUSES.map(() => "?").join(", ")}) AND lease_owner = ?`),
     sendCommand: db.prepare("INSERT INTO job_commands (job_id, kind, args) VALUES (?, ?, ?)"),
     waitingCommands: db.prepare("SELECT id, job_id, kind, args FROM job_commands WHERE state = 'waiting' AND job_id IN (SELECT value FROM json_each(?)) ORDER BY id"),
     takeCommand: db.prepare("UPDATE job_commands SET state = 'taken', taken_by = ? WHERE id = ?"),

@@ -19,6 +19,12 @@ const BATCH_MAX_COMMITS = 2048;
 const RETRY_DELAYS_MS = [25, 50, 100, 200, 400, 800];
 const NO_TASKS: readonly PendingTask[] = [];
 
+/** A group commit under way: when it began, and how to fail it when it outlasts the lease. */
+interface WatchedWrite {
+  readonly startedMs: number;
+  fail(error: StoreError): void;
+}
+
 /** One job's part of a batch being gathered. */
 interface PendingWrite {
   readonly log: JobLog;
@@ -146,6 +152,9 @@ export class StoreWriter implements JobJournal {
   /** The last write started: later writes wait for it, so commits reach the store in order. */
   #last: Promise<void> = Promise.resolve();
   #failures = 0;
+  /** The write under way, for the lease watchdog, and the watchdog's timer. */
+  #watched: WatchedWrite | undefined;
+  #watchdog: ReturnType<typeof setTimeout> | undefined;
   #renewTimer: ReturnType<typeof setInterval> | undefined;
   #commandTimer: ReturnType<typeof setInterval> | undefined;
   #polling = false;
@@ -331,9 +340,9 @@ export class StoreWriter implements JobJournal {
     } else {
       const later = job.takeLoose();
       if (earlier === undefined && later === undefined && consumed === undefined && added.length === 0) return;
-      const { body, values } = buildDelta(job, { earlier, writes, later, consumed, added, pausePoints: log.pausePoints });
+      const delta = buildDelta(job, { earlier, writes, later, consumed, added, pausePoints: log.pausePoints });
       if (earlier?.job === true || later?.job === true) log.pausePoints = job.pausePoints.length;
-      commit = new TrackedCommit(log, ++log.seq, undefined, body, values);
+      commit = new TrackedCommit(log, ++log.seq, undefined, delta);
       log.unencoded++;
     }
     data.revision = log.seq;
@@ -411,7 +420,7 @@ export class StoreWriter implements JobJournal {
         epoch: log.epoch,
         acquire: part.acquire,
         snapshot: part.snapshot,
-        dropsLog: part.snapshot !== undefined && (part.acquire ? log.mayHaveLog : true),
+        dropsLog: part.snapshot !== undefined && log.mayHaveLog,
         commits: part.commits,
       });
     }
@@ -437,10 +446,12 @@ export class StoreWriter implements JobJournal {
         this.#lose(log, fencedError(why, log, String(this.store)));
         continue;
       }
+      // A snapshot dropped the rows before it; the commits after it are rows the next snapshot drops.
+      if (part.snapshot !== undefined) log.mayHaveLog = part.commits.length > 0;
+      else if (part.commits.length > 0) log.mayHaveLog = true;
       if (part.acquire) {
         log.epoch = result.epochs[log.job.jobId] ?? log.epoch;
         log.acquire = false;
-        log.mayHaveLog = true;
         const waiters = log.attachWaiters;
         log.attachWaiters = [];
         for (const waiter of waiters) waiter.resolve();
@@ -456,20 +467,56 @@ export class StoreWriter implements JobJournal {
     return undefined;
   }
 
-  /** A commit that does not finish within the lease counts as failed: the lease may be gone by then. */
+  /**
+   * A commit that does not finish within the lease counts as failed: the lease may be gone by then.
+   * One timer watches the write under way (writes go one at a time); it is set again only when it
+   * fires before that write's time is up, not once per commit. It holds the process only while a
+   * write is under way.
+   */
   #withinLease<T>(commit: Promise<T>): Promise<T> {
-    const leaseMs = this.store.leaseMs;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = outsideContext(() => setTimeout(() => {
-        reject(new StoreError(
-          `${String(this.store)} did not finish a group commit within ${leaseMs} ms (leaseMs); it may still be written, ` +
-          "but this process no longer counts on it",
-        ));
-      }, leaseMs));
+    return new Promise<T>((resolve, reject) => {
+      const watched: WatchedWrite = { startedMs: Date.now(), fail: reject };
+      this.#watched = watched;
+      this.#watch(this.store.leaseMs);
+      const done = (): void => {
+        if (this.#watched !== watched) return;
+        this.#watched = undefined;
+        this.#watchdog?.unref();
+      };
+      commit.then(
+        (value) => {
+          done();
+          resolve(value);
+        },
+        (error: unknown) => {
+          done();
+          reject(error);
+        },
+      );
     });
-    return Promise.race([commit, timeout]).finally(() => clearTimeout(timer));
   }
+
+  #watch(delayMs: number): void {
+    if (this.#watchdog === undefined) this.#watchdog = outsideContext(() => setTimeout(this.#onWatchdog, delayMs));
+    else this.#watchdog.ref();
+  }
+
+  readonly #onWatchdog = (): void => {
+    this.#watchdog = undefined;
+    const watched = this.#watched;
+    if (watched === undefined) return;
+    const leaseMs = this.store.leaseMs;
+    const left = watched.startedMs + leaseMs - Date.now();
+    if (left > 0) {
+      this.#watch(left);
+      return;
+    }
+    this.#watched = undefined;
+    watched.fail(new StoreError(
+      `${String(this.store)} did not finish a group commit within ${leaseMs} ms (leaseMs); it may still be written, ` +
+      "but this process no longer counts on it",
+    ));
+  };
 
   /** A group commit failed: the delay before trying it again, or undefined when the failure is lasting (its jobs are lost). */
   #failed(batch: Batch, error: unknown): number | undefined {

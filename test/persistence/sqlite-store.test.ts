@@ -2,13 +2,13 @@
 // a database, another application's, a newer schema, locked, corrupt rows) gives a StoreError
 // naming the file instead of a store that silently starts empty.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
-import { Flow, JobState, Routine, RoutiluxError, SqliteJobStore, StoreError, type JobStore } from "../../src/index.js";
+import { Flow, JobState, Routine, RoutiluxError, SqliteJobStore, StoreError, type JobStore, type JobWrite } from "../../src/index.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const folders: string[] = [];
@@ -75,7 +75,7 @@ describe("the SQLite store's file", () => {
     await store.close();
     const db = new Database(path, { readonly: true });
     expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
-    expect(db.pragma("user_version", { simple: true })).toBe(2);
+    expect(db.pragma("user_version", { simple: true })).toBe(3);
     db.close();
   });
 
@@ -96,7 +96,75 @@ describe("the SQLite store's file", () => {
     db.close();
     const error = storeErrorOf(() => new SqliteJobStore({ path }));
     expect(error.message).toContain(path);
-    expect(error.message).toMatch(/schema version 7, newer than this routilux reads \(2\)/);
+    expect(error.message).toMatch(/schema version 7, newer than this routilux reads \(3\)/);
+  });
+
+  it("a store of the schema before is brought up to date when opened: its jobs and their leases are kept, and released by owner", async () => {
+    const path = join(tempFolder(), "jobs.db");
+    const store = openStore({ path });
+    const base = (id: string, flow: string): string =>
+      JSON.stringify({ base: 1, id, f: flow, s: "running", u: 0, n: 1, j: { ca: 0, m: {}, ck: null, to: null, rm: 0 }, p: [] });
+    const start = (jobId: string, flowId: string): JobWrite => ({
+      jobId, flowId, status: "running", createdAtMs: 0, updatedAtMs: 0, acquire: true, previousSeq: 0, epoch: 0, snapshot: { seq: 1, data: base(jobId, flowId) }, commits: [],
+    });
+    const later = Date.now() + 60_000;
+    await store.commit({ owner: "A", nowMs: 0, leaseUntilMs: later, jobs: [start("a1", "f"), start("a2", "g")] });
+    await store.commit({ owner: "B", nowMs: 0, leaseUntilMs: later, jobs: [start("b1", "f")] });
+    await store.close();
+    const old = new Database(path);
+    old.exec(`
+      DROP INDEX jobs_by_flow_status;
+      CREATE INDEX jobs_by_flow_status ON jobs (flow_id, status);
+      CREATE INDEX jobs_by_lease_owner ON jobs (lease_owner) WHERE lease_owner IS NOT NULL;
+      PRAGMA user_version = 2;
+    `);
+    old.close();
+    const again = openStore({ path });
+    expect((await again.readJob("a2"))!.leaseOwner).toBe("A");
+    await again.releaseLeases("A");
+    const owners = await Promise.all(["a1", "a2", "b1"].map(async (id) => (await again.readJob(id))!.leaseOwner));
+    expect(owners).toEqual([null, null, "B"]);
+    await again.close();
+    const db = new Database(path, { readonly: true });
+    expect(db.pragma("user_version", { simple: true })).toBe(3);
+    const indexes = db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'jobs' AND sql IS NOT NULL ORDER BY name").pluck().all();
+    expect(indexes).toEqual(["jobs_by_age", "jobs_by_flow_status"]);
+    db.close();
+  });
+
+  it("while stores are written, each one's log is copied into its database file; a closed store's file is let go at once", async () => {
+    const pathA = join(tempFolder(), "a.db");
+    const pathB = join(tempFolder(), "b.db");
+    const a = openStore({ path: pathA });
+    const b = openStore({ path: pathB });
+    const write = async (store: SqliteJobStore, from: number): Promise<void> => {
+      const jobs: JobWrite[] = Array.from({ length: 200 }, (_, i) => {
+        const jobId = `j${from + i}`;
+        const snapshot = JSON.stringify({ base: 1, id: jobId, f: "f", s: "completed", u: 0, n: 1, j: { ca: 0, m: {}, ck: null, to: null, rm: 0 }, p: [], l: ["x".repeat(500)] });
+        return { jobId, flowId: "f", status: "completed", createdAtMs: 0, updatedAtMs: 0, acquire: true, previousSeq: 0, epoch: 0, snapshot: { seq: 1, data: snapshot }, commits: [] };
+      });
+      await store.commit({ owner: "A", nowMs: 0, leaseUntilMs: 1, jobs });
+    };
+    const grown = async (path: string, than: number): Promise<number> => {
+      for (let waited = 0; waited < 5000; waited += 20) {
+        const size = statSync(path).size;
+        if (size > than) return size;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      throw new Error(`${path} did not grow past ${than} bytes`);
+    };
+    const [sizeOfA, firstSizeOfB] = [statSync(pathA).size, statSync(pathB).size];
+    await write(a, 0);
+    await write(b, 0);
+    await grown(pathA, sizeOfA);
+    const sizeOfB = await grown(pathB, firstSizeOfB);
+    await a.close();
+    // Nothing else holds the closed store's file: leaving WAL mode needs the only connection.
+    const alone = new Database(pathA);
+    expect(alone.pragma("journal_mode = DELETE", { simple: true })).toBe("delete");
+    alone.close();
+    await write(b, 200);
+    await grown(pathB, sizeOfB);
   });
 
   it("another application's database is refused, not taken over", () => {
