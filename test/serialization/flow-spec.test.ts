@@ -586,7 +586,8 @@ describe("round trips", () => {
 
   it("round-trips generated flows through YAML and JSON text", () => {
     const id = fc.stringMatching(/^[a-z][a-z0-9_-]{0,8}$/);
-    const json = fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.parse(JSON.stringify(v)) as unknown);
+    // A `__proto__` key at any depth is refused by the parser (its own test covers that): none is generated.
+    const json = fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.parse(JSON.stringify(v)) as unknown).filter((v) => !JSON.stringify(v).includes("\"__proto__\""));
     const key = fc.string({ maxLength: 6 }).filter((k) => k !== "__proto__");
     const handler = fc.record({
       strategy: fc.constantFrom("stop", "continue", "retry", "skip" as const),
