@@ -3,7 +3,7 @@ import type { Flow } from "../api/flow.js";
 import type { JobState } from "../api/job-state.js";
 import type { ActiveContext, HandlerContext, SharedData } from "../core/context.js";
 import type { Connection } from "../core/connection.js";
-import { outsideContext } from "../core/context.js";
+import { contextStorage, outsideContext } from "../core/context.js";
 import { RoutiluxError, listChoices, showValue } from "../core/errors.js";
 import { checkJsonValue, isJsonValue } from "../core/json-value.js";
 import type { Routine } from "../core/routine.js";
@@ -160,7 +160,8 @@ export class TaskContext extends WriteSet implements ActiveContext, HandlerConte
 
   /** Emits an event of this activation's routine. */
   emit(eventName: string, data: Payload = {}): void {
-    this.routine.emit(eventName, data);
+    // Its own activation's, whatever context it is called from (a callback another job fires).
+    contextStorage.run(this, emitOf, this.routine, eventName, data);
   }
 
   /** Sends an output of this activation's routine. */
@@ -283,6 +284,10 @@ class MoreOfTask {
   controller: AbortController | undefined;
   abortReason: unknown;
   shared: SharedData | undefined;
+}
+
+function emitOf(routine: Routine, eventName: string, data: Payload): void {
+  routine.emit(eventName, data);
 }
 
 /** The error for an emit from a detached continuation after its job ended. @internal */

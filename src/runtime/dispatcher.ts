@@ -1,6 +1,6 @@
 import type { Flow } from "../api/flow.js";
 import { systemClock, type Clock } from "../core/clock.js";
-import { contextStorage } from "../core/context.js";
+import { contextStorage, outsideContext } from "../core/context.js";
 import { describeError } from "../core/errors.js";
 import type { Routine } from "../core/routine.js";
 import type { Payload, SlotHandler } from "../core/slot.js";
@@ -36,21 +36,38 @@ export interface DispatchHost {
   holdForLease(run: JobRun, task: PendingTask): boolean;
 }
 
-/** What `callHandler` returns for a native promise it watches: the activation settles from its callbacks. */
+/** What `callHandler` returns for a result it watches: the activation settles from its callbacks. */
 const WATCHED = Symbol("watched");
 
+/** `Promise.prototype.then` as the runtime made it: a `then` replaced later (instrumentation) is watched as any thenable. */
+const NATIVE_THEN = Promise.prototype.then;
+
 /**
- * Calls a handler in its activation's async context. A native promise it returns is watched from
- * within that context, so the callbacks find their activation with `getStore()` and need no
- * closure per task; other thenables are returned for the caller to watch.
+ * Calls a handler in its activation's async context, and watches what it returns from there. A
+ * native promise's callbacks find their activation with `getStore()` (no closure per task); any
+ * other thenable is watched with callbacks of its own, its `then` called in the activation's
+ * context as `await` would. A `then` that throws fails the activation (the caller catches it).
  */
 function callHandler(handler: SlotHandler, routine: Routine, data: Payload, ctx: TaskContext): unknown {
   const result = handler.call(routine, data, ctx);
-  if (result instanceof Promise && result.constructor === Promise) {
-    result.then(settledOk, settledWithError);
-    return WATCHED;
+  if (result === null || (typeof result !== "object" && typeof result !== "function")) return result;
+  const then = (result as { then?: unknown }).then;
+  if (typeof then !== "function") return result;
+  if (then === NATIVE_THEN && result instanceof Promise) {
+    void NATIVE_THEN.call(result, settledOk, settledWithError);
+  } else {
+    void (then as (ok: (value: unknown) => void, failed: (error: unknown) => void) => unknown).call(
+      result,
+      () => settleOutside(ctx, undefined, true),
+      (error: unknown) => settleOutside(ctx, error, false),
+    );
   }
-  return result;
+  return WATCHED;
+}
+
+/** Settles an activation from a thenable's callback, outside the context the thenable called it in. */
+function settleOutside(ctx: TaskContext, error: unknown, ok: boolean): void {
+  outsideContext(() => ctx.run.engine.dispatcher.settleAsync(ctx, error, ok));
 }
 
 function settledOk(): void {
@@ -69,10 +86,6 @@ function settle(error: unknown, ok: boolean): void {
   const ctx = contextStorage.getStore() as TaskContext;
   contextStorage.enterWith(undefined as unknown as TaskContext);
   ctx.run.engine.dispatcher.settleAsync(ctx, error, ok);
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && typeof value === "object" && typeof (value as { then?: unknown }).then === "function";
 }
 
 /**
@@ -142,22 +155,17 @@ export class Dispatcher {
     try {
       result = contextStorage.run(ctx, callHandler, handler, routine, input, ctx);
     } catch (error) {
-      this.#settle(ctx, error, false);
+      // A thenable may have settled the activation before its `then` threw: it settles once.
+      if (!ctx.done) this.#settle(ctx, error, false);
       return;
     }
-    if (result === WATCHED) return;
-    if (isThenable(result)) {
-      result.then(
-        () => this.settleAsync(ctx, undefined, true),
-        (error: unknown) => this.settleAsync(ctx, error, false),
-      );
-    } else {
-      this.#settle(ctx, undefined, true);
-    }
+    if (result !== WATCHED) this.#settle(ctx, undefined, true);
   }
 
   /** @internal An activation whose handler returned a promise settled. */
   settleAsync(ctx: TaskContext, error: unknown, ok: boolean): void {
+    // A thenable that calls back twice (or both callbacks) settles its activation once.
+    if (ctx.done) return;
     this.#settle(ctx, error, ok);
     // What the settle queued runs now, within the scheduler's time slice.
     this.#engine.scheduler.drain();
@@ -181,7 +189,10 @@ export class Dispatcher {
       inFlight.pop();
     }
     const now = engine.clock.now();
-    engine.tracker.activation(routineId, now - ctx.startedAt, ok);
+    const took = now - ctx.startedAt;
+    engine.tracker.activation(routineId, took, ok);
+    // A handler that took a millisecond or more (a synchronous one kept the thread) has the time slice checked at once.
+    if (took >= 1 && this.#wall) engine.scheduler.ranSlowly();
     data.updatedAtMs = now;
     if (ctx.holding) data.holds--;
     const status = job.status;

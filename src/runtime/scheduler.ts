@@ -38,6 +38,8 @@ export class Scheduler {
   #closed = false;
   #sliceStart = 0;
   #count = 0;
+  /** A handler just took a millisecond or more: the slice is checked now rather than after `CHECK_EVERY` dispatches. */
+  #slow = false;
   /** The job whose turn it is: it goes back in the ring when its turn ends, not before. */
   #serving: JobRun | undefined;
   #idleWaiters: Array<() => void> = [];
@@ -134,7 +136,7 @@ export class Scheduler {
           const task = run.data.queue.shift();
           if (task === undefined) break;
           this.#dispatch(run, task);
-          if ((++this.#count & (CHECK_EVERY - 1)) === 0 && this.#sliceOver()) {
+          if (((++this.#count & (CHECK_EVERY - 1)) === 0 || this.#slow) && this.#sliceOver()) {
             this.#endTurn(run);
             this.#yield();
             break turns;
@@ -154,8 +156,14 @@ export class Scheduler {
     this.push(run);
   }
 
+  /** A synchronous handler ran for a millisecond or more (by the wall clock): the next dispatch checks the slice. */
+  ranSlowly(): void {
+    this.#slow = true;
+  }
+
   /** Whether the slice that began at the first check since the last yield has run out. */
   #sliceOver(): boolean {
+    this.#slow = false;
     const now = performance.now();
     if (this.#sliceStart === 0) {
       this.#sliceStart = now;
