@@ -5,6 +5,7 @@ import { contextStorage } from "../core/context.js";
 import { JobStateError, RoutiluxError, SerializationError, describeError } from "../core/errors.js";
 import { checkJsonValue, isJsonValue } from "../core/json-value.js";
 import type { Payload } from "../core/slot.js";
+import { checkKey, checkPayload } from "./checks.js";
 import { JobData, NOTHING_IN_FLIGHT, kJobData, slotKey, splitSlotKey } from "./job-data.js";
 import type { JobSnapshot, JobStatus, LiveJobStatus } from "./job-snapshot.js";
 import type { OutputHandler } from "./output-handlers.js";
@@ -24,21 +25,6 @@ const NO_VALUES = Object.freeze({}) as Payload;
  * @internal
  */
 export declare const kLiveStatus: unique symbol;
-
-function checkKey(key: unknown, jobId: string): string {
-  if (typeof key !== "string") throw new RoutiluxError(`Expected a string shared-data key for job '${jobId}', got ${typeof key}`);
-  if (key === "__proto__") {
-    throw new RoutiluxError(`Shared data key '__proto__' of job '${jobId}' is reserved: it would replace the object's prototype; use another key`);
-  }
-  return key;
-}
-
-function checkPayload(value: unknown, what: string): Payload {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new RoutiluxError(`Expected ${what} to be a plain object, got ${Array.isArray(value) ? "an array" : value === null ? "null" : typeof value}`);
-  }
-  return value as Payload;
-}
 
 /**
  * The state of one job, without what needs documents or the engine (those are in `JobState`).
