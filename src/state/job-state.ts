@@ -7,6 +7,7 @@ import { checkJsonValue, isJsonValue } from "../core/json-value.js";
 import type { Payload } from "../core/slot.js";
 import { checkKey, checkPayload } from "./checks.js";
 import { JobData, NOTHING_IN_FLIGHT, kJobData, slotKey, splitSlotKey } from "./job-data.js";
+import { JobParts, type CommittedParts } from "./job-parts.js";
 import type { JobSnapshot, JobStatus, LiveJobStatus } from "./job-snapshot.js";
 import type { OutputHandler } from "./output-handlers.js";
 import { HistoryEntry, OutputEntry, PauseEntry, type DeferredEvent, type ExecutionRecord, type OutputRecord, type PausePoint } from "./records.js";
@@ -15,9 +16,8 @@ import type { PendingTask } from "./task.js";
 import { LooseChanges, type WaitRequest, type WriteSet } from "./write-set.js";
 
 const EMPTY: Payload = Object.freeze({});
-/** Shared stand-ins for parts a job has not written yet: most jobs never write most parts, and idle jobs are many. */
-const NO_ENTRIES = Object.freeze([]) as unknown as never[];
-const NO_VALUES = Object.freeze({}) as Payload;
+/** A shared stand-in for metadata never set: most jobs have none, and idle jobs are many. */
+const NO_METADATA = Object.freeze({}) as Payload;
 
 /**
  * Type only: marks the classes whose `status` reads as {@link LiveJobStatus} (`JobState`); the
@@ -43,15 +43,10 @@ export class JobStateCore {
   #status: JobStatus = "pending";
   /** The routine whose handler started last, if any. */
   currentRoutineId: string | undefined;
-  #metadata: Payload = NO_VALUES;
+  #metadata: Payload = NO_METADATA;
   #checkpoint: Payload | undefined;
-  #history: HistoryEntry[] = [];
-  #routineStates: Record<string, Payload> = NO_VALUES as Record<string, Payload>;
-  #pausePoints: PauseEntry[] = NO_ENTRIES;
-  #deferred: DeferredEvent[] = NO_ENTRIES;
-  #sharedData: Payload = NO_VALUES;
-  #sharedLog: unknown[] = NO_ENTRIES;
-  #outputLog: OutputEntry[] = NO_ENTRIES;
+  /** History, routine states, shared data and log, outputs, deferred events, pause points. */
+  #parts = new JobParts();
   /** @internal */
   readonly [kJobData]: JobData;
 
@@ -105,7 +100,7 @@ export class JobStateCore {
    * job's next commit of its job-level fields.
    */
   get metadata(): Record<string, unknown> {
-    if (this.#metadata === NO_VALUES) this.#metadata = {};
+    if (this.#metadata === NO_METADATA) this.#metadata = {};
     return this.#metadata;
   }
 
@@ -135,28 +130,22 @@ export class JobStateCore {
 
   /** The chronological log of the job: start, emits, errors, retries, pauses, resumes, the end. */
   get executionHistory(): readonly ExecutionRecord[] {
-    const own = this.#open()?.history;
-    return own === undefined ? this.#history : [...this.#history, ...own];
+    return this.#parts.historyIn(this.#open());
   }
 
   /** Per routine that ran: `status` ("running", "completed", "failed", "error_continued", "skipped") and what handlers added. */
   get routineStates(): Readonly<Record<string, Record<string, unknown>>> {
-    const own = this.#open()?.states;
-    if (own === undefined) return this.#routineStates;
-    const merged = { ...this.#routineStates };
-    for (const [id, state] of own) merged[id] = state;
-    return merged;
+    return this.#parts.routineStatesIn(this.#open());
   }
 
   /** Every pause of the job, oldest first. */
   get pausePoints(): readonly PausePoint[] {
-    return this.#pausePoints;
+    return this.#parts.pausePoints;
   }
 
   /** Events stored by `emitDeferredEvent`, to be emitted (and cleared) when the job is resumed. */
   get deferredEvents(): readonly DeferredEvent[] {
-    const own = this.#open()?.deferred;
-    return own === undefined ? this.#deferred : [...this.#deferred, ...own];
+    return this.#parts.deferredIn(this.#open());
   }
 
   /** The job's queued tasks and waiting retries: what runs next, and what a paused job resumes with. */
@@ -166,23 +155,17 @@ export class JobStateCore {
 
   /** The job's business data, read and written by its routines; see {@link JobStateCore.updateSharedData}. */
   get sharedData(): Readonly<Record<string, unknown>> {
-    const own = this.#open()?.sharedValues;
-    if (own === undefined) return this.#sharedData;
-    const merged = { ...this.#sharedData };
-    for (const [key, value] of own) merged[key] = value;
-    return merged;
+    return this.#parts.sharedDataIn(this.#open());
   }
 
   /** The job's append-only business log; see {@link JobStateCore.appendToSharedLog}. */
   get sharedLog(): readonly unknown[] {
-    const own = this.#open()?.sharedLog;
-    return own === undefined ? this.#sharedLog : [...this.#sharedLog, ...own];
+    return this.#parts.sharedLogIn(this.#open());
   }
 
   /** Every output sent in the job (`sendOutput`), oldest first. */
   get outputLog(): readonly OutputRecord[] {
-    const own = this.#open()?.outputs;
-    return own === undefined ? this.#outputLog : [...this.#outputLog, ...own];
+    return this.#parts.outputLogIn(this.#open());
   }
 
   /** The inputs the job waits for (`ctx.waitForInput`); empty when it waits for none. */
@@ -208,8 +191,7 @@ export class JobStateCore {
 
   /** A copy of a routine's state, or undefined if it has none. */
   getRoutineState(routineId: string): Record<string, unknown> | undefined {
-    const own = this.#open()?.states?.get(routineId);
-    const state = own ?? this.#routineStates[routineId];
+    const state = this.#parts.routineStateIn(this.#open(), routineId);
     return state === undefined ? undefined : { ...state };
   }
 
@@ -223,7 +205,7 @@ export class JobStateCore {
       (w.states ??= new Map()).set(routineId, copy);
       return;
     }
-    this.#setOwn(this.#states(), routineId, copy);
+    this.#parts.setRoutineState(routineId, copy);
     this.routineStateChanged(routineId);
   }
 
@@ -266,7 +248,7 @@ export class JobStateCore {
   }
 
   #setShared(key: string, value: unknown): void {
-    this.#shared()[key] = value;
+    this.#parts.setShared(key, value);
     const data = this[kJobData];
     data.updatedAtMs = data.clock.now();
     const loose = this.#loose();
@@ -275,9 +257,7 @@ export class JobStateCore {
 
   /** @internal A shared-data key as `w` (an open activation's write set) sees it. */
   readSharedData<T>(w: WriteSet | undefined, key: string, defaultValue?: T): T {
-    const own = w?.sharedValues;
-    if (own?.has(key) === true) return own.get(key) as T;
-    return (Object.hasOwn(this.#sharedData, key) ? this.#sharedData[key] : defaultValue) as T;
+    return this.#parts.sharedValueIn(w, key, defaultValue);
   }
 
   /** One key of the job's shared data, or `defaultValue` when it is not set. */
@@ -295,7 +275,7 @@ export class JobStateCore {
       w.sharedLog = appended(w.sharedLog, entry);
       return;
     }
-    this.#log().push(entry);
+    this.#parts.pushSharedLog(entry);
     const data = this[kJobData];
     data.updatedAtMs = data.clock.now();
     const loose = this.#loose();
@@ -342,7 +322,7 @@ export class JobStateCore {
     if (w !== undefined) {
       w.outputs = appended(w.outputs, entry);
     } else {
-      this.#outputs().push(entry);
+      this.#parts.pushOutput(entry);
       jobData.updatedAtMs = entry.timeMs;
       const loose = this.#loose();
       if (loose !== undefined) (loose.outputs ??= []).push(entry);
@@ -381,8 +361,7 @@ export class JobStateCore {
       w.deferred = appended(w.deferred, event);
       return;
     }
-    if (this.#deferred === NO_ENTRIES) this.#deferred = [];
-    this.#deferred.push(event);
+    this.#parts.pushDeferred(event);
     const loose = this.#loose();
     if (loose !== undefined) (loose.deferred ??= []).push(event);
   }
@@ -420,32 +399,12 @@ export class JobStateCore {
   }
 
   #pushEntry(entry: HistoryEntry): void {
-    this.#history.push(entry);
+    this.#parts.pushHistory(entry);
     const data = this[kJobData];
     data.updatedAtMs = entry.timeMs;
     const loose = this.#loose();
     if (loose !== undefined) (loose.history ??= []).push(entry);
     if (data.observer?.active === true) data.observer.record(this, entry);
-  }
-
-  #states(): Record<string, Payload> {
-    if (this.#routineStates === NO_VALUES) this.#routineStates = {};
-    return this.#routineStates;
-  }
-
-  #shared(): Payload {
-    if (this.#sharedData === NO_VALUES) this.#sharedData = {};
-    return this.#sharedData;
-  }
-
-  #log(): unknown[] {
-    if (this.#sharedLog === NO_ENTRIES) this.#sharedLog = [];
-    return this.#sharedLog;
-  }
-
-  #outputs(): OutputEntry[] {
-    if (this.#outputLog === NO_ENTRIES) this.#outputLog = [];
-    return this.#outputLog;
   }
 
   /**
@@ -454,17 +413,9 @@ export class JobStateCore {
    * jobs are many; this is what lets a process hold them.
    */
   compact(): void {
-    if (this.#history.length > 0) this.#history = this.#history.slice();
-    if (this.#pausePoints.length > 0) this.#pausePoints = this.#pausePoints.slice();
-    if (this.#sharedLog.length > 0) this.#sharedLog = this.#sharedLog.slice();
-    if (this.#outputLog.length > 0) this.#outputLog = this.#outputLog.slice();
+    this.#parts.compact();
     const data = this[kJobData];
     if (data.inFlight.length === 0) data.inFlight = NOTHING_IN_FLIGHT;
-  }
-
-  #setOwn(target: Record<string, Payload>, key: string, value: Payload): void {
-    if (key === "__proto__") Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
-    else target[key] = value;
   }
 
   /** @internal Engine: appends a record outside any activation. */
@@ -474,12 +425,7 @@ export class JobStateCore {
 
   /** @internal Engine: the live state object of a routine, created on first use. */
   liveRoutineState(routineId: string): Payload {
-    let state = this.#routineStates[routineId];
-    if (state === undefined) {
-      state = {};
-      this.#setOwn(this.#states(), routineId, state);
-    }
-    return state;
+    return this.#parts.liveRoutineState(routineId);
   }
 
   /** @internal A routine state changed outside any activation: note it and tell the observer. */
@@ -488,18 +434,12 @@ export class JobStateCore {
     data.updatedAtMs = data.clock.now();
     const loose = this.#loose();
     if (loose !== undefined) (loose.stateIds ??= new Set()).add(routineId);
-    if (data.observer?.active === true) data.observer.routine(this, routineId, this.#routineStates[routineId] ?? EMPTY);
+    if (data.observer?.active === true) data.observer.routine(this, routineId, this.#parts.routineStates[routineId] ?? EMPTY);
   }
 
   /** @internal Engine hot path: sets a routine's status; an activation's commit carries it to the store. */
   setRoutineStatus(routineId: string, status: string): Payload {
-    let state = this.#routineStates[routineId];
-    if (state === undefined) {
-      state = { status };
-      this.#setOwn(this.#states(), routineId, state);
-    } else {
-      state.status = status;
-    }
+    const state = this.#parts.setRoutineStatus(routineId, status);
     const observer = this[kJobData].observer;
     if (observer?.active === true) observer.routine(this, routineId, state);
     return state;
@@ -539,76 +479,12 @@ export class JobStateCore {
    */
   applyWrites(w: WriteSet, nowMs: number): void {
     const observer = this[kJobData].observer;
-    const live = observer?.active === true ? observer : undefined;
-    if (w.history !== undefined) {
-      for (const entry of w.history) {
-        entry.timeMs = nowMs;
-        this.#history.push(entry);
-        live?.record(this, entry);
-      }
-    }
-    if (w.outputs !== undefined) {
-      for (const entry of w.outputs) {
-        this.#outputs().push(entry);
-        live?.output(this, entry);
-      }
-    }
-    if (w.sharedLog !== undefined) for (const entry of w.sharedLog) this.#log().push(entry);
-    if (w.sharedOps !== undefined) this.#applyShared(w.sharedOps, w.sharedValues!);
-    if (w.states !== undefined) {
-      for (const [id, state] of w.states) {
-        this.#setOwn(this.#states(), id, state);
-        live?.routine(this, id, state);
-      }
-    }
-    if (w.deferred !== undefined) {
-      if (this.#deferred === NO_ENTRIES) this.#deferred = [];
-      for (const event of w.deferred) this.#deferred.push(event);
-    }
+    this.#parts.apply(w, nowMs, this, observer?.active === true ? observer : undefined);
   }
 
   /** @internal The job's committed parts, whatever activation is open (what stores write). */
-  committed(): {
-    history: readonly HistoryEntry[];
-    routineStates: Readonly<Record<string, Payload>>;
-    sharedData: Readonly<Payload>;
-    sharedLog: readonly unknown[];
-    outputLog: readonly OutputEntry[];
-    deferred: readonly DeferredEvent[];
-    pausePoints: readonly PauseEntry[];
-  } {
-    return {
-      history: this.#history,
-      routineStates: this.#routineStates,
-      sharedData: this.#sharedData,
-      sharedLog: this.#sharedLog,
-      outputLog: this.#outputLog,
-      deferred: this.#deferred,
-      pausePoints: this.#pausePoints,
-    };
-  }
-
-  /** Applies an activation's shared-data writes: its values, or, when it updated, its writes again on the committed values. */
-  #applyShared(ops: NonNullable<WriteSet["sharedOps"]>, values: Map<string, unknown>): void {
-    const shared = this.#shared();
-    if (!ops.some((op) => op.update !== undefined)) {
-      for (const [key, value] of values) shared[key] = value;
-      return;
-    }
-    for (const op of ops) {
-      let value = op.value;
-      if (op.update !== undefined) {
-        try {
-          const next = op.update(shared[op.key]);
-          if (!isJsonValue(next)) checkJsonValue(next, `shared data '${op.key}' of job '${this.#jobId}'`, `sharedData.${op.key}`);
-          value = next;
-        } catch {
-          // It ran once already, in the handler; its value then stands.
-        }
-      }
-      shared[op.key] = value;
-      values.set(op.key, value);
-    }
+  committed(): CommittedParts {
+    return this.#parts;
   }
 
   /** @internal Takes the loose changes for a commit, leaving none. */
@@ -621,17 +497,15 @@ export class JobStateCore {
 
   /** @internal Engine: records a pause point. */
   addPausePoint(nowMs: number, reason: string, checkpoint: Payload | undefined): void {
-    if (this.#pausePoints === NO_ENTRIES) this.#pausePoints = [];
-    this.#pausePoints.push(new PauseEntry(nowMs, reason, checkpoint));
+    this.#parts.pushPausePoint(new PauseEntry(nowMs, reason, checkpoint));
     if (checkpoint !== undefined) this.#checkpoint = checkpoint;
     this.#looseJob();
   }
 
   /** @internal Engine: takes the deferred events, leaving none. */
   takeDeferredEvents(): DeferredEvent[] {
-    const events = this.#deferred;
+    const events = this.#parts.takeDeferred();
     if (events.length > 0) {
-      this.#deferred = NO_ENTRIES;
       const loose = this.#loose();
       if (loose !== undefined) {
         loose.deferredReset = true;
@@ -644,6 +518,7 @@ export class JobStateCore {
   /** @internal Every part of the job as plain data; slot buffers at their durable value. */
   toSnapshot(): JobSnapshot {
     const data = this[kJobData];
+    const parts = this.#parts;
     const slotBuffers: JobSnapshot["slotBuffers"] = [];
     for (const [key, buffer] of data.slotBuffers ?? []) {
       const value = buffer.durable();
@@ -660,15 +535,16 @@ export class JobStateCore {
       currentRoutineId: this.currentRoutineId,
       metadata: this.#metadata,
       checkpoint: this.#checkpoint,
-      history: this.#history.map((r) => ({ routineId: r.routineId, eventName: r.eventName, data: r.data, timestamp: r.timeMs })),
-      routineStates: this.#routineStates,
-      pausePoints: this.#pausePoints.map((p) => ({ timestamp: p.timeMs, reason: p.reason, checkpoint: p.checkpoint })),
-      deferredEvents: this.#deferred,
+      history: parts.history.map((r) => ({ routineId: r.routineId, eventName: r.eventName, data: r.data, timestamp: r.timeMs })),
+      routineStates: parts.routineStates,
+      pausePoints: parts.pausePoints.map((p) => ({ timestamp: p.timeMs, reason: p.reason, checkpoint: p.checkpoint })),
+      // Shared with the job, not copied, like the values: the snapshot is read before the job changes.
+      deferredEvents: parts.deferred as DeferredEvent[],
       pendingTasks: data.pendingTasks(true),
       slotBuffers,
-      sharedData: this.#sharedData,
-      sharedLog: this.#sharedLog,
-      outputLog: this.#outputLog.map((o) => ({ routineId: o.routineId, outputType: o.outputType, data: o.data, timestamp: o.timeMs })),
+      sharedData: parts.sharedData,
+      sharedLog: parts.sharedLog as unknown[],
+      outputLog: parts.outputLog.map((o) => ({ routineId: o.routineId, outputType: o.outputType, data: o.data, timestamp: o.timeMs })),
       nextTaskId: data.nextTaskId,
       timeoutMs: data.timeoutMs,
       runningMs: data.runningMs,
@@ -692,13 +568,15 @@ export class JobStateCore {
     this.currentRoutineId = s.currentRoutineId;
     this.#metadata = s.metadata;
     this.#checkpoint = s.checkpoint;
-    this.#history = s.history.map((r) => new HistoryEntry(r.routineId, r.eventName, r.data, r.timestamp));
-    this.#routineStates = s.routineStates;
-    this.#pausePoints = s.pausePoints.map((p) => new PauseEntry(p.timestamp, p.reason, p.checkpoint));
-    this.#deferred = s.deferredEvents;
-    this.#sharedData = s.sharedData;
-    this.#sharedLog = s.sharedLog;
-    this.#outputLog = s.outputLog.map((o) => new OutputEntry(o.routineId, o.outputType, o.data, o.timestamp));
+    this.#parts = new JobParts({
+      history: s.history.map((r) => new HistoryEntry(r.routineId, r.eventName, r.data, r.timestamp)),
+      routineStates: s.routineStates,
+      pausePoints: s.pausePoints.map((p) => new PauseEntry(p.timestamp, p.reason, p.checkpoint)),
+      deferred: s.deferredEvents,
+      sharedData: s.sharedData,
+      sharedLog: s.sharedLog,
+      outputLog: s.outputLog.map((o) => new OutputEntry(o.routineId, o.outputType, o.data, o.timestamp)),
+    });
     data.queue.clear();
     data.delayed = undefined;
     for (const task of s.pendingTasks) {
