@@ -6,12 +6,11 @@ import { JobStateError, RoutiluxError, SerializationError, describeError } from 
 import { checkJsonValue, isJsonValue } from "../core/json-value.js";
 import type { Payload } from "../core/slot.js";
 import { checkKey, checkPayload } from "./checks.js";
-import { JobData, NOTHING_IN_FLIGHT, kJobData, slotKey, splitSlotKey } from "./job-data.js";
+import { JobData, NOTHING_IN_FLIGHT, kJobData } from "./job-data.js";
 import { JobParts, type CommittedParts } from "./job-parts.js";
-import type { JobSnapshot, JobStatus, LiveJobStatus } from "./job-snapshot.js";
+import { partsFromSnapshot, restoreJobData, writeSnapshot, type JobSnapshot, type JobStatus, type LiveJobStatus, type SnapshotHead } from "./job-snapshot.js";
 import type { OutputHandler } from "./output-handlers.js";
 import { HistoryEntry, OutputEntry, PauseEntry, type DeferredEvent, type ExecutionRecord, type OutputRecord, type PausePoint } from "./records.js";
-import { SlotBuffer } from "./slot-buffer.js";
 import type { PendingTask } from "./task.js";
 import { LooseChanges, type WaitRequest, type WriteSet } from "./write-set.js";
 
@@ -517,41 +516,11 @@ export class JobStateCore {
 
   /** @internal Every part of the job as plain data; slot buffers at their durable value. */
   toSnapshot(): JobSnapshot {
-    const data = this[kJobData];
-    const parts = this.#parts;
-    const slotBuffers: JobSnapshot["slotBuffers"] = [];
-    for (const [key, buffer] of data.slotBuffers ?? []) {
-      const value = buffer.durable();
-      if (value === undefined) continue;
-      const [routineId, slotName] = splitSlotKey(key);
-      slotBuffers.push({ routineId, slotName, data: value });
-    }
-    return {
-      jobId: this.#jobId,
-      flowId: this.flowId,
-      status: this.#status,
-      createdAt: data.createdAtMs,
-      updatedAt: data.updatedAtMs,
-      currentRoutineId: this.currentRoutineId,
-      metadata: this.#metadata,
-      checkpoint: this.#checkpoint,
-      history: parts.history.map((r) => ({ routineId: r.routineId, eventName: r.eventName, data: r.data, timestamp: r.timeMs })),
-      routineStates: parts.routineStates,
-      pausePoints: parts.pausePoints.map((p) => ({ timestamp: p.timeMs, reason: p.reason, checkpoint: p.checkpoint })),
-      // Shared with the job, not copied, like the values: the snapshot is read before the job changes.
-      deferredEvents: parts.deferred as DeferredEvent[],
-      pendingTasks: data.pendingTasks(true),
-      slotBuffers,
-      sharedData: parts.sharedData,
-      sharedLog: parts.sharedLog as unknown[],
-      outputLog: parts.outputLog.map((o) => ({ routineId: o.routineId, outputType: o.outputType, data: o.data, timestamp: o.timeMs })),
-      nextTaskId: data.nextTaskId,
-      timeoutMs: data.timeoutMs,
-      runningMs: data.runningMs,
-      revision: data.revision,
-      waitingFor: data.waitingFor ?? [],
-      earlyAnswers: data.earlyAnswers ?? [],
+    const head: SnapshotHead = {
+      jobId: this.#jobId, flowId: this.flowId, status: this.#status,
+      currentRoutineId: this.currentRoutineId, metadata: this.#metadata, checkpoint: this.#checkpoint,
     };
+    return writeSnapshot(head, this.#parts, this[kJobData]);
   }
 
   /**
@@ -559,39 +528,13 @@ export class JobStateCore {
    * validated; it is used as is (not copied), so callers pass a fresh one.
    */
   restoreSnapshot(s: JobSnapshot): void {
-    const data = this[kJobData];
     this.#jobId = s.jobId;
     this.flowId = s.flowId;
     this.#status = s.status;
-    data.createdAtMs = s.createdAt;
-    data.updatedAtMs = s.updatedAt;
     this.currentRoutineId = s.currentRoutineId;
     this.#metadata = s.metadata;
     this.#checkpoint = s.checkpoint;
-    this.#parts = new JobParts({
-      history: s.history.map((r) => new HistoryEntry(r.routineId, r.eventName, r.data, r.timestamp)),
-      routineStates: s.routineStates,
-      pausePoints: s.pausePoints.map((p) => new PauseEntry(p.timestamp, p.reason, p.checkpoint)),
-      deferred: s.deferredEvents,
-      sharedData: s.sharedData,
-      sharedLog: s.sharedLog,
-      outputLog: s.outputLog.map((o) => new OutputEntry(o.routineId, o.outputType, o.data, o.timestamp)),
-    });
-    data.queue.clear();
-    data.delayed = undefined;
-    for (const task of s.pendingTasks) {
-      if (task.notBefore !== undefined) (data.delayed ??= new Map()).set(task.taskId, task);
-      else data.queue.push(task);
-    }
-    data.slotBuffers = undefined;
-    for (const b of s.slotBuffers) (data.slotBuffers ??= new Map()).set(slotKey(b.routineId, b.slotName), new SlotBuffer(b.data));
-    data.nextTaskId = s.nextTaskId;
-    data.timeoutMs = s.timeoutMs;
-    data.runningMs = s.runningMs;
-    data.revision = s.revision;
-    data.waitingFor = s.waitingFor.length > 0 ? s.waitingFor : undefined;
-    data.earlyAnswers = s.earlyAnswers.length > 0 ? s.earlyAnswers : undefined;
-    data.final = false;
-    data.loose = undefined;
+    this.#parts = partsFromSnapshot(s);
+    restoreJobData(this[kJobData], s);
   }
 }
