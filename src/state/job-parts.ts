@@ -1,6 +1,7 @@
 import { checkJsonValue, isJsonValue } from "../core/json-value.js";
+import { appended } from "../core/lists.js";
 import type { Payload } from "../core/slot.js";
-import type { JobObserver } from "./job-data.js";
+import { kJobData, type JobData } from "./job-data.js";
 import type { JournaledJob } from "./journal.js";
 import type { DeferredEvent, HistoryEntry, OutputEntry, PauseEntry } from "./records.js";
 import type { SharedOp, WriteSet } from "./write-set.js";
@@ -8,6 +9,12 @@ import type { SharedOp, WriteSet } from "./write-set.js";
 /** Shared stand-ins for parts a job has not written yet: most jobs never write most parts, and idle jobs are many. */
 const NO_ENTRIES = Object.freeze([]) as unknown as never[];
 const NO_VALUES = Object.freeze({}) as Payload;
+const EMPTY: Payload = Object.freeze({});
+
+/** The job whose parts change: its id names it in messages; its engine data holds its clock, journal and observer. @internal */
+export interface PartsOwner extends JournaledJob {
+  readonly [kJobData]: JobData;
+}
 
 /**
  * A job's committed parts as they are, whatever activation is open: what stores write.
@@ -38,18 +45,20 @@ export interface JobPartsInit {
  * The committed parts of one job: its history, routine states, shared data and log, outputs,
  * deferred events and pause points, and how they change. What an open activation wrote is not
  * here until it commits (`apply`); the views `...In(w)` show the parts as that activation sees
- * them, its own writes included. The job around them notes each change for its journal and its
- * observer; the parts only hold the values.
+ * them, its own writes included. Values come checked: the job checks what user code writes.
+ *
+ * A job holds one, so its helpers are functions, not #private methods: a class with private
+ * methods carries a brand in each instance, and idle jobs are many. A part never written is a
+ * shared frozen stand-in, replaced by its own object on the first write.
  * @internal
  */
 export class JobParts implements CommittedParts {
   #history: HistoryEntry[] = [];
   #routineStates: Record<string, Payload> = NO_VALUES as Record<string, Payload>;
   #pausePoints: PauseEntry[] = NO_ENTRIES;
-  #deferred: DeferredEvent[] = NO_ENTRIES;
   #sharedData: Payload = NO_VALUES;
-  #sharedLog: unknown[] = NO_ENTRIES;
-  #outputLog: OutputEntry[] = NO_ENTRIES;
+  /** Deferred events, shared log and outputs: most jobs write none of them. */
+  #more: MoreParts | undefined;
 
   /** Empty parts (a new job), or the given ones, used as they are (not copied). */
   constructor(init?: JobPartsInit) {
@@ -57,10 +66,13 @@ export class JobParts implements CommittedParts {
     this.#history = init.history;
     this.#routineStates = init.routineStates;
     this.#pausePoints = init.pausePoints;
-    this.#deferred = init.deferred;
     this.#sharedData = init.sharedData;
-    this.#sharedLog = init.sharedLog;
-    this.#outputLog = init.outputLog;
+    if (init.deferred.length > 0 || init.sharedLog.length > 0 || init.outputLog.length > 0) {
+      const more = (this.#more = new MoreParts());
+      more.deferred = init.deferred;
+      more.sharedLog = init.sharedLog;
+      more.outputLog = init.outputLog;
+    }
   }
 
   get history(): readonly HistoryEntry[] {
@@ -76,15 +88,15 @@ export class JobParts implements CommittedParts {
   }
 
   get sharedLog(): readonly unknown[] {
-    return this.#sharedLog;
+    return this.#more?.sharedLog ?? NO_ENTRIES;
   }
 
   get outputLog(): readonly OutputEntry[] {
-    return this.#outputLog;
+    return this.#more?.outputLog ?? NO_ENTRIES;
   }
 
   get deferred(): readonly DeferredEvent[] {
-    return this.#deferred;
+    return this.#more?.deferred ?? NO_ENTRIES;
   }
 
   get pausePoints(): readonly PauseEntry[] {
@@ -116,7 +128,7 @@ export class JobParts implements CommittedParts {
   /** The deferred events as `w` sees them: its own last. */
   deferredIn(w: WriteSet | undefined): readonly DeferredEvent[] {
     const own = w?.deferred;
-    return own === undefined ? this.#deferred : [...this.#deferred, ...own];
+    return own === undefined ? this.deferred : [...this.deferred, ...own];
   }
 
   /** The shared data as `w` sees it: the keys it set have its values. */
@@ -138,88 +150,170 @@ export class JobParts implements CommittedParts {
   /** The shared log as `w` sees it: its own entries last. */
   sharedLogIn(w: WriteSet | undefined): readonly unknown[] {
     const own = w?.sharedLog;
-    return own === undefined ? this.#sharedLog : [...this.#sharedLog, ...own];
+    return own === undefined ? this.sharedLog : [...this.sharedLog, ...own];
   }
 
   /** The output log as `w` sees it: its own outputs last. */
   outputLogIn(w: WriteSet | undefined): readonly OutputEntry[] {
     const own = w?.outputs;
-    return own === undefined ? this.#outputLog : [...this.#outputLog, ...own];
+    return own === undefined ? this.outputLog : [...this.outputLog, ...own];
   }
 
   // ---------------------------------------------------------------- changes
+  // Each goes one of two ways: into `w`, an open activation's write set, to take effect when it
+  // commits; or, with no `w`, at once: the job's time moves, its journal notes the change among
+  // its loose changes, and its observer is told.
 
   /** Appends a history entry. */
-  pushHistory(entry: HistoryEntry): void {
+  record(job: PartsOwner, w: WriteSet | undefined, entry: HistoryEntry): void {
+    if (w !== undefined) {
+      w.history = appended(w.history, entry);
+      return;
+    }
     this.#history.push(entry);
+    const data = job[kJobData];
+    data.updatedAtMs = entry.timeMs;
+    const loose = data.looseChanges(job);
+    if (loose !== undefined) (loose.history ??= []).push(entry);
+    if (data.observer?.active === true) data.observer.record(job, entry);
   }
 
   /** Appends an output to the output log. */
-  pushOutput(entry: OutputEntry): void {
-    this.#outputs().push(entry);
+  output(job: PartsOwner, w: WriteSet | undefined, entry: OutputEntry): void {
+    if (w !== undefined) {
+      w.outputs = appended(w.outputs, entry);
+      return;
+    }
+    const more = (this.#more ??= new MoreParts());
+    if (more.outputLog === NO_ENTRIES) more.outputLog = [];
+    more.outputLog.push(entry);
+    const data = job[kJobData];
+    data.updatedAtMs = entry.timeMs;
+    const loose = data.looseChanges(job);
+    if (loose !== undefined) (loose.outputs ??= []).push(entry);
+    if (data.observer?.active === true) data.observer.output(job, entry);
   }
 
   /** Appends an entry to the shared log. */
-  pushSharedLog(entry: unknown): void {
-    this.#log().push(entry);
+  appendSharedLog(job: PartsOwner, w: WriteSet | undefined, entry: unknown): void {
+    if (w !== undefined) {
+      w.sharedLog = appended(w.sharedLog, entry);
+      return;
+    }
+    const more = (this.#more ??= new MoreParts());
+    if (more.sharedLog === NO_ENTRIES) more.sharedLog = [];
+    more.sharedLog.push(entry);
+    const data = job[kJobData];
+    data.updatedAtMs = data.clock.now();
+    const loose = data.looseChanges(job);
+    if (loose !== undefined) (loose.sharedLog ??= []).push(entry);
   }
 
-  /** Sets a shared-data key (a checked one: never `__proto__`). */
-  setShared(key: string, value: unknown): void {
-    this.#shared()[key] = value;
+  /**
+   * Sets a shared-data key (a checked one: never `__proto__`). In `w`, an `update` is kept with
+   * the value: it runs again on the committed value when the activation commits.
+   */
+  setShared(job: PartsOwner, w: WriteSet | undefined, key: string, value: unknown, update?: (previous: unknown) => unknown): void {
+    if (w !== undefined) {
+      (w.sharedValues ??= new Map()).set(key, value);
+      w.sharedOps = appended(w.sharedOps, update === undefined ? { key, value } : { key, value, update });
+      return;
+    }
+    if (this.#sharedData === NO_VALUES) this.#sharedData = {};
+    this.#sharedData[key] = value;
+    const data = job[kJobData];
+    data.updatedAtMs = data.clock.now();
+    const loose = data.looseChanges(job);
+    if (loose !== undefined) (loose.sharedKeys ??= new Set()).add(key);
   }
 
   /** Replaces a routine's state (used as is). */
-  setRoutineState(routineId: string, state: Payload): void {
-    this.#setOwn(this.#states(), routineId, state);
+  setRoutineState(job: PartsOwner, w: WriteSet | undefined, routineId: string, state: Payload): void {
+    if (w !== undefined) {
+      (w.states ??= new Map()).set(routineId, state);
+      return;
+    }
+    if (this.#routineStates === NO_VALUES) this.#routineStates = {};
+    setOwn(this.#routineStates, routineId, state);
+    this.routineStateChanged(job, routineId);
   }
 
-  /** The live state object of a routine, created on first use. */
+  /** A routine's state changed outside any activation (set, or changed in place): note it and tell the observer. */
+  routineStateChanged(job: PartsOwner, routineId: string): void {
+    const data = job[kJobData];
+    data.updatedAtMs = data.clock.now();
+    const loose = data.looseChanges(job);
+    if (loose !== undefined) (loose.stateIds ??= new Set()).add(routineId);
+    if (data.observer?.active === true) data.observer.routine(job, routineId, this.#routineStates[routineId] ?? EMPTY);
+  }
+
+  /** Engine: the live state object of a routine, created on first use (changed in place, at once). */
   liveRoutineState(routineId: string): Payload {
     let state = this.#routineStates[routineId];
     if (state === undefined) {
       state = {};
-      this.#setOwn(this.#states(), routineId, state);
+      if (this.#routineStates === NO_VALUES) this.#routineStates = {};
+      setOwn(this.#routineStates, routineId, state);
     }
     return state;
   }
 
-  /** Sets a routine's status, in its live state (created on first use), and returns that state. */
-  setRoutineStatus(routineId: string, status: string): Payload {
+  /**
+   * Engine hot path: sets a routine's status in its live state (created on first use), tells the
+   * observer and returns the state. Not noted as loose: an activation's commit carries it.
+   */
+  setRoutineStatus(job: PartsOwner, routineId: string, status: string): Payload {
     let state = this.#routineStates[routineId];
     if (state === undefined) {
       state = { status };
-      this.#setOwn(this.#states(), routineId, state);
+      if (this.#routineStates === NO_VALUES) this.#routineStates = {};
+      setOwn(this.#routineStates, routineId, state);
     } else {
       state.status = status;
     }
+    const observer = job[kJobData].observer;
+    if (observer?.active === true) observer.routine(job, routineId, state);
     return state;
   }
 
-  /** Stores a deferred event. */
-  pushDeferred(event: DeferredEvent): void {
-    if (this.#deferred === NO_ENTRIES) this.#deferred = [];
-    this.#deferred.push(event);
+  /** Stores an event to emit when the job is resumed. */
+  defer(job: PartsOwner, w: WriteSet | undefined, event: DeferredEvent): void {
+    if (w !== undefined) {
+      w.deferred = appended(w.deferred, event);
+      return;
+    }
+    const more = (this.#more ??= new MoreParts());
+    if (more.deferred === NO_ENTRIES) more.deferred = [];
+    more.deferred.push(event);
+    const loose = job[kJobData].looseChanges(job);
+    if (loose !== undefined) (loose.deferred ??= []).push(event);
   }
 
-  /** Takes the deferred events, leaving none. */
-  takeDeferred(): DeferredEvent[] {
-    const events = this.#deferred;
-    if (events.length > 0) this.#deferred = NO_ENTRIES;
+  /** Engine: takes the deferred events, leaving none (at once). */
+  takeDeferred(job: PartsOwner): DeferredEvent[] {
+    const more = this.#more;
+    if (more === undefined) return NO_ENTRIES;
+    const events = more.deferred;
+    if (events.length > 0) {
+      more.deferred = NO_ENTRIES;
+      job[kJobData].looseChanges(job)?.deferredTaken();
+    }
     return events;
   }
 
-  /** Records a pause point. */
+  /** Engine: records a pause point (the job notes its job-level fields as changed). */
   pushPausePoint(point: PauseEntry): void {
     if (this.#pausePoints === NO_ENTRIES) this.#pausePoints = [];
     this.#pausePoints.push(point);
   }
 
   /**
-   * Applies a succeeded activation's writes, its records stamped `nowMs`, telling `observer` (when
-   * one listens) of each as it takes effect.
+   * Engine: applies a succeeded activation's writes, its records stamped `nowMs`, telling the
+   * observer of each as it takes effect. Not noted as loose: the activation's commit carries them.
    */
-  apply(w: WriteSet, nowMs: number, job: JournaledJob, observer: JobObserver | undefined): void {
+  apply(job: PartsOwner, w: WriteSet, nowMs: number): void {
+    const live = job[kJobData].observer;
+    const observer = live?.active === true ? live : undefined;
     if (w.history !== undefined) {
       for (const entry of w.history) {
         entry.timeMs = nowMs;
@@ -228,81 +322,81 @@ export class JobParts implements CommittedParts {
       }
     }
     if (w.outputs !== undefined) {
+      const more = (this.#more ??= new MoreParts());
+      if (more.outputLog === NO_ENTRIES) more.outputLog = [];
       for (const entry of w.outputs) {
-        this.#outputs().push(entry);
+        more.outputLog.push(entry);
         observer?.output(job, entry);
       }
     }
-    if (w.sharedLog !== undefined) for (const entry of w.sharedLog) this.#log().push(entry);
-    if (w.sharedOps !== undefined) this.#applyShared(w.sharedOps, w.sharedValues!, job);
+    if (w.sharedLog !== undefined) {
+      const more = (this.#more ??= new MoreParts());
+      if (more.sharedLog === NO_ENTRIES) more.sharedLog = [];
+      for (const entry of w.sharedLog) more.sharedLog.push(entry);
+    }
+    if (w.sharedOps !== undefined) {
+      if (this.#sharedData === NO_VALUES) this.#sharedData = {};
+      applyShared(this.#sharedData, w.sharedOps, w.sharedValues!, job);
+    }
     if (w.states !== undefined) {
+      if (this.#routineStates === NO_VALUES) this.#routineStates = {};
       for (const [id, state] of w.states) {
-        this.#setOwn(this.#states(), id, state);
+        setOwn(this.#routineStates, id, state);
         observer?.routine(job, id, state);
       }
     }
     if (w.deferred !== undefined) {
-      if (this.#deferred === NO_ENTRIES) this.#deferred = [];
-      for (const event of w.deferred) this.#deferred.push(event);
-    }
-  }
-
-  /** Applies an activation's shared-data writes: its values, or, when it updated, its writes again on the committed values. */
-  #applyShared(ops: readonly SharedOp[], values: Map<string, unknown>, job: JournaledJob): void {
-    const shared = this.#shared();
-    if (!ops.some((op) => op.update !== undefined)) {
-      for (const [key, value] of values) shared[key] = value;
-      return;
-    }
-    for (const op of ops) {
-      let value = op.value;
-      if (op.update !== undefined) {
-        try {
-          const next = op.update(shared[op.key]);
-          if (!isJsonValue(next)) checkJsonValue(next, `shared data '${op.key}' of job '${job.jobId}'`, `sharedData.${op.key}`);
-          value = next;
-        } catch {
-          // It ran once already, in the handler; its value then stands.
-        }
-      }
-      shared[op.key] = value;
-      values.set(op.key, value);
+      const more = (this.#more ??= new MoreParts());
+      if (more.deferred === NO_ENTRIES) more.deferred = [];
+      for (const event of w.deferred) more.deferred.push(event);
     }
   }
 
   /**
-   * The job comes to rest: arrays grown by pushes keep up to half again their length in spare
+   * Engine: the job comes to rest: arrays grown by pushes keep up to half again their length in spare
    * capacity, so they are copied to their exact size.
    */
   compact(): void {
     if (this.#history.length > 0) this.#history = this.#history.slice();
     if (this.#pausePoints.length > 0) this.#pausePoints = this.#pausePoints.slice();
-    if (this.#sharedLog.length > 0) this.#sharedLog = this.#sharedLog.slice();
-    if (this.#outputLog.length > 0) this.#outputLog = this.#outputLog.slice();
+    const more = this.#more;
+    if (more === undefined) return;
+    if (more.sharedLog.length > 0) more.sharedLog = more.sharedLog.slice();
+    if (more.outputLog.length > 0) more.outputLog = more.outputLog.slice();
   }
+}
 
-  #setOwn(target: Record<string, Payload>, key: string, value: Payload): void {
-    if (key === "__proto__") Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
-    else target[key] = value;
+/** The parts most jobs never write, made on the first write of one; each is a stand-in until written. */
+class MoreParts {
+  deferred: DeferredEvent[] = NO_ENTRIES;
+  sharedLog: unknown[] = NO_ENTRIES;
+  outputLog: OutputEntry[] = NO_ENTRIES;
+}
+
+/** Sets `target[key]`, as an own property even for the key `__proto__` (a routine may have that id). */
+function setOwn(target: Record<string, Payload>, key: string, value: Payload): void {
+  if (key === "__proto__") Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
+  else target[key] = value;
+}
+
+/** Applies an activation's shared-data writes: its values, or, when it updated, its writes again on the committed values. */
+function applyShared(shared: Payload, ops: readonly SharedOp[], values: Map<string, unknown>, job: PartsOwner): void {
+  if (!ops.some((op) => op.update !== undefined)) {
+    for (const [key, value] of values) shared[key] = value;
+    return;
   }
-
-  #states(): Record<string, Payload> {
-    if (this.#routineStates === NO_VALUES) this.#routineStates = {};
-    return this.#routineStates;
-  }
-
-  #shared(): Payload {
-    if (this.#sharedData === NO_VALUES) this.#sharedData = {};
-    return this.#sharedData;
-  }
-
-  #log(): unknown[] {
-    if (this.#sharedLog === NO_ENTRIES) this.#sharedLog = [];
-    return this.#sharedLog;
-  }
-
-  #outputs(): OutputEntry[] {
-    if (this.#outputLog === NO_ENTRIES) this.#outputLog = [];
-    return this.#outputLog;
+  for (const op of ops) {
+    let value = op.value;
+    if (op.update !== undefined) {
+      try {
+        const next = op.update(shared[op.key]);
+        if (!isJsonValue(next)) checkJsonValue(next, `shared data '${op.key}' of job '${job.jobId}'`, `sharedData.${op.key}`);
+        value = next;
+      } catch {
+        // It ran once already, in the handler; its value then stands.
+      }
+    }
+    shared[op.key] = value;
+    values.set(op.key, value);
   }
 }

@@ -1,18 +1,17 @@
 import { newUuid } from "../core/ids.js";
-import { appended } from "../core/lists.js";
 import { systemClock } from "../core/clock.js";
 import { contextStorage } from "../core/context.js";
-import { JobStateError, RoutiluxError, SerializationError, describeError } from "../core/errors.js";
+import { JobStateError, RoutiluxError, SerializationError } from "../core/errors.js";
 import { checkJsonValue, isJsonValue } from "../core/json-value.js";
 import type { Payload } from "../core/slot.js";
 import { checkKey, checkPayload } from "./checks.js";
 import { JobData, NOTHING_IN_FLIGHT, kJobData } from "./job-data.js";
 import { JobParts, type CommittedParts } from "./job-parts.js";
 import { partsFromSnapshot, restoreJobData, writeSnapshot, type JobSnapshot, type JobStatus, type LiveJobStatus, type SnapshotHead } from "./job-snapshot.js";
-import type { OutputHandler } from "./output-handlers.js";
+import { deliverOutput, type OutputHandler } from "./output-handlers.js";
 import { HistoryEntry, OutputEntry, PauseEntry, type DeferredEvent, type ExecutionRecord, type OutputRecord, type PausePoint } from "./records.js";
 import type { PendingTask } from "./task.js";
-import { LooseChanges, type WaitRequest, type WriteSet } from "./write-set.js";
+import type { LooseChanges, WaitRequest, WriteSet } from "./write-set.js";
 
 const EMPTY: Payload = Object.freeze({});
 /** A shared stand-in for metadata never set: most jobs have none, and idle jobs are many. */
@@ -104,10 +103,10 @@ export class JobStateCore {
   }
 
   set metadata(value: Record<string, unknown>) {
-    this.#checkWritable();
+    checkWritable(this);
     checkJsonValue(checkPayload(value, `the metadata of job '${this.#jobId}'`), `the metadata of job '${this.#jobId}'`, "metadata");
     this.#metadata = value;
-    this.#looseJob();
+    noteJobFields(this);
   }
 
   /** The checkpoint given to the last `flow.pause`, if any. */
@@ -116,10 +115,10 @@ export class JobStateCore {
   }
 
   set checkpoint(value: Record<string, unknown> | undefined) {
-    this.#checkWritable();
+    checkWritable(this);
     if (value !== undefined) checkJsonValue(checkPayload(value, "a checkpoint"), `the checkpoint of job '${this.#jobId}'`, "checkpoint");
     this.#checkpoint = value;
-    this.#looseJob();
+    noteJobFields(this);
   }
 
   /** The store revision of this copy: the sequence number of its last commit (0 when never stored). */
@@ -129,12 +128,12 @@ export class JobStateCore {
 
   /** The chronological log of the job: start, emits, errors, retries, pauses, resumes, the end. */
   get executionHistory(): readonly ExecutionRecord[] {
-    return this.#parts.historyIn(this.#open());
+    return this.#parts.historyIn(openWrites(this));
   }
 
   /** Per routine that ran: `status` ("running", "completed", "failed", "error_continued", "skipped") and what handlers added. */
   get routineStates(): Readonly<Record<string, Record<string, unknown>>> {
-    return this.#parts.routineStatesIn(this.#open());
+    return this.#parts.routineStatesIn(openWrites(this));
   }
 
   /** Every pause of the job, oldest first. */
@@ -144,7 +143,7 @@ export class JobStateCore {
 
   /** Events stored by `emitDeferredEvent`, to be emitted (and cleared) when the job is resumed. */
   get deferredEvents(): readonly DeferredEvent[] {
-    return this.#parts.deferredIn(this.#open());
+    return this.#parts.deferredIn(openWrites(this));
   }
 
   /** The job's queued tasks and waiting retries: what runs next, and what a paused job resumes with. */
@@ -154,17 +153,17 @@ export class JobStateCore {
 
   /** The job's business data, read and written by its routines; see {@link JobStateCore.updateSharedData}. */
   get sharedData(): Readonly<Record<string, unknown>> {
-    return this.#parts.sharedDataIn(this.#open());
+    return this.#parts.sharedDataIn(openWrites(this));
   }
 
   /** The job's append-only business log; see {@link JobStateCore.appendToSharedLog}. */
   get sharedLog(): readonly unknown[] {
-    return this.#parts.sharedLogIn(this.#open());
+    return this.#parts.sharedLogIn(openWrites(this));
   }
 
   /** Every output sent in the job (`sendOutput`), oldest first. */
   get outputLog(): readonly OutputRecord[] {
-    return this.#parts.outputLogIn(this.#open());
+    return this.#parts.outputLogIn(openWrites(this));
   }
 
   /** The inputs the job waits for (`ctx.waitForInput`); empty when it waits for none. */
@@ -180,50 +179,36 @@ export class JobStateCore {
 
   /** Appends a record to the history (inside a handler: when its activation succeeds). Plain JSON data. */
   recordExecution(routineId: string, eventName: string, data: Record<string, unknown> = EMPTY): void {
-    this.#checkWritable();
+    checkWritable(this);
     if (!isJsonValue(data)) checkJsonValue(data, `the data of record '${routineId}.${eventName}' in job '${this.#jobId}'`, "data");
-    const w = this.#open();
-    const entry = new HistoryEntry(routineId, eventName, data, this[kJobData].clock.now());
-    if (w !== undefined) w.history = appended(w.history, entry);
-    else this.#pushEntry(entry);
+    this.#parts.record(this, openWrites(this), new HistoryEntry(routineId, eventName, data, this[kJobData].clock.now()));
   }
 
   /** A copy of a routine's state, or undefined if it has none. */
   getRoutineState(routineId: string): Record<string, unknown> | undefined {
-    const state = this.#parts.routineStateIn(this.#open(), routineId);
+    const state = this.#parts.routineStateIn(openWrites(this), routineId);
     return state === undefined ? undefined : { ...state };
   }
 
   /** Replaces a routine's state (inside a handler: when its activation succeeds). Plain JSON. */
   updateRoutineState(routineId: string, state: Record<string, unknown>): void {
-    this.#checkWritable();
+    checkWritable(this);
     const copy = { ...checkPayload(state, `the state of routine '${routineId}'`) };
     if (!isJsonValue(copy)) checkJsonValue(copy, `the state of routine '${routineId}' in job '${this.#jobId}'`, `routineStates.${routineId}`);
-    const w = this.#open();
-    if (w !== undefined) {
-      (w.states ??= new Map()).set(routineId, copy);
-      return;
-    }
-    this.#parts.setRoutineState(routineId, copy);
-    this.routineStateChanged(routineId);
+    this.#parts.setRoutineState(this, openWrites(this), routineId, copy);
   }
 
   /** Sets one key of the job's shared data (inside a handler: when its activation succeeds). Plain JSON. */
   updateSharedData(key: string, value: unknown): void {
-    this.writeSharedData(this.#open(), key, value);
+    this.writeSharedData(openWrites(this), key, value);
   }
 
   /** @internal Sets a shared-data key in `w` (an open activation's write set) or, when undefined, at once. */
   writeSharedData(w: WriteSet | undefined, key: string, value: unknown): void {
-    this.#checkWritable();
+    checkWritable(this);
     checkKey(key, this.#jobId);
     if (!isJsonValue(value)) checkJsonValue(value, `shared data '${key}' of job '${this.#jobId}'`, `sharedData.${key}`);
-    if (w !== undefined) {
-      (w.sharedValues ??= new Map()).set(key, value);
-      w.sharedOps = appended(w.sharedOps, { key, value });
-      return;
-    }
-    this.#setShared(key, value);
+    this.#parts.setShared(this, w, key, value);
   }
 
   /**
@@ -233,25 +218,12 @@ export class JobStateCore {
    * updates of one key by concurrent handlers are never lost. `fn` should be pure.
    */
   updateSharedDataWith<T>(w: WriteSet | undefined, key: string, fn: (previous: T | undefined) => T): T {
-    this.#checkWritable();
+    checkWritable(this);
     checkKey(key, this.#jobId);
     const next = fn(this.readSharedData<T | undefined>(w, key, undefined));
     if (!isJsonValue(next)) checkJsonValue(next, `shared data '${key}' of job '${this.#jobId}'`, `sharedData.${key}`);
-    if (w !== undefined) {
-      (w.sharedValues ??= new Map()).set(key, next);
-      w.sharedOps = appended(w.sharedOps, { key, value: next, update: fn as (previous: unknown) => unknown });
-    } else {
-      this.#setShared(key, next);
-    }
+    this.#parts.setShared(this, w, key, next, fn as (previous: unknown) => unknown);
     return next;
-  }
-
-  #setShared(key: string, value: unknown): void {
-    this.#parts.setShared(key, value);
-    const data = this[kJobData];
-    data.updatedAtMs = data.clock.now();
-    const loose = this.#loose();
-    if (loose !== undefined) (loose.sharedKeys ??= new Set()).add(key);
   }
 
   /** @internal A shared-data key as `w` (an open activation's write set) sees it. */
@@ -261,24 +233,15 @@ export class JobStateCore {
 
   /** One key of the job's shared data, or `defaultValue` when it is not set. */
   getSharedData<T = unknown>(key: string, defaultValue?: T): T {
-    return this.readSharedData(this.#open(), key, defaultValue);
+    return this.readSharedData(openWrites(this), key, defaultValue);
   }
 
   /** Appends an entry (a JSON value) to the job's shared log (inside a handler: when its activation succeeds). */
   appendToSharedLog(entry: unknown): void {
-    this.#checkWritable();
+    checkWritable(this);
     if (entry === undefined) throw new SerializationError(`Cannot write a shared-log entry of job '${this.#jobId}': it is undefined, which JSON cannot hold (use null)`, { path: "sharedLog" });
     if (!isJsonValue(entry)) checkJsonValue(entry, `a shared-log entry of job '${this.#jobId}'`, "sharedLog");
-    const w = this.#open();
-    if (w !== undefined) {
-      w.sharedLog = appended(w.sharedLog, entry);
-      return;
-    }
-    this.#parts.pushSharedLog(entry);
-    const data = this[kJobData];
-    data.updatedAtMs = data.clock.now();
-    const loose = this.#loose();
-    if (loose !== undefined) (loose.sharedLog ??= []).push(entry);
+    this.#parts.appendSharedLog(this, openWrites(this), entry);
   }
 
   /** A copy of the shared log. */
@@ -309,102 +272,38 @@ export class JobStateCore {
    * not fail the job.
    */
   sendOutput(routineId: string, outputType: string, data: Record<string, unknown> = EMPTY): void {
-    this.writeOutput(this.#open(), routineId, outputType, data);
+    this.writeOutput(openWrites(this), routineId, outputType, data);
   }
 
   /** @internal Sends an output, logged in `w` (an open activation's write set) or, when undefined, at once. */
   writeOutput(w: WriteSet | undefined, routineId: string, outputType: string, data: Record<string, unknown>): void {
-    this.#checkWritable();
+    checkWritable(this);
     if (!isJsonValue(data)) checkJsonValue(data, `the data of output '${outputType}' of routine '${routineId}' in job '${this.#jobId}'`, "data");
     const jobData = this[kJobData];
     const entry = new OutputEntry(routineId, outputType, data, jobData.clock.now());
-    if (w !== undefined) {
-      w.outputs = appended(w.outputs, entry);
-    } else {
-      this.#parts.pushOutput(entry);
-      jobData.updatedAtMs = entry.timeMs;
-      const loose = this.#loose();
-      if (loose !== undefined) (loose.outputs ??= []).push(entry);
-      if (jobData.observer?.active === true) jobData.observer.output(this, entry);
-    }
+    this.#parts.output(this, w, entry);
     const handler = jobData.outputHandler;
     if (handler === undefined) return;
-    try {
-      const returned: unknown = handler.handle(routineId, outputType, data, entry.timestamp);
-      // An async handler's rejection comes too late for the history: it is a process warning, never an unhandled rejection.
-      if (returned instanceof Promise) {
-        returned.catch((error: unknown) => process.emitWarning(
-          `The output handler of job '${this.#jobId}' failed on output '${outputType}' of routine '${routineId}': ${describeError(error).message}`,
-          "RoutiluxWarning",
-        ));
-      }
-    } catch (error) {
-      const { message, type } = describeError(error);
-      const record = new HistoryEntry(routineId, "output_error", { outputType, error: message, errorType: type }, jobData.clock.now());
-      if (w !== undefined) w.history = appended(w.history, record);
-      else this.#pushEntry(record);
+    const failure = deliverOutput(handler, this.#jobId, entry);
+    if (failure !== undefined) {
+      const record = { outputType, error: failure.message, errorType: failure.type };
+      this.#parts.record(this, w, new HistoryEntry(routineId, "output_error", record, jobData.clock.now()));
     }
   }
 
   /** Stores an event to emit when the job is resumed (inside a handler: when its activation succeeds). */
   addDeferredEvent(routineId: string, eventName: string, data: Record<string, unknown> = EMPTY): void {
-    this.writeDeferredEvent(this.#open(), routineId, eventName, data);
+    this.writeDeferredEvent(openWrites(this), routineId, eventName, data);
   }
 
   /** @internal Stores a deferred event in `w` (an open activation's write set) or, when undefined, at once. */
   writeDeferredEvent(w: WriteSet | undefined, routineId: string, eventName: string, data: Record<string, unknown>): void {
-    this.#checkWritable();
+    checkWritable(this);
     if (!isJsonValue(data)) checkJsonValue(data, `the data of deferred event '${routineId}.${eventName}' in job '${this.#jobId}'`, "data");
-    const event: DeferredEvent = { routineId, eventName, data };
-    if (w !== undefined) {
-      w.deferred = appended(w.deferred, event);
-      return;
-    }
-    this.#parts.pushDeferred(event);
-    const loose = this.#loose();
-    if (loose !== undefined) (loose.deferred ??= []).push(event);
+    this.#parts.defer(this, w, { routineId, eventName, data });
   }
 
   // ---------------------------------------------------------------- engine and store side
-
-  /** The write set of an open activation of this job, when called from inside one. */
-  #open(): WriteSet | undefined {
-    const ctx = contextStorage.getStore();
-    return ctx === undefined ? undefined : (ctx.writesFor(this) as WriteSet | undefined);
-  }
-
-  /** The loose changes to note a change in, when a journal persists the job. */
-  #loose(): LooseChanges | undefined {
-    const data = this[kJobData];
-    if (data.journal === undefined) return undefined;
-    let loose = data.loose;
-    if (loose === undefined) {
-      loose = new LooseChanges();
-      data.loose = loose;
-      data.journal.jobChanged(this);
-    }
-    return loose;
-  }
-
-  #looseJob(): void {
-    const loose = this.#loose();
-    if (loose !== undefined) loose.job = true;
-  }
-
-  #checkWritable(): void {
-    if (this[kJobData].final) {
-      throw new JobStateError(`Job '${this.#jobId}' has ended (${this.#status}) and its stored state is final; it can no longer change`);
-    }
-  }
-
-  #pushEntry(entry: HistoryEntry): void {
-    this.#parts.pushHistory(entry);
-    const data = this[kJobData];
-    data.updatedAtMs = entry.timeMs;
-    const loose = this.#loose();
-    if (loose !== undefined) (loose.history ??= []).push(entry);
-    if (data.observer?.active === true) data.observer.record(this, entry);
-  }
 
   /**
    * @internal Engine: the job comes to rest (paused at rest, or ended): arrays grown by pushes keep
@@ -419,7 +318,7 @@ export class JobStateCore {
 
   /** @internal Engine: appends a record outside any activation. */
   pushRecord(routineId: string, eventName: string, data: Payload, nowMs: number): void {
-    this.#pushEntry(new HistoryEntry(routineId, eventName, data, nowMs));
+    this.#parts.record(this, undefined, new HistoryEntry(routineId, eventName, data, nowMs));
   }
 
   /** @internal Engine: the live state object of a routine, created on first use. */
@@ -429,46 +328,33 @@ export class JobStateCore {
 
   /** @internal A routine state changed outside any activation: note it and tell the observer. */
   routineStateChanged(routineId: string): void {
-    const data = this[kJobData];
-    data.updatedAtMs = data.clock.now();
-    const loose = this.#loose();
-    if (loose !== undefined) (loose.stateIds ??= new Set()).add(routineId);
-    if (data.observer?.active === true) data.observer.routine(this, routineId, this.#parts.routineStates[routineId] ?? EMPTY);
+    this.#parts.routineStateChanged(this, routineId);
   }
 
   /** @internal Engine hot path: sets a routine's status; an activation's commit carries it to the store. */
   setRoutineStatus(routineId: string, status: string): Payload {
-    const state = this.#parts.setRoutineStatus(routineId, status);
-    const observer = this[kJobData].observer;
-    if (observer?.active === true) observer.routine(this, routineId, state);
-    return state;
+    return this.#parts.setRoutineStatus(this, routineId, status);
   }
 
   /** @internal Engine: a job-level field changed (status, pause points, time limit, inputs waited for). */
   jobFieldsChanged(): void {
-    this.#looseJob();
+    noteJobFields(this);
   }
 
   /** @internal Engine: notes tasks queued outside any activation, and whether the pending set was dropped first. */
   tasksChanged(added: readonly PendingTask[], cleared: boolean): void {
-    const loose = this.#loose();
-    if (loose === undefined) return;
-    if (cleared) {
-      loose.cleared = true;
-      loose.added = undefined;
-    }
-    if (added.length > 0) (loose.added ??= []).push(...added);
+    this[kJobData].looseChanges(this)?.tasksQueued(added, cleared);
   }
 
   /** @internal Engine: notes delayed tasks withdrawn outside any activation. */
   tasksRemoved(taskIds: readonly number[]): void {
-    const loose = this.#loose();
+    const loose = this[kJobData].looseChanges(this);
     if (loose !== undefined && taskIds.length > 0) (loose.removed ??= []).push(...taskIds);
   }
 
   /** @internal Engine: a slot buffer's durable value changed outside an activation's commit. */
   bufferChanged(key: string): void {
-    const loose = this.#loose();
+    const loose = this[kJobData].looseChanges(this);
     if (loose !== undefined) (loose.bufferKeys ??= new Set()).add(key);
   }
 
@@ -477,8 +363,7 @@ export class JobStateCore {
    * noted as loose: the activation's commit carries them.
    */
   applyWrites(w: WriteSet, nowMs: number): void {
-    const observer = this[kJobData].observer;
-    this.#parts.apply(w, nowMs, this, observer?.active === true ? observer : undefined);
+    this.#parts.apply(this, w, nowMs);
   }
 
   /** @internal The job's committed parts, whatever activation is open (what stores write). */
@@ -498,20 +383,12 @@ export class JobStateCore {
   addPausePoint(nowMs: number, reason: string, checkpoint: Payload | undefined): void {
     this.#parts.pushPausePoint(new PauseEntry(nowMs, reason, checkpoint));
     if (checkpoint !== undefined) this.#checkpoint = checkpoint;
-    this.#looseJob();
+    noteJobFields(this);
   }
 
   /** @internal Engine: takes the deferred events, leaving none. */
   takeDeferredEvents(): DeferredEvent[] {
-    const events = this.#parts.takeDeferred();
-    if (events.length > 0) {
-      const loose = this.#loose();
-      if (loose !== undefined) {
-        loose.deferredReset = true;
-        loose.deferred = undefined;
-      }
-    }
-    return events;
+    return this.#parts.takeDeferred(this);
   }
 
   /** @internal Every part of the job as plain data; slot buffers at their durable value. */
@@ -537,4 +414,26 @@ export class JobStateCore {
     this.#parts = partsFromSnapshot(s);
     restoreJobData(this[kJobData], s);
   }
+}
+
+// The job's helpers are functions, not #private methods: a class with private methods carries a
+// brand in each instance, and idle jobs are many.
+
+/** The write set of an open activation of `job`, when called from inside one. */
+function openWrites(job: JobStateCore): WriteSet | undefined {
+  const ctx = contextStorage.getStore();
+  return ctx === undefined ? undefined : (ctx.writesFor(job) as WriteSet | undefined);
+}
+
+/** Refuses a change to a job whose stored state is final. */
+function checkWritable(job: JobStateCore): void {
+  if (job[kJobData].final) {
+    throw new JobStateError(`Job '${job.jobId}' has ended (${job.status}) and its stored state is final; it can no longer change`);
+  }
+}
+
+/** Notes a change of the job-level fields, when a journal persists the job. */
+function noteJobFields(job: JobStateCore): void {
+  const loose = job[kJobData].looseChanges(job);
+  if (loose !== undefined) loose.job = true;
 }

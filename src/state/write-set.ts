@@ -152,4 +152,21 @@ export class LooseChanges {
   removed: number[] | undefined;
   /** Job-level fields changed: status, metadata, checkpoint, pause points, time limit, inputs waited for. */
   job = false;
+
+  // A note that drops earlier ones is made here, so what a commit reads stays in order.
+
+  /** Notes tasks queued, after dropping the pending set when `cleared` (what was queued before it goes with it). */
+  tasksQueued(added: readonly PendingTask[], cleared: boolean): void {
+    if (cleared) {
+      this.cleared = true;
+      this.added = undefined;
+    }
+    if (added.length > 0) (this.added ??= []).push(...added);
+  }
+
+  /** Notes the deferred events taken: the ones noted before go with them. */
+  deferredTaken(): void {
+    this.deferredReset = true;
+    this.deferred = undefined;
+  }
 }
