@@ -1,5 +1,13 @@
-import { RoutiluxError } from "../core/errors.js";
+import { JobStateError, RoutiluxError } from "../core/errors.js";
 import type { Payload } from "../core/slot.js";
+import { kJobData, type JobData } from "./job-data.js";
+
+/** Refuses a change to a job whose stored state is final (it was persisted and has ended). @internal */
+export function checkWritable(job: { readonly jobId: string; readonly status: string; readonly [kJobData]: JobData }): void {
+  if (job[kJobData].final) {
+    throw new JobStateError(`Job '${job.jobId}' has ended (${job.status}) and its stored state is final; it can no longer change`);
+  }
+}
 
 /** A shared-data key as given by user code: a string other than `__proto__`. @internal */
 export function checkKey(key: unknown, jobId: string): string {

@@ -255,6 +255,42 @@ export class JobData {
     return loose;
   }
 
+  /** Notes that `job`'s job-level fields changed (status, metadata, checkpoint, pause points, time limit, inputs waited for). */
+  noteJobFields(job: JournaledJob): void {
+    const loose = this.looseChanges(job);
+    if (loose !== undefined) loose.job = true;
+  }
+
+  /** Notes tasks queued outside any activation, after dropping the pending set when `cleared`. */
+  noteTasks(job: JournaledJob, added: readonly PendingTask[], cleared: boolean): void {
+    const loose = this.looseChanges(job);
+    if (loose === undefined) return;
+    if (cleared) {
+      loose.cleared = true;
+      loose.added = undefined;
+    }
+    if (added.length > 0) (loose.added ??= []).push(...added);
+  }
+
+  /** Notes delayed tasks withdrawn outside any activation. */
+  noteTasksRemoved(job: JournaledJob, taskIds: readonly number[]): void {
+    const loose = this.looseChanges(job);
+    if (loose !== undefined && taskIds.length > 0) (loose.removed ??= []).push(...taskIds);
+  }
+
+  /** Notes that a slot buffer's durable value changed outside an activation's commit. */
+  noteBuffer(job: JournaledJob, key: string): void {
+    const loose = this.looseChanges(job);
+    if (loose !== undefined) (loose.bufferKeys ??= new Set()).add(key);
+  }
+
+  /** Takes the loose changes for a commit, leaving none. */
+  takeLoose(): LooseChanges | undefined {
+    const loose = this.loose;
+    this.loose = undefined;
+    return loose;
+  }
+
   /** How long the job has run in all, as of `nowMs`. */
   runningMsAt(nowMs: number): number {
     return this.runningSince === undefined ? this.runningMs : this.runningMs + nowMs - this.runningSince;

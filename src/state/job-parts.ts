@@ -60,7 +60,7 @@ export class JobParts implements CommittedParts {
   /** Deferred events, shared log and outputs: most jobs write none of them. */
   #more: MoreParts | undefined;
 
-  /** Empty parts (a new job), or the given ones, used as they are (not copied). */
+  /** Empty parts (a new job), or the given ones, used as they are (not copied; an empty rare part stays a stand-in). */
   constructor(init?: JobPartsInit) {
     if (init === undefined) return;
     this.#history = init.history;
@@ -296,7 +296,11 @@ export class JobParts implements CommittedParts {
     const events = more.deferred;
     if (events.length > 0) {
       more.deferred = NO_ENTRIES;
-      job[kJobData].looseChanges(job)?.deferredTaken();
+      const loose = job[kJobData].looseChanges(job);
+      if (loose !== undefined) {
+        loose.deferredReset = true;
+        loose.deferred = undefined;
+      }
     }
     return events;
   }

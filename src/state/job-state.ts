@@ -1,17 +1,16 @@
 import { newUuid } from "../core/ids.js";
 import { systemClock } from "../core/clock.js";
-import { contextStorage } from "../core/context.js";
-import { JobStateError, RoutiluxError, SerializationError } from "../core/errors.js";
+import { RoutiluxError, SerializationError } from "../core/errors.js";
 import { checkJsonValue, isJsonValue } from "../core/json-value.js";
 import type { Payload } from "../core/slot.js";
-import { checkKey, checkPayload } from "./checks.js";
+import { checkKey, checkPayload, checkWritable } from "./checks.js";
 import { JobData, NOTHING_IN_FLIGHT, kJobData } from "./job-data.js";
 import { JobParts, type CommittedParts } from "./job-parts.js";
 import { partsFromSnapshot, restoreJobData, writeSnapshot, type JobSnapshot, type JobStatus, type LiveJobStatus, type SnapshotHead } from "./job-snapshot.js";
 import { deliverOutput, type OutputHandler } from "./output-handlers.js";
 import { HistoryEntry, OutputEntry, PauseEntry, type DeferredEvent, type ExecutionRecord, type OutputRecord, type PausePoint } from "./records.js";
 import type { PendingTask } from "./task.js";
-import type { LooseChanges, WaitRequest, WriteSet } from "./write-set.js";
+import { openWrites, type LooseChanges, type WaitRequest, type WriteSet } from "./write-set.js";
 
 const EMPTY: Payload = Object.freeze({});
 /** A shared stand-in for metadata never set: most jobs have none, and idle jobs are many. */
@@ -106,7 +105,7 @@ export class JobStateCore {
     checkWritable(this);
     checkJsonValue(checkPayload(value, `the metadata of job '${this.#jobId}'`), `the metadata of job '${this.#jobId}'`, "metadata");
     this.#metadata = value;
-    noteJobFields(this);
+    this[kJobData].noteJobFields(this);
   }
 
   /** The checkpoint given to the last `flow.pause`, if any. */
@@ -118,7 +117,7 @@ export class JobStateCore {
     checkWritable(this);
     if (value !== undefined) checkJsonValue(checkPayload(value, "a checkpoint"), `the checkpoint of job '${this.#jobId}'`, "checkpoint");
     this.#checkpoint = value;
-    noteJobFields(this);
+    this[kJobData].noteJobFields(this);
   }
 
   /** The store revision of this copy: the sequence number of its last commit (0 when never stored). */
@@ -338,24 +337,22 @@ export class JobStateCore {
 
   /** @internal Engine: a job-level field changed (status, pause points, time limit, inputs waited for). */
   jobFieldsChanged(): void {
-    noteJobFields(this);
+    this[kJobData].noteJobFields(this);
   }
 
   /** @internal Engine: notes tasks queued outside any activation, and whether the pending set was dropped first. */
   tasksChanged(added: readonly PendingTask[], cleared: boolean): void {
-    this[kJobData].looseChanges(this)?.tasksQueued(added, cleared);
+    this[kJobData].noteTasks(this, added, cleared);
   }
 
   /** @internal Engine: notes delayed tasks withdrawn outside any activation. */
   tasksRemoved(taskIds: readonly number[]): void {
-    const loose = this[kJobData].looseChanges(this);
-    if (loose !== undefined && taskIds.length > 0) (loose.removed ??= []).push(...taskIds);
+    this[kJobData].noteTasksRemoved(this, taskIds);
   }
 
   /** @internal Engine: a slot buffer's durable value changed outside an activation's commit. */
   bufferChanged(key: string): void {
-    const loose = this[kJobData].looseChanges(this);
-    if (loose !== undefined) (loose.bufferKeys ??= new Set()).add(key);
+    this[kJobData].noteBuffer(this, key);
   }
 
   /**
@@ -373,17 +370,14 @@ export class JobStateCore {
 
   /** @internal Takes the loose changes for a commit, leaving none. */
   takeLoose(): LooseChanges | undefined {
-    const data = this[kJobData];
-    const loose = data.loose;
-    data.loose = undefined;
-    return loose;
+    return this[kJobData].takeLoose();
   }
 
   /** @internal Engine: records a pause point. */
   addPausePoint(nowMs: number, reason: string, checkpoint: Payload | undefined): void {
     this.#parts.pushPausePoint(new PauseEntry(nowMs, reason, checkpoint));
     if (checkpoint !== undefined) this.#checkpoint = checkpoint;
-    noteJobFields(this);
+    this[kJobData].noteJobFields(this);
   }
 
   /** @internal Engine: takes the deferred events, leaving none. */
@@ -414,26 +408,4 @@ export class JobStateCore {
     this.#parts = partsFromSnapshot(s);
     restoreJobData(this[kJobData], s);
   }
-}
-
-// The job's helpers are functions, not #private methods: a class with private methods carries a
-// brand in each instance, and idle jobs are many.
-
-/** The write set of an open activation of `job`, when called from inside one. */
-function openWrites(job: JobStateCore): WriteSet | undefined {
-  const ctx = contextStorage.getStore();
-  return ctx === undefined ? undefined : (ctx.writesFor(job) as WriteSet | undefined);
-}
-
-/** Refuses a change to a job whose stored state is final. */
-function checkWritable(job: JobStateCore): void {
-  if (job[kJobData].final) {
-    throw new JobStateError(`Job '${job.jobId}' has ended (${job.status}) and its stored state is final; it can no longer change`);
-  }
-}
-
-/** Notes a change of the job-level fields, when a journal persists the job. */
-function noteJobFields(job: JobStateCore): void {
-  const loose = job[kJobData].looseChanges(job);
-  if (loose !== undefined) loose.job = true;
 }
