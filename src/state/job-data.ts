@@ -1,11 +1,11 @@
 import { systemClock, type Clock } from "../core/clock.js";
 import type { Payload } from "../core/slot.js";
 import { Deque } from "./deque.js";
-import type { JobJournal } from "./journal.js";
+import type { JobJournal, JournaledJob } from "./journal.js";
 import { TIME_BASE, type HistoryEntry, type OutputEntry } from "./records.js";
 import type { SlotBuffer } from "./slot-buffer.js";
 import type { PendingTask } from "./task.js";
-import type { LooseChanges, WaitRequest } from "./write-set.js";
+import { LooseChanges, type WaitRequest } from "./write-set.js";
 import type { OutputHandler } from "./output-handlers.js";
 
 /**
@@ -237,6 +237,58 @@ export class JobData {
 
   set updatedAtMs(value: number) {
     this.#updated = value - TIME_BASE;
+  }
+
+  /**
+   * The loose changes to note a change of `job` in, when a journal persists it: made by the first
+   * change since the last commit, which tells the journal. Undefined when no journal persists the job.
+   */
+  looseChanges(job: JournaledJob): LooseChanges | undefined {
+    const journal = this.journal;
+    if (journal === undefined) return undefined;
+    let loose = this.loose;
+    if (loose === undefined) {
+      loose = new LooseChanges();
+      this.loose = loose;
+      journal.jobChanged(job);
+    }
+    return loose;
+  }
+
+  /** Notes that `job`'s job-level fields changed (status, metadata, checkpoint, pause points, time limit, inputs waited for). */
+  noteJobFields(job: JournaledJob): void {
+    const loose = this.looseChanges(job);
+    if (loose !== undefined) loose.job = true;
+  }
+
+  /** Notes tasks queued outside any activation, after dropping the pending set when `cleared`. */
+  noteTasks(job: JournaledJob, added: readonly PendingTask[], cleared: boolean): void {
+    const loose = this.looseChanges(job);
+    if (loose === undefined) return;
+    if (cleared) {
+      loose.cleared = true;
+      loose.added = undefined;
+    }
+    if (added.length > 0) (loose.added ??= []).push(...added);
+  }
+
+  /** Notes delayed tasks withdrawn outside any activation. */
+  noteTasksRemoved(job: JournaledJob, taskIds: readonly number[]): void {
+    const loose = this.looseChanges(job);
+    if (loose !== undefined && taskIds.length > 0) (loose.removed ??= []).push(...taskIds);
+  }
+
+  /** Notes that a slot buffer's durable value changed outside an activation's commit. */
+  noteBuffer(job: JournaledJob, key: string): void {
+    const loose = this.looseChanges(job);
+    if (loose !== undefined) (loose.bufferKeys ??= new Set()).add(key);
+  }
+
+  /** Takes the loose changes for a commit, leaving none. */
+  takeLoose(): LooseChanges | undefined {
+    const loose = this.loose;
+    this.loose = undefined;
+    return loose;
   }
 
   /** How long the job has run in all, as of `nowMs`. */

@@ -1,22 +1,20 @@
 import { newUuid } from "../core/ids.js";
-import { appended } from "../core/lists.js";
 import { systemClock } from "../core/clock.js";
-import { contextStorage } from "../core/context.js";
-import { JobStateError, RoutiluxError, SerializationError, describeError } from "../core/errors.js";
+import { RoutiluxError, SerializationError } from "../core/errors.js";
 import { checkJsonValue, isJsonValue } from "../core/json-value.js";
 import type { Payload } from "../core/slot.js";
-import { JobData, NOTHING_IN_FLIGHT, kJobData, slotKey, splitSlotKey } from "./job-data.js";
-import type { JobSnapshot, JobStatus, LiveJobStatus } from "./job-snapshot.js";
-import type { OutputHandler } from "./output-handlers.js";
+import { checkKey, checkPayload, checkWritable } from "./checks.js";
+import { JobData, NOTHING_IN_FLIGHT, kJobData } from "./job-data.js";
+import { JobParts, type CommittedParts } from "./job-parts.js";
+import { partsFromSnapshot, restoreJobData, writeSnapshot, type JobSnapshot, type JobStatus, type LiveJobStatus, type SnapshotHead } from "./job-snapshot.js";
+import { deliverOutput, type OutputHandler } from "./output-handlers.js";
 import { HistoryEntry, OutputEntry, PauseEntry, type DeferredEvent, type ExecutionRecord, type OutputRecord, type PausePoint } from "./records.js";
-import { SlotBuffer } from "./slot-buffer.js";
 import type { PendingTask } from "./task.js";
-import { LooseChanges, type WaitRequest, type WriteSet } from "./write-set.js";
+import { openWrites, type LooseChanges, type WaitRequest, type WriteSet } from "./write-set.js";
 
 const EMPTY: Payload = Object.freeze({});
-/** Shared stand-ins for parts a job has not written yet: most jobs never write most parts, and idle jobs are many. */
-const NO_ENTRIES = Object.freeze([]) as unknown as never[];
-const NO_VALUES = Object.freeze({}) as Payload;
+/** A shared stand-in for metadata never set: most jobs have none, and idle jobs are many. */
+const NO_METADATA = Object.freeze({}) as Payload;
 
 /**
  * Type only: marks the classes whose `status` reads as {@link LiveJobStatus} (`JobState`); the
@@ -24,21 +22,6 @@ const NO_VALUES = Object.freeze({}) as Payload;
  * @internal
  */
 export declare const kLiveStatus: unique symbol;
-
-function checkKey(key: unknown, jobId: string): string {
-  if (typeof key !== "string") throw new RoutiluxError(`Expected a string shared-data key for job '${jobId}', got ${typeof key}`);
-  if (key === "__proto__") {
-    throw new RoutiluxError(`Shared data key '__proto__' of job '${jobId}' is reserved: it would replace the object's prototype; use another key`);
-  }
-  return key;
-}
-
-function checkPayload(value: unknown, what: string): Payload {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new RoutiluxError(`Expected ${what} to be a plain object, got ${Array.isArray(value) ? "an array" : value === null ? "null" : typeof value}`);
-  }
-  return value as Payload;
-}
 
 /**
  * The state of one job, without what needs documents or the engine (those are in `JobState`).
@@ -57,15 +40,10 @@ export class JobStateCore {
   #status: JobStatus = "pending";
   /** The routine whose handler started last, if any. */
   currentRoutineId: string | undefined;
-  #metadata: Payload = NO_VALUES;
+  #metadata: Payload = NO_METADATA;
   #checkpoint: Payload | undefined;
-  #history: HistoryEntry[] = [];
-  #routineStates: Record<string, Payload> = NO_VALUES as Record<string, Payload>;
-  #pausePoints: PauseEntry[] = NO_ENTRIES;
-  #deferred: DeferredEvent[] = NO_ENTRIES;
-  #sharedData: Payload = NO_VALUES;
-  #sharedLog: unknown[] = NO_ENTRIES;
-  #outputLog: OutputEntry[] = NO_ENTRIES;
+  /** History, routine states, shared data and log, outputs, deferred events, pause points. */
+  #parts = new JobParts();
   /** @internal */
   readonly [kJobData]: JobData;
 
@@ -119,15 +97,15 @@ export class JobStateCore {
    * job's next commit of its job-level fields.
    */
   get metadata(): Record<string, unknown> {
-    if (this.#metadata === NO_VALUES) this.#metadata = {};
+    if (this.#metadata === NO_METADATA) this.#metadata = {};
     return this.#metadata;
   }
 
   set metadata(value: Record<string, unknown>) {
-    this.#checkWritable();
+    checkWritable(this);
     checkJsonValue(checkPayload(value, `the metadata of job '${this.#jobId}'`), `the metadata of job '${this.#jobId}'`, "metadata");
     this.#metadata = value;
-    this.#looseJob();
+    this[kJobData].noteJobFields(this);
   }
 
   /** The checkpoint given to the last `flow.pause`, if any. */
@@ -136,10 +114,10 @@ export class JobStateCore {
   }
 
   set checkpoint(value: Record<string, unknown> | undefined) {
-    this.#checkWritable();
+    checkWritable(this);
     if (value !== undefined) checkJsonValue(checkPayload(value, "a checkpoint"), `the checkpoint of job '${this.#jobId}'`, "checkpoint");
     this.#checkpoint = value;
-    this.#looseJob();
+    this[kJobData].noteJobFields(this);
   }
 
   /** The store revision of this copy: the sequence number of its last commit (0 when never stored). */
@@ -149,28 +127,22 @@ export class JobStateCore {
 
   /** The chronological log of the job: start, emits, errors, retries, pauses, resumes, the end. */
   get executionHistory(): readonly ExecutionRecord[] {
-    const own = this.#open()?.history;
-    return own === undefined ? this.#history : [...this.#history, ...own];
+    return this.#parts.historyIn(openWrites(this));
   }
 
   /** Per routine that ran: `status` ("running", "completed", "failed", "error_continued", "skipped") and what handlers added. */
   get routineStates(): Readonly<Record<string, Record<string, unknown>>> {
-    const own = this.#open()?.states;
-    if (own === undefined) return this.#routineStates;
-    const merged = { ...this.#routineStates };
-    for (const [id, state] of own) merged[id] = state;
-    return merged;
+    return this.#parts.routineStatesIn(openWrites(this));
   }
 
   /** Every pause of the job, oldest first. */
   get pausePoints(): readonly PausePoint[] {
-    return this.#pausePoints;
+    return this.#parts.pausePoints;
   }
 
   /** Events stored by `emitDeferredEvent`, to be emitted (and cleared) when the job is resumed. */
   get deferredEvents(): readonly DeferredEvent[] {
-    const own = this.#open()?.deferred;
-    return own === undefined ? this.#deferred : [...this.#deferred, ...own];
+    return this.#parts.deferredIn(openWrites(this));
   }
 
   /** The job's queued tasks and waiting retries: what runs next, and what a paused job resumes with. */
@@ -180,23 +152,17 @@ export class JobStateCore {
 
   /** The job's business data, read and written by its routines; see {@link JobStateCore.updateSharedData}. */
   get sharedData(): Readonly<Record<string, unknown>> {
-    const own = this.#open()?.sharedValues;
-    if (own === undefined) return this.#sharedData;
-    const merged = { ...this.#sharedData };
-    for (const [key, value] of own) merged[key] = value;
-    return merged;
+    return this.#parts.sharedDataIn(openWrites(this));
   }
 
   /** The job's append-only business log; see {@link JobStateCore.appendToSharedLog}. */
   get sharedLog(): readonly unknown[] {
-    const own = this.#open()?.sharedLog;
-    return own === undefined ? this.#sharedLog : [...this.#sharedLog, ...own];
+    return this.#parts.sharedLogIn(openWrites(this));
   }
 
   /** Every output sent in the job (`sendOutput`), oldest first. */
   get outputLog(): readonly OutputRecord[] {
-    const own = this.#open()?.outputs;
-    return own === undefined ? this.#outputLog : [...this.#outputLog, ...own];
+    return this.#parts.outputLogIn(openWrites(this));
   }
 
   /** The inputs the job waits for (`ctx.waitForInput`); empty when it waits for none. */
@@ -212,51 +178,36 @@ export class JobStateCore {
 
   /** Appends a record to the history (inside a handler: when its activation succeeds). Plain JSON data. */
   recordExecution(routineId: string, eventName: string, data: Record<string, unknown> = EMPTY): void {
-    this.#checkWritable();
+    checkWritable(this);
     if (!isJsonValue(data)) checkJsonValue(data, `the data of record '${routineId}.${eventName}' in job '${this.#jobId}'`, "data");
-    const w = this.#open();
-    const entry = new HistoryEntry(routineId, eventName, data, this[kJobData].clock.now());
-    if (w !== undefined) w.history = appended(w.history, entry);
-    else this.#pushEntry(entry);
+    this.#parts.record(this, openWrites(this), new HistoryEntry(routineId, eventName, data, this[kJobData].clock.now()));
   }
 
   /** A copy of a routine's state, or undefined if it has none. */
   getRoutineState(routineId: string): Record<string, unknown> | undefined {
-    const own = this.#open()?.states?.get(routineId);
-    const state = own ?? this.#routineStates[routineId];
+    const state = this.#parts.routineStateIn(openWrites(this), routineId);
     return state === undefined ? undefined : { ...state };
   }
 
   /** Replaces a routine's state (inside a handler: when its activation succeeds). Plain JSON. */
   updateRoutineState(routineId: string, state: Record<string, unknown>): void {
-    this.#checkWritable();
+    checkWritable(this);
     const copy = { ...checkPayload(state, `the state of routine '${routineId}'`) };
     if (!isJsonValue(copy)) checkJsonValue(copy, `the state of routine '${routineId}' in job '${this.#jobId}'`, `routineStates.${routineId}`);
-    const w = this.#open();
-    if (w !== undefined) {
-      (w.states ??= new Map()).set(routineId, copy);
-      return;
-    }
-    this.#setOwn(this.#states(), routineId, copy);
-    this.routineStateChanged(routineId);
+    this.#parts.setRoutineState(this, openWrites(this), routineId, copy);
   }
 
   /** Sets one key of the job's shared data (inside a handler: when its activation succeeds). Plain JSON. */
   updateSharedData(key: string, value: unknown): void {
-    this.writeSharedData(this.#open(), key, value);
+    this.writeSharedData(openWrites(this), key, value);
   }
 
   /** @internal Sets a shared-data key in `w` (an open activation's write set) or, when undefined, at once. */
   writeSharedData(w: WriteSet | undefined, key: string, value: unknown): void {
-    this.#checkWritable();
+    checkWritable(this);
     checkKey(key, this.#jobId);
     if (!isJsonValue(value)) checkJsonValue(value, `shared data '${key}' of job '${this.#jobId}'`, `sharedData.${key}`);
-    if (w !== undefined) {
-      (w.sharedValues ??= new Map()).set(key, value);
-      w.sharedOps = appended(w.sharedOps, { key, value });
-      return;
-    }
-    this.#setShared(key, value);
+    this.#parts.setShared(this, w, key, value);
   }
 
   /**
@@ -266,54 +217,30 @@ export class JobStateCore {
    * updates of one key by concurrent handlers are never lost. `fn` should be pure.
    */
   updateSharedDataWith<T>(w: WriteSet | undefined, key: string, fn: (previous: T | undefined) => T): T {
-    this.#checkWritable();
+    checkWritable(this);
     checkKey(key, this.#jobId);
     const next = fn(this.readSharedData<T | undefined>(w, key, undefined));
     if (!isJsonValue(next)) checkJsonValue(next, `shared data '${key}' of job '${this.#jobId}'`, `sharedData.${key}`);
-    if (w !== undefined) {
-      (w.sharedValues ??= new Map()).set(key, next);
-      w.sharedOps = appended(w.sharedOps, { key, value: next, update: fn as (previous: unknown) => unknown });
-    } else {
-      this.#setShared(key, next);
-    }
+    this.#parts.setShared(this, w, key, next, fn as (previous: unknown) => unknown);
     return next;
-  }
-
-  #setShared(key: string, value: unknown): void {
-    this.#shared()[key] = value;
-    const data = this[kJobData];
-    data.updatedAtMs = data.clock.now();
-    const loose = this.#loose();
-    if (loose !== undefined) (loose.sharedKeys ??= new Set()).add(key);
   }
 
   /** @internal A shared-data key as `w` (an open activation's write set) sees it. */
   readSharedData<T>(w: WriteSet | undefined, key: string, defaultValue?: T): T {
-    const own = w?.sharedValues;
-    if (own?.has(key) === true) return own.get(key) as T;
-    return (Object.hasOwn(this.#sharedData, key) ? this.#sharedData[key] : defaultValue) as T;
+    return this.#parts.sharedValueIn(w, key, defaultValue);
   }
 
   /** One key of the job's shared data, or `defaultValue` when it is not set. */
   getSharedData<T = unknown>(key: string, defaultValue?: T): T {
-    return this.readSharedData(this.#open(), key, defaultValue);
+    return this.readSharedData(openWrites(this), key, defaultValue);
   }
 
   /** Appends an entry (a JSON value) to the job's shared log (inside a handler: when its activation succeeds). */
   appendToSharedLog(entry: unknown): void {
-    this.#checkWritable();
+    checkWritable(this);
     if (entry === undefined) throw new SerializationError(`Cannot write a shared-log entry of job '${this.#jobId}': it is undefined, which JSON cannot hold (use null)`, { path: "sharedLog" });
     if (!isJsonValue(entry)) checkJsonValue(entry, `a shared-log entry of job '${this.#jobId}'`, "sharedLog");
-    const w = this.#open();
-    if (w !== undefined) {
-      w.sharedLog = appended(w.sharedLog, entry);
-      return;
-    }
-    this.#log().push(entry);
-    const data = this[kJobData];
-    data.updatedAtMs = data.clock.now();
-    const loose = this.#loose();
-    if (loose !== undefined) (loose.sharedLog ??= []).push(entry);
+    this.#parts.appendSharedLog(this, openWrites(this), entry);
   }
 
   /** A copy of the shared log. */
@@ -344,123 +271,38 @@ export class JobStateCore {
    * not fail the job.
    */
   sendOutput(routineId: string, outputType: string, data: Record<string, unknown> = EMPTY): void {
-    this.writeOutput(this.#open(), routineId, outputType, data);
+    this.writeOutput(openWrites(this), routineId, outputType, data);
   }
 
   /** @internal Sends an output, logged in `w` (an open activation's write set) or, when undefined, at once. */
   writeOutput(w: WriteSet | undefined, routineId: string, outputType: string, data: Record<string, unknown>): void {
-    this.#checkWritable();
+    checkWritable(this);
     if (!isJsonValue(data)) checkJsonValue(data, `the data of output '${outputType}' of routine '${routineId}' in job '${this.#jobId}'`, "data");
     const jobData = this[kJobData];
     const entry = new OutputEntry(routineId, outputType, data, jobData.clock.now());
-    if (w !== undefined) {
-      w.outputs = appended(w.outputs, entry);
-    } else {
-      this.#outputs().push(entry);
-      jobData.updatedAtMs = entry.timeMs;
-      const loose = this.#loose();
-      if (loose !== undefined) (loose.outputs ??= []).push(entry);
-      if (jobData.observer?.active === true) jobData.observer.output(this, entry);
-    }
+    this.#parts.output(this, w, entry);
     const handler = jobData.outputHandler;
     if (handler === undefined) return;
-    try {
-      const returned: unknown = handler.handle(routineId, outputType, data, entry.timestamp);
-      // An async handler's rejection comes too late for the history: it is a process warning, never an unhandled rejection.
-      if (returned instanceof Promise) {
-        returned.catch((error: unknown) => process.emitWarning(
-          `The output handler of job '${this.#jobId}' failed on output '${outputType}' of routine '${routineId}': ${describeError(error).message}`,
-          "RoutiluxWarning",
-        ));
-      }
-    } catch (error) {
-      const { message, type } = describeError(error);
-      const record = new HistoryEntry(routineId, "output_error", { outputType, error: message, errorType: type }, jobData.clock.now());
-      if (w !== undefined) w.history = appended(w.history, record);
-      else this.#pushEntry(record);
+    const failure = deliverOutput(handler, this.#jobId, entry);
+    if (failure !== undefined) {
+      const record = { outputType, error: failure.message, errorType: failure.type };
+      this.#parts.record(this, w, new HistoryEntry(routineId, "output_error", record, jobData.clock.now()));
     }
   }
 
   /** Stores an event to emit when the job is resumed (inside a handler: when its activation succeeds). */
   addDeferredEvent(routineId: string, eventName: string, data: Record<string, unknown> = EMPTY): void {
-    this.writeDeferredEvent(this.#open(), routineId, eventName, data);
+    this.writeDeferredEvent(openWrites(this), routineId, eventName, data);
   }
 
   /** @internal Stores a deferred event in `w` (an open activation's write set) or, when undefined, at once. */
   writeDeferredEvent(w: WriteSet | undefined, routineId: string, eventName: string, data: Record<string, unknown>): void {
-    this.#checkWritable();
+    checkWritable(this);
     if (!isJsonValue(data)) checkJsonValue(data, `the data of deferred event '${routineId}.${eventName}' in job '${this.#jobId}'`, "data");
-    const event: DeferredEvent = { routineId, eventName, data };
-    if (w !== undefined) {
-      w.deferred = appended(w.deferred, event);
-      return;
-    }
-    if (this.#deferred === NO_ENTRIES) this.#deferred = [];
-    this.#deferred.push(event);
-    const loose = this.#loose();
-    if (loose !== undefined) (loose.deferred ??= []).push(event);
+    this.#parts.defer(this, w, { routineId, eventName, data });
   }
 
   // ---------------------------------------------------------------- engine and store side
-
-  /** The write set of an open activation of this job, when called from inside one. */
-  #open(): WriteSet | undefined {
-    const ctx = contextStorage.getStore();
-    return ctx === undefined ? undefined : (ctx.writesFor(this) as WriteSet | undefined);
-  }
-
-  /** The loose changes to note a change in, when a journal persists the job. */
-  #loose(): LooseChanges | undefined {
-    const data = this[kJobData];
-    if (data.journal === undefined) return undefined;
-    let loose = data.loose;
-    if (loose === undefined) {
-      loose = new LooseChanges();
-      data.loose = loose;
-      data.journal.jobChanged(this);
-    }
-    return loose;
-  }
-
-  #looseJob(): void {
-    const loose = this.#loose();
-    if (loose !== undefined) loose.job = true;
-  }
-
-  #checkWritable(): void {
-    if (this[kJobData].final) {
-      throw new JobStateError(`Job '${this.#jobId}' has ended (${this.#status}) and its stored state is final; it can no longer change`);
-    }
-  }
-
-  #pushEntry(entry: HistoryEntry): void {
-    this.#history.push(entry);
-    const data = this[kJobData];
-    data.updatedAtMs = entry.timeMs;
-    const loose = this.#loose();
-    if (loose !== undefined) (loose.history ??= []).push(entry);
-    if (data.observer?.active === true) data.observer.record(this, entry);
-  }
-
-  #states(): Record<string, Payload> {
-    if (this.#routineStates === NO_VALUES) this.#routineStates = {};
-    return this.#routineStates;
-  }
-
-  #shared(): Payload {
-    if (this.#sharedData === NO_VALUES) this.#sharedData = {};
-    return this.#sharedData;
-  }
-
-  #log(): unknown[] {
-    if (this.#sharedLog === NO_ENTRIES) this.#sharedLog = [];
-    return this.#sharedLog;
-  }
-
-  #outputs(): OutputEntry[] {
-    if (this.#outputLog === NO_ENTRIES) this.#outputLog = [];
-    return this.#outputLog;
-  }
 
   /**
    * @internal Engine: the job comes to rest (paused at rest, or ended): arrays grown by pushes keep
@@ -468,83 +310,49 @@ export class JobStateCore {
    * jobs are many; this is what lets a process hold them.
    */
   compact(): void {
-    if (this.#history.length > 0) this.#history = this.#history.slice();
-    if (this.#pausePoints.length > 0) this.#pausePoints = this.#pausePoints.slice();
-    if (this.#sharedLog.length > 0) this.#sharedLog = this.#sharedLog.slice();
-    if (this.#outputLog.length > 0) this.#outputLog = this.#outputLog.slice();
+    this.#parts.compact();
     const data = this[kJobData];
     if (data.inFlight.length === 0) data.inFlight = NOTHING_IN_FLIGHT;
   }
 
-  #setOwn(target: Record<string, Payload>, key: string, value: Payload): void {
-    if (key === "__proto__") Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
-    else target[key] = value;
-  }
-
   /** @internal Engine: appends a record outside any activation. */
   pushRecord(routineId: string, eventName: string, data: Payload, nowMs: number): void {
-    this.#pushEntry(new HistoryEntry(routineId, eventName, data, nowMs));
+    this.#parts.record(this, undefined, new HistoryEntry(routineId, eventName, data, nowMs));
   }
 
   /** @internal Engine: the live state object of a routine, created on first use. */
   liveRoutineState(routineId: string): Payload {
-    let state = this.#routineStates[routineId];
-    if (state === undefined) {
-      state = {};
-      this.#setOwn(this.#states(), routineId, state);
-    }
-    return state;
+    return this.#parts.liveRoutineState(routineId);
   }
 
   /** @internal A routine state changed outside any activation: note it and tell the observer. */
   routineStateChanged(routineId: string): void {
-    const data = this[kJobData];
-    data.updatedAtMs = data.clock.now();
-    const loose = this.#loose();
-    if (loose !== undefined) (loose.stateIds ??= new Set()).add(routineId);
-    if (data.observer?.active === true) data.observer.routine(this, routineId, this.#routineStates[routineId] ?? EMPTY);
+    this.#parts.routineStateChanged(this, routineId);
   }
 
   /** @internal Engine hot path: sets a routine's status; an activation's commit carries it to the store. */
   setRoutineStatus(routineId: string, status: string): Payload {
-    let state = this.#routineStates[routineId];
-    if (state === undefined) {
-      state = { status };
-      this.#setOwn(this.#states(), routineId, state);
-    } else {
-      state.status = status;
-    }
-    const observer = this[kJobData].observer;
-    if (observer?.active === true) observer.routine(this, routineId, state);
-    return state;
+    return this.#parts.setRoutineStatus(this, routineId, status);
   }
 
   /** @internal Engine: a job-level field changed (status, pause points, time limit, inputs waited for). */
   jobFieldsChanged(): void {
-    this.#looseJob();
+    this[kJobData].noteJobFields(this);
   }
 
   /** @internal Engine: notes tasks queued outside any activation, and whether the pending set was dropped first. */
   tasksChanged(added: readonly PendingTask[], cleared: boolean): void {
-    const loose = this.#loose();
-    if (loose === undefined) return;
-    if (cleared) {
-      loose.cleared = true;
-      loose.added = undefined;
-    }
-    if (added.length > 0) (loose.added ??= []).push(...added);
+    this[kJobData].noteTasks(this, added, cleared);
   }
 
   /** @internal Engine: notes delayed tasks withdrawn outside any activation. */
   tasksRemoved(taskIds: readonly number[]): void {
-    const loose = this.#loose();
-    if (loose !== undefined && taskIds.length > 0) (loose.removed ??= []).push(...taskIds);
+    this[kJobData].noteTasksRemoved(this, taskIds);
   }
 
   /** @internal Engine: a slot buffer's durable value changed outside an activation's commit. */
   bufferChanged(key: string): void {
-    const loose = this.#loose();
-    if (loose !== undefined) (loose.bufferKeys ??= new Set()).add(key);
+    this[kJobData].noteBuffer(this, key);
   }
 
   /**
@@ -552,144 +360,38 @@ export class JobStateCore {
    * noted as loose: the activation's commit carries them.
    */
   applyWrites(w: WriteSet, nowMs: number): void {
-    const observer = this[kJobData].observer;
-    const live = observer?.active === true ? observer : undefined;
-    if (w.history !== undefined) {
-      for (const entry of w.history) {
-        entry.timeMs = nowMs;
-        this.#history.push(entry);
-        live?.record(this, entry);
-      }
-    }
-    if (w.outputs !== undefined) {
-      for (const entry of w.outputs) {
-        this.#outputs().push(entry);
-        live?.output(this, entry);
-      }
-    }
-    if (w.sharedLog !== undefined) for (const entry of w.sharedLog) this.#log().push(entry);
-    if (w.sharedOps !== undefined) this.#applyShared(w.sharedOps, w.sharedValues!);
-    if (w.states !== undefined) {
-      for (const [id, state] of w.states) {
-        this.#setOwn(this.#states(), id, state);
-        live?.routine(this, id, state);
-      }
-    }
-    if (w.deferred !== undefined) {
-      if (this.#deferred === NO_ENTRIES) this.#deferred = [];
-      for (const event of w.deferred) this.#deferred.push(event);
-    }
+    this.#parts.apply(this, w, nowMs);
   }
 
   /** @internal The job's committed parts, whatever activation is open (what stores write). */
-  committed(): {
-    history: readonly HistoryEntry[];
-    routineStates: Readonly<Record<string, Payload>>;
-    sharedData: Readonly<Payload>;
-    sharedLog: readonly unknown[];
-    outputLog: readonly OutputEntry[];
-    deferred: readonly DeferredEvent[];
-    pausePoints: readonly PauseEntry[];
-  } {
-    return {
-      history: this.#history,
-      routineStates: this.#routineStates,
-      sharedData: this.#sharedData,
-      sharedLog: this.#sharedLog,
-      outputLog: this.#outputLog,
-      deferred: this.#deferred,
-      pausePoints: this.#pausePoints,
-    };
-  }
-
-  /** Applies an activation's shared-data writes: its values, or, when it updated, its writes again on the committed values. */
-  #applyShared(ops: NonNullable<WriteSet["sharedOps"]>, values: Map<string, unknown>): void {
-    const shared = this.#shared();
-    if (!ops.some((op) => op.update !== undefined)) {
-      for (const [key, value] of values) shared[key] = value;
-      return;
-    }
-    for (const op of ops) {
-      let value = op.value;
-      if (op.update !== undefined) {
-        try {
-          const next = op.update(shared[op.key]);
-          if (!isJsonValue(next)) checkJsonValue(next, `shared data '${op.key}' of job '${this.#jobId}'`, `sharedData.${op.key}`);
-          value = next;
-        } catch {
-          // It ran once already, in the handler; its value then stands.
-        }
-      }
-      shared[op.key] = value;
-      values.set(op.key, value);
-    }
+  committed(): CommittedParts {
+    return this.#parts;
   }
 
   /** @internal Takes the loose changes for a commit, leaving none. */
   takeLoose(): LooseChanges | undefined {
-    const data = this[kJobData];
-    const loose = data.loose;
-    data.loose = undefined;
-    return loose;
+    return this[kJobData].takeLoose();
   }
 
   /** @internal Engine: records a pause point. */
   addPausePoint(nowMs: number, reason: string, checkpoint: Payload | undefined): void {
-    if (this.#pausePoints === NO_ENTRIES) this.#pausePoints = [];
-    this.#pausePoints.push(new PauseEntry(nowMs, reason, checkpoint));
+    this.#parts.pushPausePoint(new PauseEntry(nowMs, reason, checkpoint));
     if (checkpoint !== undefined) this.#checkpoint = checkpoint;
-    this.#looseJob();
+    this[kJobData].noteJobFields(this);
   }
 
   /** @internal Engine: takes the deferred events, leaving none. */
   takeDeferredEvents(): DeferredEvent[] {
-    const events = this.#deferred;
-    if (events.length > 0) {
-      this.#deferred = NO_ENTRIES;
-      const loose = this.#loose();
-      if (loose !== undefined) {
-        loose.deferredReset = true;
-        loose.deferred = undefined;
-      }
-    }
-    return events;
+    return this.#parts.takeDeferred(this);
   }
 
   /** @internal Every part of the job as plain data; slot buffers at their durable value. */
   toSnapshot(): JobSnapshot {
-    const data = this[kJobData];
-    const slotBuffers: JobSnapshot["slotBuffers"] = [];
-    for (const [key, buffer] of data.slotBuffers ?? []) {
-      const value = buffer.durable();
-      if (value === undefined) continue;
-      const [routineId, slotName] = splitSlotKey(key);
-      slotBuffers.push({ routineId, slotName, data: value });
-    }
-    return {
-      jobId: this.#jobId,
-      flowId: this.flowId,
-      status: this.#status,
-      createdAt: data.createdAtMs,
-      updatedAt: data.updatedAtMs,
-      currentRoutineId: this.currentRoutineId,
-      metadata: this.#metadata,
-      checkpoint: this.#checkpoint,
-      history: this.#history.map((r) => ({ routineId: r.routineId, eventName: r.eventName, data: r.data, timestamp: r.timeMs })),
-      routineStates: this.#routineStates,
-      pausePoints: this.#pausePoints.map((p) => ({ timestamp: p.timeMs, reason: p.reason, checkpoint: p.checkpoint })),
-      deferredEvents: this.#deferred,
-      pendingTasks: data.pendingTasks(true),
-      slotBuffers,
-      sharedData: this.#sharedData,
-      sharedLog: this.#sharedLog,
-      outputLog: this.#outputLog.map((o) => ({ routineId: o.routineId, outputType: o.outputType, data: o.data, timestamp: o.timeMs })),
-      nextTaskId: data.nextTaskId,
-      timeoutMs: data.timeoutMs,
-      runningMs: data.runningMs,
-      revision: data.revision,
-      waitingFor: data.waitingFor ?? [],
-      earlyAnswers: data.earlyAnswers ?? [],
+    const head: SnapshotHead = {
+      jobId: this.#jobId, flowId: this.flowId, status: this.#status,
+      currentRoutineId: this.currentRoutineId, metadata: this.#metadata, checkpoint: this.#checkpoint,
     };
+    return writeSnapshot(head, this.#parts, this[kJobData]);
   }
 
   /**
@@ -697,37 +399,13 @@ export class JobStateCore {
    * validated; it is used as is (not copied), so callers pass a fresh one.
    */
   restoreSnapshot(s: JobSnapshot): void {
-    const data = this[kJobData];
     this.#jobId = s.jobId;
     this.flowId = s.flowId;
     this.#status = s.status;
-    data.createdAtMs = s.createdAt;
-    data.updatedAtMs = s.updatedAt;
     this.currentRoutineId = s.currentRoutineId;
     this.#metadata = s.metadata;
     this.#checkpoint = s.checkpoint;
-    this.#history = s.history.map((r) => new HistoryEntry(r.routineId, r.eventName, r.data, r.timestamp));
-    this.#routineStates = s.routineStates;
-    this.#pausePoints = s.pausePoints.map((p) => new PauseEntry(p.timestamp, p.reason, p.checkpoint));
-    this.#deferred = s.deferredEvents;
-    this.#sharedData = s.sharedData;
-    this.#sharedLog = s.sharedLog;
-    this.#outputLog = s.outputLog.map((o) => new OutputEntry(o.routineId, o.outputType, o.data, o.timestamp));
-    data.queue.clear();
-    data.delayed = undefined;
-    for (const task of s.pendingTasks) {
-      if (task.notBefore !== undefined) (data.delayed ??= new Map()).set(task.taskId, task);
-      else data.queue.push(task);
-    }
-    data.slotBuffers = undefined;
-    for (const b of s.slotBuffers) (data.slotBuffers ??= new Map()).set(slotKey(b.routineId, b.slotName), new SlotBuffer(b.data));
-    data.nextTaskId = s.nextTaskId;
-    data.timeoutMs = s.timeoutMs;
-    data.runningMs = s.runningMs;
-    data.revision = s.revision;
-    data.waitingFor = s.waitingFor.length > 0 ? s.waitingFor : undefined;
-    data.earlyAnswers = s.earlyAnswers.length > 0 ? s.earlyAnswers : undefined;
-    data.final = false;
-    data.loose = undefined;
+    this.#parts = partsFromSnapshot(s);
+    restoreJobData(this[kJobData], s);
   }
 }

@@ -1,4 +1,4 @@
-import { RoutiluxError } from "../core/errors.js";
+import { RoutiluxError, describeError } from "../core/errors.js";
 import { OutputEntry, type OutputRecord } from "./records.js";
 
 /** Receives a job's outputs (`sendOutput`). A handler that throws never fails the job. */
@@ -100,4 +100,26 @@ export class CallbackOutputHandler implements OutputHandler {
 export class NullOutputHandler implements OutputHandler {
   /** Does nothing. */
   handle(): void {}
+}
+
+/**
+ * Passes one output of job `jobId` to its handler. Returns what the handler threw, described, for
+ * the job's history (undefined when it did not throw). An async handler's rejection comes too late
+ * for the history: it is a process warning, never an unhandled rejection.
+ * @internal
+ */
+export function deliverOutput(handler: OutputHandler, jobId: string, output: OutputEntry): { message: string; type: string } | undefined {
+  const { routineId, outputType } = output;
+  try {
+    const returned: unknown = handler.handle(routineId, outputType, output.data, output.timestamp);
+    if (returned instanceof Promise) {
+      returned.catch((error: unknown) => process.emitWarning(
+        `The output handler of job '${jobId}' failed on output '${outputType}' of routine '${routineId}': ${describeError(error).message}`,
+        "RoutiluxWarning",
+      ));
+    }
+    return undefined;
+  } catch (error) {
+    return describeError(error);
+  }
 }

@@ -1,3 +1,4 @@
+import { contextStorage } from "../core/context.js";
 import type { Payload } from "../core/slot.js";
 import type { DeferredEvent, HistoryEntry, OutputEntry } from "./records.js";
 import type { PendingTask } from "./task.js";
@@ -14,6 +15,12 @@ export interface WaitRequest {
   readonly schema?: Record<string, unknown>;
   /** Requests sharing a group are alternatives: the first answer to one clears the others. */
   readonly group?: string;
+}
+
+/** The write set of an open activation of `job`, when called from inside one (its handler, or code it awaits). */
+export function openWrites(job: object): WriteSet | undefined {
+  const ctx = contextStorage.getStore();
+  return ctx === undefined ? undefined : (ctx.writesFor(job) as WriteSet | undefined);
 }
 
 /** One shared-data write of an activation: a value, or an update that is applied again when it commits. */
