@@ -148,9 +148,14 @@ export class StoreWriter implements JobJournal {
   /** Epochs and lease ends of jobs just claimed by `recover()`, for their attach. */
   readonly #claimed = new Map<string, { epoch: number; leaseUntilMs: number }>();
   #batch = new Batch();
-  #scheduled = false;
+  /** The group commit due at the next turn of the event loop, if any. */
+  #immediate: ReturnType<typeof setImmediate> | undefined;
+  /** A group commit is due at the end of this turn's microtasks (a job waits for its base). */
+  #soon = false;
   /** The last write started: later writes wait for it, so commits reach the store in order. */
   #last: Promise<void> = Promise.resolve();
+  /** Batches sealed and not yet written (or lost). */
+  #writing = 0;
   #failures = 0;
   /** The write under way, for the lease watchdog, and the watchdog's timer. */
   #watched: WatchedWrite | undefined;
@@ -160,7 +165,11 @@ export class StoreWriter implements JobJournal {
   #polling = false;
   #closed = false;
   readonly #onImmediate = (): void => {
-    this.#scheduled = false;
+    this.#immediate = undefined;
+    void this.#startWrite();
+  };
+  readonly #onSoon = (): void => {
+    this.#soon = false;
     void this.#startWrite();
   };
 
@@ -208,7 +217,7 @@ export class StoreWriter implements JobJournal {
     data.final = false;
     this.#startRenewal();
     if (mode === "recover") return Promise.resolve();
-    this.#schedule();
+    this.#scheduleBase();
     const attached = log;
     return new Promise((resolve, reject) => attached.attachWaiters.push({ resolve, reject }));
   }
@@ -354,10 +363,24 @@ export class StoreWriter implements JobJournal {
     }
   }
 
+  /** A group commit at the next turn of the event loop, with whatever settles until then. */
   #schedule(): void {
-    if (this.#scheduled) return;
-    this.#scheduled = true;
-    outsideContext(() => setImmediate(this.#onImmediate));
+    if (this.#immediate === undefined) this.#immediate = outsideContext(() => setImmediate(this.#onImmediate));
+  }
+
+  /**
+   * A job's base commit, which the job waits for before any handler runs. When the writer is idle
+   * (nothing gathered, nothing being written) there is nothing to group it with but what this turn
+   * still does: it is written once this turn's microtasks are done, not a turn later.
+   */
+  #scheduleBase(): void {
+    if (this.#immediate !== undefined || this.#soon) return;
+    if (this.#writing > 0 || this.#batch.jobs.size > 0) {
+      this.#schedule();
+      return;
+    }
+    this.#soon = true;
+    outsideContext(() => queueMicrotask(this.#onSoon));
   }
 
   /** Builds the commits of dirty jobs, then starts writing the batch after the writes before it; resolves when all are done. */
@@ -369,6 +392,11 @@ export class StoreWriter implements JobJournal {
       if (this.#batch.commits >= BATCH_MAX_COMMITS) this.#seal();
     }
     this.#seal();
+    // Everything gathered is on its way: a group commit due at the next turn would find nothing.
+    if (this.#immediate !== undefined && this.#dirty.size === 0) {
+      clearImmediate(this.#immediate);
+      this.#immediate = undefined;
+    }
     return this.#last;
   }
 
@@ -377,6 +405,7 @@ export class StoreWriter implements JobJournal {
     if (this.#batch.jobs.size === 0) return;
     const batch = this.#batch;
     this.#batch = new Batch();
+    this.#writing++;
     outsideContext(() => {
       this.#last = this.#last.then(() => this.#write(batch));
     });
@@ -388,13 +417,17 @@ export class StoreWriter implements JobJournal {
    * older revision); a lasting failure loses the batch's jobs.
    */
   async #write(batch: Batch): Promise<void> {
-    for (;;) {
-      const error = await this.#writeOnce(batch);
-      if (error === undefined) return;
-      const delay = this.#failed(batch, error);
-      if (delay === undefined) return;
-      // Held (not unref'd): a commit waiting to be retried is work the process must not walk away from.
-      await new Promise<void>((resolve) => outsideContext(() => setTimeout(resolve, delay)));
+    try {
+      for (;;) {
+        const error = await this.#writeOnce(batch);
+        if (error === undefined) return;
+        const delay = this.#failed(batch, error);
+        if (delay === undefined) return;
+        // Held (not unref'd): a commit waiting to be retried is work the process must not walk away from.
+        await new Promise<void>((resolve) => outsideContext(() => setTimeout(resolve, delay)));
+      }
+    } finally {
+      this.#writing--;
     }
   }
 
