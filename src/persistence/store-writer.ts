@@ -471,10 +471,10 @@ export class StoreWriter implements JobJournal {
     if (!isCommitResult(answer)) return new StoreError(`${String(this.store)}: commit() resolved to ${showValue(answer)}, not a CommitResult { fenced, epochs }`);
     const result = answer;
     this.#failures = 0;
-    const fenced = new Map<string, FencedWrite>(result.fenced.map((f) => [f.jobId, f]));
+    const fenced = result.fenced.length === 0 ? undefined : new Map<string, FencedWrite>(result.fenced.map((f) => [f.jobId, f]));
     for (const part of parts) {
       const log = part.log;
-      const why = fenced.get(log.job.jobId);
+      const why = fenced?.get(log.job.jobId);
       if (why !== undefined) {
         this.#lose(log, fencedError(why, log, String(this.store)));
         continue;
