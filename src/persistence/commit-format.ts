@@ -130,13 +130,6 @@ export function baseCommit(job: JobStateCore): CommitData {
   return commit;
 }
 
-/** Values a delta takes when it is built (a later change must not reach an earlier commit): JSON text, or a copy. */
-interface DeltaValues {
-  shared: Map<string, string | undefined> | undefined;
-  states: Map<string, Payload> | undefined;
-  buffers: Map<string, string | undefined> | undefined;
-}
-
 /** What one delta consists of, in order; see {@link buildDelta}. @internal */
 export interface DeltaParts {
   /** Loose changes made before the activation's writes took effect. */
@@ -160,7 +153,12 @@ export interface DeltaParts {
 export interface Delta {
   readonly head: CommitData;
   readonly parts: DeltaParts;
-  readonly values: DeltaValues;
+  /** Shared data set (JSON text) or removed (undefined), by key. */
+  shared: Map<string, string | undefined> | undefined;
+  /** Routine states, copied, in the order the commit lists them (one routine once). */
+  states: Array<[string, Payload]> | undefined;
+  /** Slot buffers' durable values (JSON text) or cleared (undefined), by slot key. */
+  buffers: Map<string, string | undefined> | undefined;
 }
 
 /**
@@ -177,40 +175,45 @@ export function buildDelta(job: JobStateCore, parts: DeltaParts): Delta {
     const points = state.pausePoints;
     if (points.length > parts.pausePoints) head.pp = points.slice(parts.pausePoints).map(pauseRow);
   }
-  const values: DeltaValues = { shared: undefined, states: undefined, buffers: undefined };
+  const delta: Delta = { head, parts, shared: undefined, states: undefined, buffers: undefined };
   // Each list of keys in the order a commit lists them; a key seen before keeps its place.
-  const sharedData = state.sharedData;
-  for (const keys of [earlier?.sharedKeys, later?.sharedKeys, writes?.sharedValues?.keys()]) {
-    if (keys === undefined) continue;
-    for (const key of keys) {
-      (values.shared ??= new Map()).set(key, Object.hasOwn(sharedData, key) ? JSON.stringify(sharedData[key]) : undefined);
+  if (earlier?.sharedKeys !== undefined || later?.sharedKeys !== undefined || writes?.sharedValues !== undefined) {
+    const sharedData = state.sharedData;
+    for (const keys of [earlier?.sharedKeys, later?.sharedKeys, writes?.sharedValues?.keys()]) {
+      if (keys === undefined) continue;
+      for (const key of keys) {
+        (delta.shared ??= new Map()).set(key, Object.hasOwn(sharedData, key) ? JSON.stringify(sharedData[key]) : undefined);
+      }
     }
   }
   const states = state.routineStates;
-  for (const ids of [earlier?.stateIds, later?.stateIds, writes?.states?.keys()]) {
-    if (ids !== undefined) for (const id of ids) captureState(values, states, id);
+  if (earlier?.stateIds === undefined && later?.stateIds === undefined && writes?.states === undefined) {
+    // The common case: the state of the routine whose task this is, and no other.
+    const id = consumed?.routineId;
+    if (id !== undefined && Object.hasOwn(states, id)) delta.states = [[id, { ...states[id] }]];
+  } else {
+    const ids = new Set<string>();
+    for (const source of [earlier?.stateIds, later?.stateIds, writes?.states?.keys()]) {
+      if (source !== undefined) for (const id of source) ids.add(id);
+    }
+    if (consumed !== undefined) ids.add(consumed.routineId);
+    for (const id of ids) if (Object.hasOwn(states, id)) (delta.states ??= []).push([id, { ...states[id] }]);
   }
-  if (consumed !== undefined) captureState(values, states, consumed.routineId);
   const buffers = data.slotBuffers;
   for (const keys of [earlier?.bufferKeys, later?.bufferKeys]) {
-    if (keys !== undefined) for (const key of keys) captureBuffer(values, buffers, key);
+    if (keys !== undefined) for (const key of keys) captureBuffer(delta, buffers, key);
   }
   if (consumed !== undefined && buffers !== undefined) {
     const key = slotKey(consumed.routineId, consumed.slotName);
-    if (buffers.has(key)) captureBuffer(values, buffers, key);
+    if (buffers.has(key)) captureBuffer(delta, buffers, key);
   }
-  return { head, parts, values };
+  return delta;
 }
 
-function captureState(values: DeltaValues, states: Readonly<Record<string, Payload>>, id: string): void {
-  if (!Object.hasOwn(states, id) || values.states?.has(id) === true) return;
-  (values.states ??= new Map()).set(id, { ...states[id] });
-}
-
-function captureBuffer(values: DeltaValues, buffers: ReadonlyMap<string, SlotBuffer> | undefined, key: string): void {
-  if (values.buffers?.has(key) === true) return;
+function captureBuffer(delta: Delta, buffers: ReadonlyMap<string, SlotBuffer> | undefined, key: string): void {
+  if (delta.buffers?.has(key) === true) return;
   const value = buffers?.get(key)?.durable();
-  (values.buffers ??= new Map()).set(key, value === undefined ? undefined : JSON.stringify(value));
+  (delta.buffers ??= new Map()).set(key, value === undefined ? undefined : JSON.stringify(value));
 }
 
 /** The lists of up to three parts, one after the other; undefined when none has one. */
@@ -239,36 +242,31 @@ function deltaBody(delta: Delta): CommitData {
   if (earlier?.deferredReset === true || later?.deferredReset === true) c.er = 1;
   const deferred = joined(later?.deferredReset === true ? undefined : earlier?.deferred, writes?.deferred, later?.deferred);
   if (deferred !== undefined) c.e = deferred.map((event) => [event.routineId, event.eventName, event.data]);
+  if (delta.states !== undefined) c.r = delta.states;
   return c;
 }
 
 /**
- * Encodes a delta: its body, then the captured values spliced in as shared data `d` (set) and `dx`
- * (removed), routine states `r` and slot buffers `b` (values are JSON text already).
+ * Encodes a delta: its body (routine states included), then the captured values spliced in as
+ * shared data `d` (set) and `dx` (removed) and slot buffers `b` (values are JSON text already).
  * @internal
  */
 export function encodeDelta(delta: Delta): string {
   const text = JSON.stringify(deltaBody(delta));
-  const values = delta.values;
   const parts: string[] = [];
-  if (values.shared !== undefined) {
+  if (delta.shared !== undefined) {
     const set: string[] = [];
     const removed: string[] = [];
-    for (const [key, json] of values.shared) {
+    for (const [key, json] of delta.shared) {
       if (json === undefined) removed.push(JSON.stringify(key));
       else set.push(`[${JSON.stringify(key)},${json}]`);
     }
     if (set.length > 0) parts.push(`"d":[${set.join(",")}]`);
     if (removed.length > 0) parts.push(`"dx":[${removed.join(",")}]`);
   }
-  if (values.states !== undefined) {
+  if (delta.buffers !== undefined) {
     const set: string[] = [];
-    for (const [routineId, state] of values.states) set.push(`[${JSON.stringify(routineId)},${JSON.stringify(state)}]`);
-    parts.push(`"r":[${set.join(",")}]`);
-  }
-  if (values.buffers !== undefined) {
-    const set: string[] = [];
-    for (const [key, json] of values.buffers) {
+    for (const [key, json] of delta.buffers) {
       const [routineId, slotName] = splitSlotKey(key);
       set.push(`[${JSON.stringify(routineId)},${JSON.stringify(slotName)},${json ?? "null"}]`);
     }

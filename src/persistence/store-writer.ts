@@ -1,78 +1,20 @@
 import { outsideContext } from "../core/context.js";
-import { JobStateError, StoreError, describeError, showValue } from "../core/errors.js";
+import { JobStateError, StoreError } from "../core/errors.js";
 import { kJobData } from "../state/job-data.js";
 import type { JobStateCore } from "../state/job-state.js";
-import type { AttachMode, JobCommand, JobJournal, JobOwner } from "../state/journal.js";
+import type { AttachMode, JobJournal, JobOwner } from "../state/journal.js";
 import type { PendingTask } from "../state/task.js";
-import type { JobStatus } from "../state/job-snapshot.js";
-import type { LooseChanges, WaitRequest, WriteSet } from "../state/write-set.js";
+import type { LooseChanges, WriteSet } from "../state/write-set.js";
 import { baseCommit, buildDelta } from "./commit-format.js";
+import { Batch, GroupCommit, staleCopy } from "./group-commit.js";
 import { JobLog, TrackedCommit } from "./job-log.js";
-import { TERMINAL_STATUSES, type CommitResult, type FencedWrite, type JobStore, type JobWrite } from "./job-store.js";
-import { isOwnerGone, newOwnerId } from "./lease.js";
+import { TERMINAL_STATUSES, type JobStore } from "./job-store.js";
+import { newOwnerId } from "./lease.js";
+import { LeaseKeeper } from "./lease-keeper.js";
 
-/** How often a process looks for control requests other processes sent for the jobs it holds. */
-const COMMAND_POLL_MS = 100;
 /** A batch is written at once when it holds this many commits, not at the next turn. */
 const BATCH_MAX_COMMITS = 2048;
-/** A failed group commit is tried again after these delays; after the last, the failure is lasting. */
-const RETRY_DELAYS_MS = [25, 50, 100, 200, 400, 800];
 const NO_TASKS: readonly PendingTask[] = [];
-
-/** A group commit under way: when it began, and how to fail it when it outlasts the lease. */
-interface WatchedWrite {
-  readonly startedMs: number;
-  fail(error: StoreError): void;
-}
-
-/** One job's part of a batch being gathered. */
-interface PendingWrite {
-  readonly log: JobLog;
-  /** The revision the store holds the job at before this write. */
-  readonly previousSeq: number;
-  acquire: boolean;
-  snapshot: TrackedCommit | undefined;
-  commits: TrackedCommit[];
-  /**
-   * The job's indexed fields as of its last commit here, not as of the write: the job may move on
-   * (a pause, say) before the batch is written, and the row must agree with the commits it holds.
-   */
-  status: JobStatus;
-  updatedAtMs: number;
-  metadata: Record<string, unknown>;
-  waitingFor: readonly WaitRequest[] | undefined;
-}
-
-/** The commits gathered for one transaction, per job in order; a snapshot supersedes what came before it. */
-class Batch {
-  readonly jobs = new Map<string, PendingWrite>();
-  commits = 0;
-
-  add(log: JobLog, commit: TrackedCommit, acquire: boolean, previousSeq: number): void {
-    let write = this.jobs.get(log.job.jobId);
-    if (write === undefined || write.log !== log) {
-      write = { log, previousSeq, acquire, snapshot: undefined, commits: [], status: "running", updatedAtMs: 0, metadata: {}, waitingFor: undefined };
-      this.jobs.set(log.job.jobId, write);
-    }
-    write.acquire ||= acquire;
-    write.status = log.job.status;
-    write.updatedAtMs = log.data.updatedAtMs;
-    write.metadata = log.job.metadata;
-    write.waitingFor = log.data.waitingFor;
-    if (commit.snapshot) {
-      write.snapshot = commit;
-      write.commits = [];
-    } else {
-      write.commits.push(commit);
-    }
-    this.commits++;
-  }
-}
-
-/** The last sequence number of a pending write. */
-function lastSeq(write: PendingWrite): number {
-  return write.commits.at(-1)?.seq ?? write.snapshot!.seq;
-}
 
 /**
  * Whether a job's changes outside activations wait for the commit of one of its own handlers: that
@@ -84,11 +26,6 @@ function lastSeq(write: PendingWrite): number {
  */
 function withheld(log: JobLog): boolean {
   return log.data.holds > 0 && log.job.status === "paused" && !log.acquire;
-}
-
-/** Whether this process holds a job's lease in the store now: it runs here, or its own handler's pause is not stored yet. */
-function leased(log: JobLog): boolean {
-  return log.job.status === "running" || (log.job.status === "paused" && log.data.holds > 0);
 }
 
 /** Whether a job runs in this process now (attached to a live run that is not let go). */
@@ -125,17 +62,16 @@ export async function closeWriter(store: JobStore): Promise<void> {
 
 /**
  * The journal of every flow that uses one store, in this process. It turns each settled
- * activation and each batch of changes made outside activations into one commit, and writes the
- * commits of many tasks and jobs in one transaction (group commit) at the next turn of the event
- * loop. A job is written only under the fencing epoch this process got when it took the job (a
- * new job, a resume, a recovery), and only on top of the revision the store holds: a stale copy
- * or a process that lost the job can never write it. It renews this process's leases at a third
- * of the store's `leaseMs` and stops a job at once when its lease is found taken.
- *
- * A failing commit is retried with backoff (`RETRY_DELAYS_MS`), and a commit that does not finish
- * within `leaseMs` counts as failed; when the retries are spent the failure is lasting: the jobs
- * of that commit are lost to this process (their waiters are told the StoreError) and the store
- * keeps their last committed state, which `recover()` carries on.
+ * activation and each batch of changes made outside activations into one commit, and gathers the
+ * commits of many tasks and jobs into one batch, written as one transaction (group commit) at the
+ * next turn of the event loop; a job's base commit, which the job waits for, is written sooner
+ * when nothing else is gathered or being written. Its {@link GroupCommit} writes the batches in
+ * order: a job is written only under the fencing epoch this process got when it took the job (a
+ * new job, a resume, a recovery), and only on top of the revision the store holds, so a stale copy
+ * or a process that lost the job can never write it; a failing commit is retried, and a lasting
+ * failure loses the batch's jobs (their waiters are told the StoreError) while the store keeps
+ * their last committed state, which `recover()` carries on. Its {@link LeaseKeeper} renews this
+ * process's leases and stops a job at once when its lease is found taken.
  * @internal
  */
 export class StoreWriter implements JobJournal {
@@ -148,24 +84,27 @@ export class StoreWriter implements JobJournal {
   /** Epochs and lease ends of jobs just claimed by `recover()`, for their attach. */
   readonly #claimed = new Map<string, { epoch: number; leaseUntilMs: number }>();
   #batch = new Batch();
-  #scheduled = false;
-  /** The last write started: later writes wait for it, so commits reach the store in order. */
-  #last: Promise<void> = Promise.resolve();
-  #failures = 0;
-  /** The write under way, for the lease watchdog, and the watchdog's timer. */
-  #watched: WatchedWrite | undefined;
-  #watchdog: ReturnType<typeof setTimeout> | undefined;
-  #renewTimer: ReturnType<typeof setInterval> | undefined;
-  #commandTimer: ReturnType<typeof setInterval> | undefined;
-  #polling = false;
+  /** The group commit due at the next turn of the event loop, if any. */
+  #immediate: ReturnType<typeof setImmediate> | undefined;
+  /** A group commit is due at the end of this turn's microtasks (a job waits for its base). */
+  #soon = false;
+  readonly #commits: GroupCommit;
+  readonly #leases: LeaseKeeper;
   #closed = false;
   readonly #onImmediate = (): void => {
-    this.#scheduled = false;
+    this.#immediate = undefined;
+    void this.#startWrite();
+  };
+  readonly #onSoon = (): void => {
+    this.#soon = false;
     void this.#startWrite();
   };
 
   constructor(store: JobStore) {
     this.store = store;
+    const lose = (log: JobLog, error: Error): void => this.#lose(log, error);
+    this.#commits = new GroupCommit({ store, owner: this.owner, closed: () => this.#closed, lose, ended: (log) => this.#ended(log) });
+    this.#leases = new LeaseKeeper({ store, owner: this.owner, logs: this.#logs, lose });
   }
 
   // ---------------------------------------------------------------- JobJournal
@@ -206,9 +145,9 @@ export class StoreWriter implements JobJournal {
     data.journal = this;
     data.loose = undefined;
     data.final = false;
-    this.#startRenewal();
+    this.#leases.start();
     if (mode === "recover") return Promise.resolve();
-    this.#schedule();
+    this.#scheduleBase();
     const attached = log;
     return new Promise((resolve, reject) => attached.attachWaiters.push({ resolve, reject }));
   }
@@ -239,7 +178,7 @@ export class StoreWriter implements JobJournal {
     const log = this.#logOf(job);
     if (log === undefined) return Promise.reject(job[kJobData].lost ?? new StoreError(`Job '${job.jobId}' is no longer persisted by this process`));
     const confirmed = new Promise<void>((resolve, reject) => (log.leaseWaiters ??= []).push({ resolve, reject }));
-    void this.#renew();
+    void this.#leases.renew();
     return confirmed;
   }
 
@@ -296,10 +235,7 @@ export class StoreWriter implements JobJournal {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#renewTimer !== undefined) clearInterval(this.#renewTimer);
-    this.#renewTimer = undefined;
-    if (this.#commandTimer !== undefined) clearInterval(this.#commandTimer);
-    this.#commandTimer = undefined;
+    this.#leases.stop();
     try {
       // A retry waiting for its backoff is not cut short: once closed, its next failure is lasting.
       await this.#startWrite();
@@ -354,10 +290,24 @@ export class StoreWriter implements JobJournal {
     }
   }
 
+  /** A group commit at the next turn of the event loop, with whatever settles until then. */
   #schedule(): void {
-    if (this.#scheduled) return;
-    this.#scheduled = true;
-    outsideContext(() => setImmediate(this.#onImmediate));
+    if (this.#immediate === undefined) this.#immediate = outsideContext(() => setImmediate(this.#onImmediate));
+  }
+
+  /**
+   * A job's base commit, which the job waits for before any handler runs. When the writer is idle
+   * (nothing gathered, nothing being written) there is nothing to group it with but what this turn
+   * still does: it is written once this turn's microtasks are done, not a turn later.
+   */
+  #scheduleBase(): void {
+    if (this.#immediate !== undefined || this.#soon) return;
+    if (this.#commits.busy || this.#batch.jobs.size > 0) {
+      this.#schedule();
+      return;
+    }
+    this.#soon = true;
+    outsideContext(() => queueMicrotask(this.#onSoon));
   }
 
   /** Builds the commits of dirty jobs, then starts writing the batch after the writes before it; resolves when all are done. */
@@ -369,7 +319,12 @@ export class StoreWriter implements JobJournal {
       if (this.#batch.commits >= BATCH_MAX_COMMITS) this.#seal();
     }
     this.#seal();
-    return this.#last;
+    // Everything gathered is on its way: a group commit due at the next turn would find nothing.
+    if (this.#immediate !== undefined && this.#dirty.size === 0) {
+      clearImmediate(this.#immediate);
+      this.#immediate = undefined;
+    }
+    return this.#commits.settled;
   }
 
   /** Queues the gathered batch for writing after the writes before it. */
@@ -377,159 +332,7 @@ export class StoreWriter implements JobJournal {
     if (this.#batch.jobs.size === 0) return;
     const batch = this.#batch;
     this.#batch = new Batch();
-    outsideContext(() => {
-      this.#last = this.#last.then(() => this.#write(batch));
-    });
-  }
-
-  /**
-   * Writes one batch; never rejects. A failure is retried after a backoff before anything newer is
-   * written (later batches wait behind this one, so none overtakes it and finds the store at an
-   * older revision); a lasting failure loses the batch's jobs.
-   */
-  async #write(batch: Batch): Promise<void> {
-    for (;;) {
-      const error = await this.#writeOnce(batch);
-      if (error === undefined) return;
-      const delay = this.#failed(batch, error);
-      if (delay === undefined) return;
-      // Held (not unref'd): a commit waiting to be retried is work the process must not walk away from.
-      await new Promise<void>((resolve) => outsideContext(() => setTimeout(resolve, delay)));
-    }
-  }
-
-  /** One attempt at writing a batch: what the store threw, or undefined when it was written (fenced parts are lost). */
-  async #writeOnce(batch: Batch): Promise<unknown> {
-    const parts: PendingWrite[] = [];
-    const writes: JobWrite[] = [];
-    for (const part of batch.jobs.values()) {
-      const log = part.log;
-      if (log.lost !== undefined) continue;
-      const job = log.job;
-      const data = log.data;
-      parts.push(part);
-      writes.push({
-        jobId: job.jobId,
-        flowId: job.flowId,
-        status: part.status,
-        createdAtMs: data.createdAtMs,
-        updatedAtMs: part.updatedAtMs,
-        metadata: JSON.stringify(part.metadata),
-        waitingFor: part.waitingFor === undefined ? undefined : JSON.stringify(part.waitingFor.map((w) => `${w.routineId}.${w.slotName}`)),
-        previousSeq: part.previousSeq,
-        epoch: log.epoch,
-        acquire: part.acquire,
-        snapshot: part.snapshot,
-        dropsLog: part.snapshot !== undefined && log.mayHaveLog,
-        commits: part.commits,
-      });
-    }
-    if (writes.length === 0) return undefined;
-    const nowMs = Date.now();
-    const leaseUntilMs = nowMs + this.store.leaseMs;
-    let answer: unknown;
-    try {
-      const commit = this.store.commit({ owner: this.owner, nowMs, leaseUntilMs, jobs: writes, isOwnerGone });
-      answer = await this.#withinLease(commit);
-    } catch (error) {
-      return error ?? new Error("the store failed without a reason");
-    }
-    // A store that answers what no JobStore may cannot be trusted: nothing counts as written.
-    if (!isCommitResult(answer)) return new StoreError(`${String(this.store)}: commit() resolved to ${showValue(answer)}, not a CommitResult { fenced, epochs }`);
-    const result = answer;
-    this.#failures = 0;
-    const fenced = new Map<string, FencedWrite>(result.fenced.map((f) => [f.jobId, f]));
-    for (const part of parts) {
-      const log = part.log;
-      const why = fenced.get(log.job.jobId);
-      if (why !== undefined) {
-        this.#lose(log, fencedError(why, log, String(this.store)));
-        continue;
-      }
-      // A snapshot dropped the rows before it; the commits after it are rows the next snapshot drops.
-      if (part.snapshot !== undefined) log.mayHaveLog = part.commits.length > 0;
-      else if (part.commits.length > 0) log.mayHaveLog = true;
-      if (part.acquire) {
-        log.epoch = result.epochs[log.job.jobId] ?? log.epoch;
-        log.acquire = false;
-        const waiters = log.attachWaiters;
-        log.attachWaiters = [];
-        for (const waiter of waiters) waiter.resolve();
-      }
-      log.written(lastSeq(part));
-      // A running job's write leases it to this process until then (asked for before the write began).
-      if (part.status === "running") log.leased(leaseUntilMs);
-      if (log.data.final && log.durableSeq >= log.seq && this.#logs.get(log.job.jobId) === log) {
-        this.#logs.delete(log.job.jobId);
-        if (log.data.journal === this) log.data.journal = undefined;
-      }
-    }
-    return undefined;
-  }
-
-  /**
-   * A commit that does not finish within the lease counts as failed: the lease may be gone by then.
-   * One timer watches the write under way (writes go one at a time); it is set again only when it
-   * fires before that write's time is up, not once per commit. It holds the process only while a
-   * write is under way.
-   */
-  #withinLease<T>(commit: Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const watched: WatchedWrite = { startedMs: Date.now(), fail: reject };
-      this.#watched = watched;
-      this.#watch(this.store.leaseMs);
-      const done = (): void => {
-        if (this.#watched !== watched) return;
-        this.#watched = undefined;
-        this.#watchdog?.unref();
-      };
-      commit.then(
-        (value) => {
-          done();
-          resolve(value);
-        },
-        (error: unknown) => {
-          done();
-          reject(error);
-        },
-      );
-    });
-  }
-
-  #watch(delayMs: number): void {
-    if (this.#watchdog === undefined) this.#watchdog = outsideContext(() => setTimeout(this.#onWatchdog, delayMs));
-    else this.#watchdog.ref();
-  }
-
-  readonly #onWatchdog = (): void => {
-    this.#watchdog = undefined;
-    const watched = this.#watched;
-    if (watched === undefined) return;
-    const leaseMs = this.store.leaseMs;
-    const left = watched.startedMs + leaseMs - Date.now();
-    if (left > 0) {
-      this.#watch(left);
-      return;
-    }
-    this.#watched = undefined;
-    watched.fail(new StoreError(
-      `${String(this.store)} did not finish a group commit within ${leaseMs} ms (leaseMs); it may still be written, ` +
-      "but this process no longer counts on it",
-    ));
-  };
-
-  /** A group commit failed: the delay before trying it again, or undefined when the failure is lasting (its jobs are lost). */
-  #failed(batch: Batch, error: unknown): number | undefined {
-    const failure = error instanceof StoreError
-      ? error
-      : new StoreError(`${String(this.store)} could not write a group commit: ${describeError(error).message}`, { cause: error });
-    const delay = RETRY_DELAYS_MS[this.#failures++];
-    if (delay === undefined || this.#closed) {
-      this.#failures = 0;
-      for (const part of batch.jobs.values()) this.#lose(part.log, failure);
-      return undefined;
-    }
-    return delay;
+    this.#commits.queue(batch);
   }
 
   /** The job is lost to this process: nothing more of it is written; its waiters and its engine learn why. */
@@ -550,6 +353,13 @@ export class StoreWriter implements JobJournal {
     log.owner?.lost(error);
   }
 
+  /** The job has ended and all of it is written: nothing of it is left to persist here. */
+  #ended(log: JobLog): void {
+    if (this.#logs.get(log.job.jobId) !== log) return;
+    this.#logs.delete(log.job.jobId);
+    if (log.data.journal === this) log.data.journal = undefined;
+  }
+
   /** Stops persisting a job quietly (released at shutdown, or replaced by a newer copy); whoever waits for its unwritten commits learns so. */
   #drop(log: JobLog): void {
     this.#dirty.delete(log);
@@ -559,112 +369,4 @@ export class StoreWriter implements JobJournal {
     log.fail(log.lost);
   }
 
-  #startRenewal(): void {
-    if (this.#renewTimer !== undefined || this.#closed) return;
-    const leaseMs = this.store.leaseMs;
-    this.#renewTimer = outsideContext(() => setInterval(() => void this.#renew(), Math.max(10, Math.floor(leaseMs / 3))));
-    this.#renewTimer.unref();
-    this.#commandTimer = outsideContext(() => setInterval(() => void this.#pollCommands(), COMMAND_POLL_MS));
-    this.#commandTimer.unref();
-  }
-
-  /** Takes the control requests other processes sent for jobs held here, and applies each through its engine. */
-  async #pollCommands(): Promise<void> {
-    if (this.#polling || this.#logs.size === 0) return;
-    const held: string[] = [];
-    for (const [jobId, log] of this.#logs) if (!log.handingBack) held.push(jobId);
-    if (held.length === 0) return;
-    this.#polling = true;
-    let commands: JobCommand[];
-    try {
-      commands = await this.store.takeCommands(this.owner, held);
-    } catch {
-      return; // the store fails now: the next poll tries again
-    } finally {
-      this.#polling = false;
-    }
-    for (const command of commands) {
-      const log = this.#logs.get(command.jobId);
-      const applied = log?.owner === undefined
-        ? Promise.reject(new StoreError(`Job '${command.jobId}' is no longer held by this process`))
-        : log.owner.command(command);
-      applied.then(
-        () => this.store.finishCommand(command.id, { ok: true }),
-        (error: unknown) => this.store.finishCommand(command.id, { ok: false, error: describeError(error).message }),
-      ).catch(() => undefined);
-    }
-  }
-
-  /**
-   * Extends the leases of the jobs running here; a job whose lease was taken is lost at once. Those
-   * waiting for a lease to be confirmed (`confirmLease`) are told; when the store cannot be reached
-   * they wait for the next renewal.
-   */
-  async #renew(): Promise<void> {
-    const held: Array<{ jobId: string; epoch: number }> = [];
-    const logs: JobLog[] = [];
-    for (const [jobId, log] of this.#logs) {
-      if (!log.acquire && leased(log) && log.durableSeq > 0) {
-        held.push({ jobId, epoch: log.epoch });
-        logs.push(log);
-      }
-    }
-    if (held.length === 0) return;
-    const leaseUntilMs = Date.now() + this.store.leaseMs;
-    let gone: string[];
-    try {
-      gone = await this.store.renewLeases(this.owner, leaseUntilMs, held);
-    } catch {
-      return; // the store fails now: commits report it
-    }
-    const lost = new Set(gone);
-    for (let i = 0; i < logs.length; i++) {
-      const log = logs[i]!;
-      const jobId = log.job.jobId;
-      if (!lost.has(jobId)) {
-        if (log.lost === undefined && log.epoch === held[i]!.epoch) log.leased(leaseUntilMs);
-      } else if (this.#logs.get(jobId) === log && leased(log)) {
-        this.#lose(log, new StoreError(`The lease of job '${jobId}' in ${String(this.store)} was taken by another process; this process stops the job`));
-      }
-    }
-  }
-}
-
-function isCommitResult(value: unknown): value is CommitResult {
-  if (typeof value !== "object" || value === null) return false;
-  const { fenced, epochs } = value as Partial<CommitResult>;
-  return Array.isArray(fenced) && typeof epochs === "object" && epochs !== null;
-}
-
-function staleCopy(jobId: string, copy: number, stored: number, where: string): JobStateError {
-  return new JobStateError(
-    `Job '${jobId}' cannot be resumed from this copy: the copy is at revision ${copy}, but ${where} holds revision ${stored}; ` +
-    "load the job again (store.loadJob) and resume that",
-  );
-}
-
-function fencedError(why: FencedWrite, log: JobLog, where: string): Error {
-  const jobId = why.jobId;
-  switch (why.reason) {
-    case "revision":
-      return log.acquire
-        ? staleCopy(jobId, log.previousSeq, why.storedSeq ?? 0, where)
-        : new StoreError(`Job '${jobId}' was changed in ${where} by another process (revision ${why.storedSeq ?? "?"}, this process had ${log.durableSeq}); this process stops it`);
-    case "leased":
-      return new JobStateError(`Job '${jobId}' is running in another process (${why.leaseOwner ?? "unknown"}), which holds its lease in ${where}; it cannot run here too`);
-    case "epoch":
-      return new StoreError(`Job '${jobId}' was taken over by another process in ${where} (its lease was lost); this process stops it and can no longer write it`);
-    case "ended":
-      // Taking an ended job is refused; a job this process held was taken over and ended elsewhere: it is lost here.
-      return log.acquire
-        ? new JobStateError(`Job '${jobId}' has ended in ${where} (revision ${why.storedSeq ?? "?"}); it cannot change any more`)
-        : new StoreError(
-          `Job '${jobId}' was taken over by another process in ${where}, which ended it (revision ${why.storedSeq ?? "?"}); ` +
-          "this process stops it and can no longer write it",
-        );
-    case "exists":
-      return new StoreError(`Job '${jobId}' is already in ${where}; a new job needs a new id`);
-    case "missing":
-      return new StoreError(`Job '${jobId}' is no longer in ${where} (it was deleted); this process stops persisting it`);
-  }
 }

@@ -249,6 +249,41 @@ describe("the SQLite store's file", () => {
     await flow.shutdown();
   });
 
+  it("a job's commits written in several group commits leave no log rows once a snapshot holds them: when it pauses, and when it ends", async () => {
+    const path = join(tempFolder(), "jobs.db");
+    const store = openStore({ path });
+    const flow = new Flow({ flowId: "steps", store });
+    const step = new Routine();
+    step.defineEvent("next", ["n"]);
+    step.defineSlot("trigger", async function (this: Routine, data, ctx) {
+      // A timer between steps: each step's commit is a group commit of its own.
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      const n = (data.n as number) + 1;
+      if (n === 3) await ctx.flow.pause(ctx.jobState, { reason: "halfway" });
+      if (n < 6) this.emit("next", { n });
+    });
+    flow.addRoutine(step, "step");
+    flow.connect("step", "next", "step", "trigger");
+    const rows = (): number => {
+      const db = new Database(path, { readonly: true });
+      try {
+        return (db.prepare("SELECT count(*) AS n FROM job_log WHERE job_id = ?").get(job.jobId) as { n: number }).n;
+      } finally {
+        db.close();
+      }
+    };
+    const job = flow.execute("step", { entryParams: { n: 0 } });
+    await JobState.waitForCompletion(flow, job);
+    expect(job.status).toBe("paused");
+    expect(rows()).toBe(0);
+    flow.resume(job);
+    await JobState.waitForCompletion(flow, job);
+    expect(job.status).toBe("completed");
+    expect(rows()).toBe(0);
+    expect((await store.loadJob(job.jobId))!.serialize()).toEqual(job.serialize());
+    await flow.shutdown();
+  });
+
   it("a log that lacks a commit its job's row counts is reported as corrupt", async () => {
     const path = join(tempFolder(), "jobs.db");
     const store = openStore({ path });
