@@ -1,3 +1,4 @@
+import { outsideContext } from "../core/context.js";
 import { RoutiluxError, describeError } from "../core/errors.js";
 import { OutputEntry, type OutputRecord } from "./records.js";
 
@@ -111,7 +112,8 @@ export class NullOutputHandler implements OutputHandler {
 export function deliverOutput(handler: OutputHandler, jobId: string, output: OutputEntry): { message: string; type: string } | undefined {
   const { routineId, outputType } = output;
   try {
-    const returned: unknown = handler.handle(routineId, outputType, output.data, output.timestamp);
+    // Outside any handler's async context: an output handler is not part of the activation that sent the output.
+    const returned: unknown = outsideContext(() => handler.handle(routineId, outputType, output.data, output.timestamp));
     if (returned instanceof Promise) {
       returned.catch((error: unknown) => process.emitWarning(
         `The output handler of job '${jobId}' failed on output '${outputType}' of routine '${routineId}': ${describeError(error).message}`,

@@ -1,10 +1,11 @@
 // The engine's async context says which activation code belongs to: under an instrumented
-// Promise.prototype.then, and for ctx.emit called from a callback another job (or no job) fires.
+// Promise.prototype.then, for ctx.emit called from a callback another job (or no job) fires, and
+// in output handlers (outside any handler).
 import { EventEmitter } from "node:events";
 import { describe, expect, it } from "vitest";
-import { Flow, type JobState } from "../../src/index.js";
+import { CallbackOutputHandler, Flow, type JobState } from "../../src/index.js";
 import { routine, signal, sleep } from "../fixtures/testing.js";
-import { uncaughtDuring } from "./helpers.js";
+import { contextSeenBy, uncaughtDuring } from "./helpers.js";
 
 describe("a watched native promise under an instrumented Promise.prototype.then", () => {
   it("every job still completes when then() callbacks are deferred through the instrumentation's own queue", async () => {
@@ -124,4 +125,38 @@ describe("ctx.emit is the handler's own, wherever it is called from", () => {
     expect(outcome).toEqual(["emitted"]);
     expect(job.executionHistory.filter((r) => r.eventName === "out").map((r) => r.data)).toEqual([{ late: false }]);
   });
+});
+
+describe("output handlers run outside any handler", () => {
+  it.each([["synchronous", false], ["asynchronous", true]] as const)(
+    "(%s handler) routine.emit there throws 'outside a job', and job.updateSharedData there applies directly",
+    async (_label, asynchronous) => {
+      // An output handler is outside any handler, like a listener: routine.emit there is refused, and
+      // updateSharedData applies to the job at once (not with the activation, which then fails).
+      const flow = new Flow({ flowId: "outputs" });
+      const step = routine({
+        trigger: asynchronous
+          ? async (_data, ctx) => {
+            await Promise.resolve();
+            ctx.sendOutput("progress", { n: 1 });
+            throw new Error("step fails after its output");
+          }
+          : (_data, ctx) => {
+            ctx.sendOutput("progress", { n: 1 });
+            throw new Error("step fails after its output");
+          },
+      }, ["probe"]);
+      step.setAsOptional("continue");
+      flow.addRoutine(step, "step");
+      const seen: string[] = [];
+      const handler = new CallbackOutputHandler(() => {
+        seen.push(contextSeenBy(step));
+        job.updateSharedData("seenProgress", true);
+      });
+      const job = flow.execute("step", { outputHandler: handler });
+      await job.result();
+      expect(seen).toEqual(["outside"]);
+      expect(job.getSharedData("seenProgress")).toBe(true);
+    },
+  );
 });
