@@ -25,7 +25,7 @@ const NO_CONTEXT = undefined as unknown as ActiveContext;
  * @internal
  */
 export class Scheduler {
-  /** Jobs with queued tasks, served one task per turn. */
+  /** Jobs with queued tasks, served round robin, up to `QUANTUM` tasks per turn. */
   readonly #ready = new Deque<JobRun>(16);
   readonly #dispatch: (run: JobRun, task: PendingTask) => void;
   #maxWorkers: number;
