@@ -302,12 +302,7 @@ export class StoreWriter implements JobJournal {
    */
   #scheduleBase(): void {
     if (this.#immediate !== undefined || this.#soon) return;
-    if (this.#commits.busy || this.#batch.jobs.size > 0) {
-      this.#schedule();
-      return;
-    }
-    this.#soon = true;
-    outsideContext(() => queueMicrotask(this.#onSoon));
+    this.#schedule();
   }
 
   /** Builds the commits of dirty jobs, then starts writing the batch after the writes before it; resolves when all are done. */

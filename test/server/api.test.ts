@@ -443,6 +443,14 @@ describe("jobs of other processes", () => {
         until: (events) => events.some((e) => e.event === "message" && (JSON.parse(e.data) as Json).status === "completed" && (JSON.parse(e.data) as Json).flowId === "orders" && otherIds.has((JSON.parse(e.data) as Json).jobId as string)),
         timeoutMs: 15_000,
       });
+      // The server learns of the other handle's job by polling: the answer waits until a poll has reported it paused.
+      const pausedSeen = readSse(`${base}/api/events`, {
+        until: (events) => events.some((e) => {
+          const data = e.event === "message" ? JSON.parse(e.data) as Json : undefined;
+          return data?.type === "status" && data.status === "paused" && otherIds.has(data.jobId as string);
+        }),
+        timeoutMs: 15_000,
+      });
       const otherIds = new Set<string>();
       const job = await other.start("take", { entryParams: { item: "chair", quantity: 2, ask: true } });
       otherIds.add(job.jobId);
@@ -451,6 +459,7 @@ describe("jobs of other processes", () => {
         return (list.json.jobs as Json[]).find((j) => j.jobId === job.jobId);
       });
       expect(shown).toMatchObject({ flowId: "orders", waitingFor: ["approve.decision"] });
+      await pausedSeen;
       const answer = await call("POST", `/api/jobs/${job.jobId}/answer`, { routineId: "approve", slotName: "decision", data: { approved: true } });
       expect(answer.status, JSON.stringify(answer.json)).toBe(200);
       expect((await job.result()).status).toBe("completed");
