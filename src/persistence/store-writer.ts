@@ -64,8 +64,7 @@ export async function closeWriter(store: JobStore): Promise<void> {
  * The journal of every flow that uses one store, in this process. It turns each settled
  * activation and each batch of changes made outside activations into one commit, and gathers the
  * commits of many tasks and jobs into one batch, written as one transaction (group commit) at the
- * next turn of the event loop; a job's base commit, which the job waits for, is written sooner
- * when nothing else is gathered or being written. Its {@link GroupCommit} writes the batches in
+ * next turn of the event loop, a job's base commit included. Its {@link GroupCommit} writes the batches in
  * order: a job is written only under the fencing epoch this process got when it took the job (a
  * new job, a resume, a recovery), and only on top of the revision the store holds, so a stale copy
  * or a process that lost the job can never write it; a failing commit is retried, and a lasting
@@ -86,17 +85,11 @@ export class StoreWriter implements JobJournal {
   #batch = new Batch();
   /** The group commit due at the next turn of the event loop, if any. */
   #immediate: ReturnType<typeof setImmediate> | undefined;
-  /** A group commit is due at the end of this turn's microtasks (a job waits for its base). */
-  #soon = false;
   readonly #commits: GroupCommit;
   readonly #leases: LeaseKeeper;
   #closed = false;
   readonly #onImmediate = (): void => {
     this.#immediate = undefined;
-    void this.#startWrite();
-  };
-  readonly #onSoon = (): void => {
-    this.#soon = false;
     void this.#startWrite();
   };
 
@@ -147,7 +140,7 @@ export class StoreWriter implements JobJournal {
     data.final = false;
     this.#leases.start();
     if (mode === "recover") return Promise.resolve();
-    this.#scheduleBase();
+    this.#schedule();
     const attached = log;
     return new Promise((resolve, reject) => attached.attachWaiters.push({ resolve, reject }));
   }
@@ -295,15 +288,6 @@ export class StoreWriter implements JobJournal {
     if (this.#immediate === undefined) this.#immediate = outsideContext(() => setImmediate(this.#onImmediate));
   }
 
-  /**
-   * A job's base commit, which the job waits for before any handler runs. When the writer is idle
-   * (nothing gathered, nothing being written) there is nothing to group it with but what this turn
-   * still does: it is written once this turn's microtasks are done, not a turn later.
-   */
-  #scheduleBase(): void {
-    if (this.#immediate !== undefined || this.#soon) return;
-    this.#schedule();
-  }
 
   /** Builds the commits of dirty jobs, then starts writing the batch after the writes before it; resolves when all are done. */
   #startWrite(): Promise<void> {
