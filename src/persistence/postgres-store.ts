@@ -19,7 +19,7 @@ import { connectionOf, storeFailure, type PostgresJobStoreOptions } from "./post
 import { migrate } from "./postgres-schema.js";
 import { JobWatch } from "./postgres-watch.js";
 import { writeBatch } from "./postgres-commit.js";
-import { checkFilter, loadStoredJob, pageOf, summaryOf, type JobRowColumns } from "./store-common.js";
+import { checkFilter, loadStoredJob, pageOf, storedJobOf, summaryOf, type JobRowColumns } from "./store-common.js";
 import { closeWriter } from "./store-writer.js";
 
 /** A row of the jobs table, as read. */
@@ -300,17 +300,7 @@ export class PostgresJobStore implements JobStore {
     if (last !== row.last_seq) {
       throw new StoreError(`${this.#where}: job '${row.job_id}' should have commits up to seq ${row.last_seq} but its log ends at ${last}; the store is corrupt`);
     }
-    return {
-      jobId: row.job_id,
-      flowId: row.flow_id,
-      status: row.status,
-      snapshot: row.snapshot,
-      snapshotSeq: row.snapshot_seq,
-      commits,
-      epoch: row.epoch,
-      leaseOwner: row.lease_owner,
-      leaseUntilMs: row.lease_until,
-    };
+    return storedJobOf(row, commits);
   }
 
   /** Runs `fn` in one transaction on one pooled connection; a connection that failed is not reused. */

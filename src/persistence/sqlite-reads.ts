@@ -4,7 +4,7 @@ import type Database from "better-sqlite3";
 import { StoreError } from "../core/errors.js";
 import type { ClaimRequest, JobFilter, JobPage, StoredCommit, StoredJob } from "./job-store.js";
 import type { JobRow } from "./sqlite-schema.js";
-import { checkFilter, leaseIsFree, pageOf, summaryOf } from "./store-common.js";
+import { checkFilter, leaseIsFree, pageOf, storedJobOf, summaryOf } from "./store-common.js";
 
 /**
  * What a claim first reads of each candidate job:
@@ -92,17 +92,7 @@ export class SqliteReader {
     if (row === undefined) return undefined;
     const commits = s.log.all(jobId, row.snapshot_seq) as StoredCommit[];
     this.#checkLog(row.job_id, row.snapshot_seq, row.last_seq, commits);
-    return {
-      jobId: row.job_id,
-      flowId: row.flow_id,
-      status: row.status,
-      snapshot: row.snapshot,
-      snapshotSeq: row.snapshot_seq,
-      commits,
-      epoch: row.epoch,
-      leaseOwner: row.lease_owner,
-      leaseUntilMs: row.lease_until,
-    };
+    return storedJobOf(row, commits);
   }
 
   /**

@@ -14,6 +14,8 @@ import {
   type JobSummary,
   type JobWrite,
   type MetadataValue,
+  type StoredCommit,
+  type StoredJob,
 } from "./job-store.js";
 import { settleWrites } from "./store-writer.js";
 
@@ -214,6 +216,21 @@ export function summaryOf(fields: {
  * The columns of a jobs-table row every SQL store reads (SQLite, PostgreSQL); each adds how it
  * keeps `metadata` and its own ordering column. @internal
  */
+/** A job's row and its log rows as a {@link StoredJob}, the same for every SQL store. @internal */
+export function storedJobOf(row: JobRowColumns, commits: StoredCommit[]): StoredJob {
+  return {
+    jobId: row.job_id,
+    flowId: row.flow_id,
+    status: row.status,
+    snapshot: row.snapshot,
+    snapshotSeq: row.snapshot_seq,
+    commits,
+    epoch: row.epoch,
+    leaseOwner: row.lease_owner,
+    leaseUntilMs: row.lease_until,
+  };
+}
+
 export interface JobRowColumns {
   job_id: string;
   flow_id: string;
