@@ -40,8 +40,10 @@ export class TaskContext extends WriteSet implements ActiveContext, HandlerConte
   readonly run: JobRun;
   readonly task: PendingTask;
   readonly startedAt: number;
-  /** Tasks emitted by the handler, queued when it succeeds. */
-  emitted: PendingTask[] | undefined;
+  /** The first task the handler emitted (most emit one, so it needs no list), queued when it succeeds. */
+  emitted1: PendingTask | undefined;
+  /** The tasks it emitted after the first. */
+  emittedRest: PendingTask[] | undefined;
   /** Bits of DONE, FAILED, HOLDING and ABORTED: an activation is made per task, so it stays small. */
   #flags = 0;
   #more: MoreOfTask | undefined;
@@ -52,6 +54,19 @@ export class TaskContext extends WriteSet implements ActiveContext, HandlerConte
     this.routine = routine;
     this.task = task;
     this.startedAt = startedAt;
+  }
+
+  /** The tasks the handler emitted, in order, as a list made when asked for. */
+  get emitted(): PendingTask[] | undefined {
+    const first = this.emitted1;
+    if (first === undefined) return undefined;
+    const rest = this.emittedRest;
+    return rest === undefined ? [first] : [first, ...rest];
+  }
+
+  /** How many tasks the handler emitted. */
+  get emittedCount(): number {
+    return this.emitted1 === undefined ? 0 : 1 + (this.emittedRest?.length ?? 0);
   }
 
   /** The handler has settled; later writes (from a detached continuation) apply at once. */
@@ -253,10 +268,15 @@ export class TaskContext extends WriteSet implements ActiveContext, HandlerConte
       this.run.engine.emitDetached(this.run, routineId, eventName, data);
       return;
     }
-    this.history = appended(this.history, new HistoryEntry(routineId, eventName, data, 0));
+    this.addHistory(new HistoryEntry(routineId, eventName, data, 0));
     const connections = this.run.engine.flow.outgoing(routineId, eventName);
     if (connections === undefined) return;
-    for (let i = 0; i < connections.length; i++) this.emitted = appended(this.emitted, deliveryOf(connections[i]!, data));
+    for (let i = 0; i < connections.length; i++) {
+      const task = deliveryOf(connections[i]!, data);
+      if (this.emitted1 === undefined) this.emitted1 = task;
+      else if (this.emittedRest === undefined) this.emittedRest = [task];
+      else this.emittedRest.push(task);
+    }
   }
 
   sendOutputAs(routineId: string, outputType: string, data: Payload): void {

@@ -88,6 +88,12 @@ function settle(error: unknown, ok: boolean): void {
   ctx.run.engine.dispatcher.settleAsync(ctx, error, ok);
 }
 
+/** Numbers a task an activation emitted and queues it in its job. */
+function queueTask(data: JobRun["data"], task: PendingTask): void {
+  (task as { taskId: number }).taskId = data.nextTaskId++;
+  data.queue.push(task);
+}
+
 /**
  * One activation, start to end, on the one path every task takes (entry, ordinary, retried,
  * resumed, recovered): merge the slot's data, run the handler in its async context, then settle:
@@ -124,8 +130,8 @@ export class Dispatcher {
     if (leaseUntil !== Infinity && leaseUntil <= (this.#wall ? now : Date.now()) && engine.holdForLease(run, task)) return;
     engine.scheduler.started();
     const ctx = new TaskContext(run, routine, task, now);
-    if (data.inFlight === NOTHING_IN_FLIGHT) data.inFlight = [];
-    data.inFlight.push(ctx);
+    if (data.inFlight === NOTHING_IN_FLIGHT) data.inFlight = [ctx];
+    else data.inFlight.push(ctx);
     job.currentRoutineId = task.routineId;
     job.setRoutineStatus(task.routineId, "running");
     let input = task.data;
@@ -152,13 +158,18 @@ export class Dispatcher {
       return;
     }
     let result: unknown;
+    // As `contextStorage.run(ctx, ...)` does, without the list of arguments it makes per call.
+    const outer = contextStorage.getStore();
+    contextStorage.enterWith(ctx);
     try {
-      result = contextStorage.run(ctx, callHandler, handler, routine, input, ctx);
+      result = callHandler(handler, routine, input, ctx);
     } catch (error) {
+      contextStorage.enterWith(outer as TaskContext);
       // A thenable may have settled the activation before its `then` threw: it settles once.
       if (!ctx.done) this.#settle(ctx, error, false);
       return;
     }
+    contextStorage.enterWith(outer as TaskContext);
     if (result !== WATCHED) this.#settle(ctx, undefined, true);
   }
 
@@ -205,23 +216,26 @@ export class Dispatcher {
         ctx.buffer?.succeed(task);
         job.applyWrites(ctx, now);
         job.setRoutineStatus(routineId, "completed");
-        let added = ctx.emitted ?? NO_TASKS;
-        for (let i = 0; i < added.length; i++) {
-          const next = added[i]!;
-          (next as { taskId: number }).taskId = data.nextTaskId++;
-          data.queue.push(next);
+        const first = ctx.emitted1;
+        if (first !== undefined) {
+          queueTask(data, first);
+          const rest = ctx.emittedRest;
+          if (rest !== undefined) for (let i = 0; i < rest.length; i++) queueTask(data, rest[i]!);
         }
         if (ctx.cancels !== undefined) ctx.removed = engine.timers.withdraw(run, routineId, ctx.cancels);
-        if (ctx.later !== undefined) {
-          for (const later of ctx.later) {
-            (later as { taskId: number }).taskId = data.nextTaskId++;
-            engine.timers.delay(run, later);
+        const later = ctx.later;
+        if (later !== undefined) {
+          for (const delayed of later) {
+            (delayed as { taskId: number }).taskId = data.nextTaskId++;
+            engine.timers.delay(run, delayed);
           }
-          added = [...added, ...ctx.later];
         }
         if (ctx.waits !== undefined) engine.inputs.asked(run, ctx.waits);
-        data.journal?.taskSettled(job, task, ctx, added, earlier);
-        if (added.length > 0) engine.scheduler.push(run);
+        if (data.journal !== undefined) {
+          const emitted = ctx.emitted ?? NO_TASKS;
+          data.journal.taskSettled(job, task, ctx, later === undefined ? emitted : [...emitted, ...later], earlier);
+        }
+        if (first !== undefined || (later !== undefined && later.length > 0)) engine.scheduler.push(run);
       } else {
         ctx.buffer?.fail(task);
         const added = this.#onFailure(ctx, error, now);
@@ -258,7 +272,7 @@ export class Dispatcher {
     const { message, type } = describeError(error);
     const record: Payload = { slot: task.slotName, error: message, errorType: type, attempt: task.attempt, strategy: handler.strategy };
     if (handler.isCritical) record.critical = true;
-    const discarded = ctx.emitted?.length ?? 0;
+    const discarded = ctx.emittedCount;
     if (discarded > 0) record.discardedEmits = discarded;
     job.pushRecord(routineId, "error", record, now);
     const state = job.liveRoutineState(routineId);

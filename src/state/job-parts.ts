@@ -1,7 +1,7 @@
 import { checkJsonValue, isJsonValue } from "../core/json-value.js";
 import { appended } from "../core/lists.js";
 import type { Payload } from "../core/slot.js";
-import { kJobData, type JobData } from "./job-data.js";
+import { kJobData, type JobData, type JobObserver } from "./job-data.js";
 import type { JournaledJob } from "./journal.js";
 import type { DeferredEvent, HistoryEntry, OutputEntry, PauseEntry } from "./records.js";
 import type { SharedOp, WriteSet } from "./write-set.js";
@@ -167,7 +167,7 @@ export class JobParts implements CommittedParts {
   /** Appends a history entry. */
   record(job: PartsOwner, w: WriteSet | undefined, entry: HistoryEntry): void {
     if (w !== undefined) {
-      w.history = appended(w.history, entry);
+      w.addHistory(entry);
       return;
     }
     this.#history.push(entry);
@@ -318,12 +318,11 @@ export class JobParts implements CommittedParts {
   apply(job: PartsOwner, w: WriteSet, nowMs: number): void {
     const live = job[kJobData].observer;
     const observer = live?.active === true ? live : undefined;
-    if (w.history !== undefined) {
-      for (const entry of w.history) {
-        entry.timeMs = nowMs;
-        this.#history.push(entry);
-        observer?.record(job, entry);
-      }
+    const first = w.history1;
+    if (first !== undefined) {
+      this.#stamp(job, observer, first, nowMs);
+      const rest = w.historyRest;
+      if (rest !== undefined) for (let i = 0; i < rest.length; i++) this.#stamp(job, observer, rest[i]!, nowMs);
     }
     if (w.outputs !== undefined) {
       const more = (this.#more ??= new MoreParts());
@@ -354,6 +353,13 @@ export class JobParts implements CommittedParts {
       if (more.deferred === NO_ENTRIES) more.deferred = [];
       for (const event of w.deferred) more.deferred.push(event);
     }
+  }
+
+  /** A record of a succeeded activation takes effect: stamped, appended, and told to the observer. */
+  #stamp(job: PartsOwner, observer: JobObserver | undefined, entry: HistoryEntry, nowMs: number): void {
+    entry.timeMs = nowMs;
+    this.#history.push(entry);
+    observer?.record(job, entry);
   }
 
   /**

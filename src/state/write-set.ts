@@ -39,8 +39,26 @@ export interface SharedOp {
  * all but the history live in a part made on its first write.
  */
 export class WriteSet {
-  history: HistoryEntry[] | undefined;
+  /** The first history record: most activations make exactly one (their emit), so it needs no list. */
+  history1: HistoryEntry | undefined;
+  /** The history records after the first. */
+  historyRest: HistoryEntry[] | undefined;
   #more: MoreWrites | undefined;
+
+  /** Appends a history record. */
+  addHistory(entry: HistoryEntry): void {
+    if (this.history1 === undefined) this.history1 = entry;
+    else if (this.historyRest === undefined) this.historyRest = [entry];
+    else this.historyRest.push(entry);
+  }
+
+  /** The history records in order, as a list made when asked for (the hot path reads `history1` and `historyRest`). */
+  get history(): readonly HistoryEntry[] | undefined {
+    const first = this.history1;
+    if (first === undefined) return undefined;
+    const rest = this.historyRest;
+    return rest === undefined ? [first] : [first, ...rest];
+  }
 
   get outputs(): OutputEntry[] | undefined {
     return this.#more?.outputs;
