@@ -308,7 +308,7 @@ export class Flow extends FlowDefinition {
   /** See {@link JobState.waitForCompletion}. A wrong job or timeout rejects the promise; it never throws. */
   waitForJob(jobState: JobState, options: { timeoutMs?: number } = {}): Promise<boolean> {
     try {
-      return this.#engine.wait(jobState, options.timeoutMs).then((outcome) => outcome === "rested");
+      return this.#engine.waitRested(jobState, options.timeoutMs);
     } catch (error) {
       return Promise.reject(error);
     }

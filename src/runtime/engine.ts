@@ -17,7 +17,7 @@ import type { ExecutionTracker } from "./execution-tracker.js";
 import { Inputs, type InputsHost } from "./inputs.js";
 import { JobControl, insideHandler, type ControlHost } from "./job-control.js";
 import { JobRun, type RunOwner } from "./job-run.js";
-import { isFinal, releaseWaiters, transition, waitToRest, wakeWaiters, type LifecycleHost } from "./lifecycle.js";
+import { REST_OUTCOMES, RESTED_OR_NOT, isFinal, releaseWaiters, transition, waitToRest, wakeWaiters, type LifecycleHost } from "./lifecycle.js";
 import { Ownership, type OwnershipHost } from "./ownership.js";
 import { Scheduler } from "./scheduler.js";
 import { Timers } from "./timers.js";
@@ -53,9 +53,10 @@ export class Engine implements LifecycleHost, RunOwner, DispatchHost, InputsHost
   readonly ownership: Ownership;
   /** Jobs running in this process (not paused, ended or let go). */
   readonly #active = new Set<JobRun>();
-  /** The ids of the jobs that ended here lately, so `events({ jobId })` of one ends at once. */
-  readonly #ended = new Set<string>();
-  /** The same ids in a ring, in the order they ended: the oldest is forgotten first. */
+  /**
+   * The ids of the jobs that ended here lately, so `events({ jobId })` of one ends at once: a ring
+   * in the order they ended, the oldest forgotten first. Written once a job, searched only by that call.
+   */
   readonly #endedRing = new Array<string | undefined>(ENDED_REMEMBERED).fill(undefined);
   #endedNext = 0;
   /** With a journal: the jobs attached here that have not ended (running or held paused), by id. */
@@ -100,11 +101,8 @@ export class Engine implements LifecycleHost, RunOwner, DispatchHost, InputsHost
     if (isFinal(to)) {
       this.#unhold(run);
       const at = this.#endedNext;
-      const oldest = this.#endedRing[at];
-      if (oldest !== undefined) this.#ended.delete(oldest);
       this.#endedRing[at] = run.job.jobId;
       this.#endedNext = (at + 1) & (ENDED_REMEMBERED - 1);
-      this.#ended.add(run.job.jobId);
     }
   }
 
@@ -115,7 +113,7 @@ export class Engine implements LifecycleHost, RunOwner, DispatchHost, InputsHost
   jobEvents(filter: FlowEventFilter & { signal?: AbortSignal }): AsyncIterableIterator<FlowEvent> {
     const jobId = filter.jobId;
     if (jobId === undefined) return this.events.events(filter);
-    const iterator = this.events.events(filter, this.#ended.has(jobId));
+    const iterator = this.events.events(filter, this.#endedRing.includes(jobId));
     for (const run of this.#active) {
       if (run.job.jobId === jobId && run.data.eventSeq === 0) this.events.status(run.job, "running", this.clock.now());
     }
@@ -348,7 +346,12 @@ export class Engine implements LifecycleHost, RunOwner, DispatchHost, InputsHost
 
   /** Waits for the job to rest (see `waitToRest`). */
   wait(jobState: JobState, timeoutMs: number | undefined, operation = "waitForCompletion"): Promise<"rested" | "timeout" | "released"> {
-    return waitToRest(this.checkJob(jobState, operation), timeoutMs, this.clock);
+    return waitToRest(this.checkJob(jobState, operation), timeoutMs, this.clock, REST_OUTCOMES);
+  }
+
+  /** As {@link wait}, resolving whether the job rested (`waitForCompletion`). */
+  waitRested(jobState: JobState, timeoutMs: number | undefined): Promise<boolean> {
+    return waitToRest(this.checkJob(jobState, "waitForCompletion"), timeoutMs, this.clock, RESTED_OR_NOT);
   }
 
   /** Resolves once the store has accepted the job (at once without a store); rejects with what refused it. */

@@ -115,37 +115,72 @@ export function releaseWaiters(data: JobData, error?: Error, rested = false): vo
   }
 }
 
+/** What a wait for a job to rest resolves to, for each way it ends. @internal */
+export interface RestOutcomes<T> {
+  readonly rested: T;
+  readonly released: T;
+  readonly timeout: T;
+}
+
+/** The outcomes by name. @internal */
+export const REST_OUTCOMES: RestOutcomes<"rested" | "released" | "timeout"> = { rested: "rested", released: "released", timeout: "timeout" };
+
+/** The outcomes as `waitForCompletion` tells them: whether the job rested. @internal */
+export const RESTED_OR_NOT: RestOutcomes<boolean> = { rested: true, released: false, timeout: false };
+
+/** A caller of {@link waitToRest}: one object a wait, for jobs are waited for by the thousand. */
+class RestWaiter<T> implements JobWaiter {
+  timer: ReturnType<Clock["setTimeout"]> | undefined;
+  readonly #resolve: (outcome: T) => void;
+  readonly #reject: (error: Error) => void;
+  readonly #clock: Clock;
+  readonly #outcomes: RestOutcomes<T>;
+
+  constructor(resolve: (outcome: T) => void, reject: (error: Error) => void, clock: Clock, outcomes: RestOutcomes<T>) {
+    this.#resolve = resolve;
+    this.#reject = reject;
+    this.#clock = clock;
+    this.#outcomes = outcomes;
+  }
+
+  wake(rested: boolean): void {
+    if (this.timer !== undefined) this.#clock.clearTimeout(this.timer);
+    this.#resolve(rested ? this.#outcomes.rested : this.#outcomes.released);
+  }
+
+  fail(error: Error): void {
+    if (this.timer !== undefined) this.#clock.clearTimeout(this.timer);
+    this.#reject(error);
+  }
+
+  /** The wait timed out: the job runs on. */
+  timedOut(): void {
+    this.timer = undefined;
+    this.#resolve(this.#outcomes.timeout);
+  }
+}
+
 /**
  * Waits for the job to rest: "rested" (completed, failed, cancelled, or paused with no handler
  * running, and durable), "timeout", or "released" (this process let it go: shutdown). Rejects
  * with the error that lost the job to this process.
  * @internal
  */
-export function waitToRest(job: JobStateCore, timeoutMs: number | undefined, clock: Clock): Promise<"rested" | "timeout" | "released"> {
+export function waitToRest<T>(job: JobStateCore, timeoutMs: number | undefined, clock: Clock, outcomes: RestOutcomes<T>): Promise<T> {
   if (timeoutMs !== undefined && (typeof timeoutMs !== "number" || Number.isNaN(timeoutMs) || timeoutMs < 0)) {
     throw new RoutiluxError(`Expected \`timeoutMs\` to be a number from 0 and up, got ${showValue(timeoutMs)}`);
   }
   const data = job[kJobData];
   if (data.lost !== undefined) return Promise.reject(data.lost);
-  return new Promise((resolve, reject) => {
-    let timer: ReturnType<Clock["setTimeout"]> | undefined;
-    const waiter: JobWaiter = {
-      wake: (rested) => {
-        if (timer !== undefined) clock.clearTimeout(timer);
-        resolve(rested ? "rested" : "released");
-      },
-      fail: (error) => {
-        if (timer !== undefined) clock.clearTimeout(timer);
-        reject(error);
-      },
-    };
-    (data.waiters ??= []).push(waiter);
+  return new Promise<T>((resolve, reject) => {
+    const waiter = new RestWaiter(resolve, reject, clock, outcomes);
+    if (data.waiters === undefined) data.waiters = [waiter];
+    else data.waiters.push(waiter);
     if (timeoutMs !== undefined) {
-      timer = outsideContext(() => clock.setTimeout(() => {
-        timer = undefined;
+      waiter.timer = outsideContext(() => clock.setTimeout(() => {
         data.waiters = data.waiters?.filter((w) => w !== waiter);
         if (data.waiters?.length === 0) data.waiters = undefined;
-        resolve("timeout");
+        waiter.timedOut();
       }, timeoutMs));
     }
     const run = data.run as JobRun | undefined;
