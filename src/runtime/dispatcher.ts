@@ -124,10 +124,11 @@ export class Dispatcher {
     }
     const job = run.job;
     const data = run.data;
-    const now = engine.clock.now();
+    // The time the settle just before read when this dispatch follows it at once (one clock read a task), else the clock's.
+    const now = engine.scheduler.takeSettledAt() ?? engine.clock.now();
     // A job held under a lease starts no activation past the lease's end until a renewal confirms it.
     const leaseUntil = data.leaseUntil;
-    if (leaseUntil !== Infinity && leaseUntil <= (this.#wall ? now : Date.now()) && engine.holdForLease(run, task)) return;
+    if (leaseUntil !== Infinity && leaseUntil <= Date.now() && engine.holdForLease(run, task)) return;
     engine.scheduler.started();
     const ctx = new TaskContext(run, routine, task, now);
     if (data.inFlight === NOTHING_IN_FLIGHT) data.inFlight = [ctx];
@@ -200,6 +201,7 @@ export class Dispatcher {
       inFlight.pop();
     }
     const now = engine.clock.now();
+    engine.scheduler.settledAt(now);
     const took = now - ctx.startedAt;
     engine.tracker.activation(routineId, took, ok);
     // A handler that took a millisecond or more (a synchronous one kept the thread) has the time slice checked at once.

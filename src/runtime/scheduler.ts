@@ -40,6 +40,8 @@ export class Scheduler {
   #count = 0;
   /** A handler just took a millisecond or more: the slice is checked now rather than after `CHECK_EVERY` dispatches. */
   #slow = false;
+  /** The clock as the last settle read it, for the dispatch that follows it within the same drain; undefined once taken or stale. */
+  #settledAt: number | undefined;
   /** The job whose turn it is: it goes back in the ring when its turn ends, not before. */
   #serving: JobRun | undefined;
   #idleWaiters: Array<() => void> = [];
@@ -47,12 +49,14 @@ export class Scheduler {
   // A drain kicked from a handler would otherwise run, and settle other tasks, inside its context.
   readonly #drainOutside = (): void => {
     this.#scheduled = false;
+    this.#settledAt = undefined;
     contextStorage.run(NO_CONTEXT, this.#drainNow);
   };
   readonly #afterYield = (): void => {
     this.#yielding = false;
     this.#sliceStart = 0;
     this.#scheduled = false;
+    this.#settledAt = undefined;
     contextStorage.run(NO_CONTEXT, this.#drainNow);
   };
 
@@ -101,6 +105,18 @@ export class Scheduler {
     }
   }
 
+  /** A settle read the clock: the dispatch that follows it at once starts at that time. */
+  settledAt(now: number): void {
+    this.#settledAt = now;
+  }
+
+  /** The time the settle just before read, once; undefined when no settle came since the last dispatch or drain. */
+  takeSettledAt(): number | undefined {
+    const at = this.#settledAt;
+    this.#settledAt = undefined;
+    return at;
+  }
+
   /** A handler started. */
   started(): void {
     this.#running++;
@@ -147,6 +163,7 @@ export class Scheduler {
     } finally {
       this.#draining = false;
       this.#serving = undefined;
+      this.#settledAt = undefined;
     }
   }
 

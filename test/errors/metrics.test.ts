@@ -33,6 +33,21 @@ describe("routine performance", () => {
     expect(flow.executionTracker.getRoutinePerformance("work")).toMatchObject({ activations: 2, totalMs: 15, minMs: 5, maxMs: 10 });
   });
 
+  it("times an activation that starts after the flow sat idle from its own start", async () => {
+    // The first job ends at 10 ms; nothing runs until the second starts at 60 ms and takes 5 ms.
+    const clock = new SimulatedClock();
+    const flow = new Flow({ clock });
+    flow.addRoutine(routine({ trigger: (data) => clockDelay(clock, Number(data.ms)) }), "work");
+    flow.execute("work", { entryParams: { ms: 10 } });
+    await clock.advance(60);
+    const second = flow.execute("work", { entryParams: { ms: 5 } });
+    await clock.advance(5);
+
+    expect(second.status).toBe("completed");
+    expect(flow.executionTracker.getRoutinePerformance("work")).toMatchObject({ activations: 2, totalMs: 15, minMs: 5, maxMs: 10 });
+    expect(second.getExecutionHistory().map((r) => r.timestamp.getTime() - clock.now())).toEqual([-5, 0]);
+  });
+
   it("counts failures and retries, times failed attempts, and leaves out the wait between them", async () => {
     // Attempt 1 runs 5 ms and fails, the retry waits 100 ms, attempt 2 runs 15 ms and succeeds.
     const clock = new SimulatedClock();
