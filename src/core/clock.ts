@@ -16,7 +16,7 @@ export interface Clock {
 
 /**
  * The real clock: epoch time and Node timers. `Date.now()` costs a fraction of `performance.now()`
- * on the per-task path (read twice per task). Its millisecond steps leave metrics' `totalMs` and
+ * on the per-task path (read once per task). Its millisecond steps leave metrics' `totalMs` and
  * `avgMs` unbiased over many activations (a 0.2 ms handler crosses a millisecond boundary one time
  * in five); `minMs`/`maxMs` of sub-millisecond handlers are whole milliseconds.
  */

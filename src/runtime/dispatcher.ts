@@ -201,7 +201,8 @@ export class Dispatcher {
       inFlight.pop();
     }
     const now = engine.clock.now();
-    engine.scheduler.settledAt(now);
+    // The next dispatch starts at this time, unless user code runs before it (the error policy's `retryable`).
+    if (ok) engine.scheduler.settledAt(now);
     const took = now - ctx.startedAt;
     engine.tracker.activation(routineId, took, ok);
     // A handler that took a millisecond or more (a synchronous one kept the thread) has the time slice checked at once.

@@ -1,7 +1,7 @@
 // flow.executionTracker: exact figures for known runs. Durations come from the flow's clock, so
 // with a SimulatedClock and handlers that wait on it, every duration is exact.
 import { describe, expect, it } from "vitest";
-import { ErrorHandler, ErrorStrategy, Flow, SimulatedClock } from "../../src/index.js";
+import { ErrorHandler, ErrorStrategy, Flow, JobState, SimulatedClock } from "../../src/index.js";
 import { routine } from "../fixtures/testing.js";
 import { TransientError, clockDelay, optionalFailuresFlow, runToRest } from "./helpers.js";
 
@@ -46,6 +46,33 @@ describe("routine performance", () => {
     expect(second.status).toBe("completed");
     expect(flow.executionTracker.getRoutinePerformance("work")).toMatchObject({ activations: 2, totalMs: 15, minMs: 5, maxMs: 10 });
     expect(second.getExecutionHistory().map((r) => r.timestamp.getTime() - clock.now())).toEqual([-5, 0]);
+  });
+
+  it("counts the time user code takes between two activations to neither of them", async () => {
+    // A clock that moves only when user code moves it: the output handler (run by sendOutput,
+    // inside its activation) takes 50 ms; the RETRY policy's `retryable`, run after the failed
+    // activation settled and before the other job's activation starts, takes 30 ms.
+    let t = Date.UTC(2025, 0, 1);
+    const clock = { now: () => t, setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms), clearTimeout: (h: unknown) => clearTimeout(h as NodeJS.Timeout) };
+    const flow = new Flow({ clock });
+    flow.addRoutine(routine({ trigger: (_d, ctx) => ctx.sendOutput("note", {}) }), "sender");
+    const flaky = routine({ trigger: (_d, ctx) => {
+      if (ctx.attempt === 1) throw new TransientError("first");
+    } });
+    flaky.setErrorHandler(new ErrorHandler({ strategy: ErrorStrategy.RETRY, maxRetries: 1, retryDelayMs: 1, retryable: () => (t += 30) > 0 }));
+    flow.addRoutine(flaky, "flaky");
+    flow.addRoutine(routine({ trigger: () => undefined }), "quick");
+    const jobs = [
+      flow.execute("sender", { outputHandler: { handle: () => { t += 50; } } }),
+      flow.execute("flaky"),
+      flow.execute("quick"),
+    ];
+    await Promise.all(jobs.map((job) => JobState.waitForCompletion(flow, job)));
+
+    expect(jobs.map((job) => job.status)).toEqual(["completed", "completed", "completed"]);
+    expect(flow.executionTracker.getRoutinePerformance("sender")).toMatchObject({ activations: 1, totalMs: 50 });
+    expect(flow.executionTracker.getRoutinePerformance("flaky")).toMatchObject({ activations: 2, totalMs: 0 });
+    expect(flow.executionTracker.getRoutinePerformance("quick")).toMatchObject({ activations: 1, totalMs: 0 });
   });
 
   it("counts failures and retries, times failed attempts, and leaves out the wait between them", async () => {
