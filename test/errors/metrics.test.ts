@@ -48,18 +48,23 @@ describe("routine performance", () => {
     expect(second.getExecutionHistory().map((r) => r.timestamp.getTime() - clock.now())).toEqual([-5, 0]);
   });
 
-  it("counts the time user code takes between two activations to neither of them", async () => {
+  it("counts user code's time to the activation it runs in, and a retry policy's to none", async () => {
     // A clock that moves only when user code moves it: the output handler (run by sendOutput,
     // inside its activation) takes 50 ms; the RETRY policy's `retryable`, run after the failed
     // activation settled and before the other job's activation starts, takes 30 ms.
     let t = Date.UTC(2025, 0, 1);
-    const clock = { now: () => t, setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms), clearTimeout: (h: unknown) => clearTimeout(h as NodeJS.Timeout) };
+    const clock = {
+      now: () => t,
+      setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms),
+      clearTimeout: (handle: unknown) => clearTimeout(handle as NodeJS.Timeout),
+    };
     const flow = new Flow({ clock });
     flow.addRoutine(routine({ trigger: (_d, ctx) => ctx.sendOutput("note", {}) }), "sender");
     const flaky = routine({ trigger: (_d, ctx) => {
       if (ctx.attempt === 1) throw new TransientError("first");
     } });
-    flaky.setErrorHandler(new ErrorHandler({ strategy: ErrorStrategy.RETRY, maxRetries: 1, retryDelayMs: 1, retryable: () => (t += 30) > 0 }));
+    const slowPolicy = (): boolean => (t += 30) > 0;
+    flaky.setErrorHandler(new ErrorHandler({ strategy: ErrorStrategy.RETRY, maxRetries: 1, retryDelayMs: 1, retryable: slowPolicy }));
     flow.addRoutine(flaky, "flaky");
     flow.addRoutine(routine({ trigger: () => undefined }), "quick");
     const jobs = [
