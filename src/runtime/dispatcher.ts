@@ -85,7 +85,17 @@ function settledWithError(error: unknown): void {
 function settle(error: unknown, ok: boolean): void {
   const ctx = contextStorage.getStore() as TaskContext;
   contextStorage.enterWith(undefined as unknown as TaskContext);
-  ctx.run.engine.dispatcher.settleAsync(ctx, error, ok);
+  ctx.run.engine.dispatcher.settleAsync(ctx, error, ok, true);
+}
+
+/**
+ * Whether committing a succeeded activation runs none of the user's code: no shared-data writes
+ * (an update function runs again), no merge (a merge function), no input request (a schema's
+ * check), no delayed delivery (a clock's timers).
+ */
+function runsNoUserCode(ctx: TaskContext): boolean {
+  return ctx.sharedOps === undefined && ctx.buffer === undefined && ctx.waits === undefined &&
+    ctx.later === undefined && ctx.cancels === undefined;
 }
 
 /** Numbers a task an activation emitted and queues it in its job. */
@@ -171,20 +181,27 @@ export class Dispatcher {
       return;
     }
     contextStorage.enterWith(outer as TaskContext);
-    if (result !== WATCHED) this.#settle(ctx, undefined, true);
+    if (result !== WATCHED) this.#settle(ctx, undefined, true, true);
   }
 
-  /** @internal An activation whose handler returned a promise settled. */
-  settleAsync(ctx: TaskContext, error: unknown, ok: boolean): void {
+  /**
+   * @internal An activation whose handler returned a promise settled: from a native promise's
+   * callback (`native`), or from another thenable's, which may run more code after it returns.
+   */
+  settleAsync(ctx: TaskContext, error: unknown, ok: boolean, native = false): void {
     // A thenable that calls back twice (or both callbacks) settles its activation once.
     if (ctx.done) return;
-    this.#settle(ctx, error, ok);
+    this.#settle(ctx, error, ok, native);
     // What the settle queued runs now, within the scheduler's time slice.
     this.#engine.scheduler.drain();
   }
 
-  /** A handler settled: apply and commit its writes, or apply the error policy. */
-  #settle(ctx: TaskContext, error: unknown, ok: boolean): void {
+  /**
+   * A handler settled: apply and commit its writes, or apply the error policy. `plain`: nothing
+   * but the engine runs between this settle and the next dispatch (a synchronous handler returned,
+   * or a native promise called back), unless the settle itself runs user code.
+   */
+  #settle(ctx: TaskContext, error: unknown, ok: boolean, plain = false): void {
     const engine = this.#engine;
     const run = ctx.run;
     const job = run.job;
@@ -201,8 +218,9 @@ export class Dispatcher {
       inFlight.pop();
     }
     const now = engine.clock.now();
-    // The next dispatch starts at this time, unless user code runs before it (the error policy's `retryable`).
-    if (ok) engine.scheduler.settledAt(now);
+    // The next dispatch starts at this time when no user code runs before it; else it reads the clock.
+    if (plain && ok && runsNoUserCode(ctx) && data.journal === undefined) engine.scheduler.settledAt(now);
+    else engine.scheduler.takeSettledAt();
     const took = now - ctx.startedAt;
     engine.tracker.activation(routineId, took, ok);
     // A handler that took a millisecond or more (a synchronous one kept the thread) has the time slice checked at once.

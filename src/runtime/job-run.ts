@@ -17,7 +17,7 @@ export interface RunningActivation {
 export interface RunOwner {
   readonly flow: Flow;
   /** Settles an activation whose handler returned a promise. */
-  readonly dispatcher: { settleAsync(ctx: RunningActivation, error: unknown, ok: boolean): void };
+  readonly dispatcher: { settleAsync(ctx: RunningActivation, error: unknown, ok: boolean, native?: boolean): void };
   readonly clock: Clock;
   readonly closed: boolean;
   /** An emit from a continuation that outlived its handler. */
