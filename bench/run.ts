@@ -1,8 +1,9 @@
 // `npm run bench [-- --only=NAME[,NAME...]]`: runs the workloads through the public API and prints
 // one JSON line per workload. Each workload runs once untimed (warm-up; `--warmup=N` for more),
-// then three timed runs; the median is reported. The warm-ups of all workloads run first, so each is
-// timed on a warm engine, as in a long-running service; each line also shows its cold warm-up
-// figure (`warmup_tasks_per_s`). `floor` always runs first: every `of_floor` is relative to it.
+// then three timed runs after a full GC and one more untimed run; the median is reported. The
+// warm-ups of all workloads run first, so each is timed on a warm engine, as in a long-running
+// service; each line also shows its cold warm-up figure (`warmup_tasks_per_s`). `floor` always
+// runs first: every `of_floor` is relative to it.
 // See bench/README.md for the fields.
 import { loadavg } from "node:os";
 import type { Workload, WorkloadResult } from "./workload.js";
@@ -103,12 +104,15 @@ function parseArgs(argv: readonly string[]): Options {
 }
 
 /**
- * Warm-up, then the timed runs; the median of `seconds` and of every numeric extra field.
- * No forced GC between runs: a forced full GC makes V8 throw away the engine's optimized code
- * ("weak objects" deopts), so every run would measure cold code. Only idle_jobs_memory forces GC.
+ * The timed runs; the median of `seconds` and of every numeric extra field. First a full GC, so
+ * the workload does not pay for collecting what the workloads before it left, then one untimed run,
+ * because a forced full GC makes V8 throw away optimized code ("weak objects" deopts). No GC
+ * between the timed runs: each pays for its own garbage, as in a service.
  */
 async function measure(workload: Workload): Promise<{ result: WorkloadResult; runs: number[] }> {
   const results: WorkloadResult[] = [];
+  (globalThis as { gc?: () => void }).gc?.();
+  await workload.run();
   for (let i = 0; i < TIMED_RUNS; i++) results.push(await timedRun(workload));
   const runs = results.map((r) => r.seconds);
   const seconds = median(runs);
