@@ -154,3 +154,13 @@ export function checkJsonValue(value: unknown, where: string, root: string): voi
     { path },
   );
 }
+
+/**
+ * Sets `target[key]` as an own property, even for the key `__proto__` (a routine id or a shared-data
+ * key may be any string; plain assignment would set the prototype instead).
+ * @internal
+ */
+export function setOwn<T>(target: Record<string, T>, key: string, value: T): void {
+  if (key === "__proto__") Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
+  else target[key] = value;
+}

@@ -1,6 +1,7 @@
 // Rebuilding a job from what a store holds: its snapshot (a base commit), then each later commit
 // of its log in order, each checked as it is read.
 import { StoreError } from "../core/errors.js";
+import { setOwn } from "../core/json-value.js";
 import type { Payload } from "../core/slot.js";
 import { slotKey } from "../state/job-data.js";
 import { jobFromSnapshot } from "../state/job-factory.js";
@@ -10,12 +11,6 @@ import type { PendingTask } from "../state/task.js";
 import { parseCommit } from "./commit-check.js";
 import type { CommitData } from "./commit-format.js";
 import type { StoredJob } from "./job-store.js";
-
-/** Sets an own property, even one named `__proto__`. */
-function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
-  if (key === "__proto__") Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
-  else target[key] = value;
-}
 
 /** A job being rebuilt from its snapshot and log. */
 class Replay {

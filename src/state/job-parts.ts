@@ -1,10 +1,10 @@
-import { checkJsonValue, isJsonValue } from "../core/json-value.js";
+import { setOwn } from "../core/json-value.js";
 import { appended } from "../core/lists.js";
 import type { Payload } from "../core/slot.js";
 import { kJobData, type JobData, type JobObserver } from "./job-data.js";
 import type { JournaledJob } from "./journal.js";
 import type { DeferredEvent, HistoryEntry, OutputEntry, PauseEntry } from "./records.js";
-import type { SharedOp, WriteSet } from "./write-set.js";
+import { applySharedOps, type WriteSet } from "./write-set.js";
 
 /** Shared stand-ins for parts a job has not written yet: most jobs never write most parts, and idle jobs are many. */
 const NO_ENTRIES = Object.freeze([]) as unknown as never[];
@@ -339,7 +339,7 @@ export class JobParts implements CommittedParts {
     }
     if (w.sharedOps !== undefined) {
       if (this.#sharedData === NO_VALUES) this.#sharedData = {};
-      applyShared(this.#sharedData, w.sharedOps, w.sharedValues!, job);
+      applySharedOps(this.#sharedData, w.sharedOps, w.sharedValues!, job.jobId);
     }
     if (w.states !== undefined) {
       if (this.#routineStates === NO_VALUES) this.#routineStates = {};
@@ -381,32 +381,4 @@ class MoreParts {
   deferred: DeferredEvent[] = NO_ENTRIES;
   sharedLog: unknown[] = NO_ENTRIES;
   outputLog: OutputEntry[] = NO_ENTRIES;
-}
-
-/** Sets `target[key]`, as an own property even for the key `__proto__` (a routine may have that id). */
-function setOwn(target: Record<string, Payload>, key: string, value: Payload): void {
-  if (key === "__proto__") Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
-  else target[key] = value;
-}
-
-/** Applies an activation's shared-data writes: its values, or, when it updated, its writes again on the committed values. */
-function applyShared(shared: Payload, ops: readonly SharedOp[], values: Map<string, unknown>, job: PartsOwner): void {
-  if (!ops.some((op) => op.update !== undefined)) {
-    for (const [key, value] of values) shared[key] = value;
-    return;
-  }
-  for (const op of ops) {
-    let value = op.value;
-    if (op.update !== undefined) {
-      try {
-        const next = op.update(shared[op.key]);
-        if (!isJsonValue(next)) checkJsonValue(next, `shared data '${op.key}' of job '${job.jobId}'`, `sharedData.${op.key}`);
-        value = next;
-      } catch {
-        // It ran once already, in the handler; its value then stands.
-      }
-    }
-    shared[op.key] = value;
-    values.set(op.key, value);
-  }
 }

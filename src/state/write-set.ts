@@ -1,4 +1,5 @@
 import { contextStorage } from "../core/context.js";
+import { checkJsonValue, isJsonValue } from "../core/json-value.js";
 import type { Payload } from "../core/slot.js";
 import type { DeferredEvent, HistoryEntry, OutputEntry } from "./records.js";
 import type { PendingTask } from "./task.js";
@@ -28,6 +29,32 @@ export interface SharedOp {
   readonly key: string;
   readonly value: unknown;
   readonly update?: (previous: unknown) => unknown;
+}
+
+/**
+ * Applies an activation's shared-data writes to the job's shared data: its values, or, when it
+ * updated a key, its writes again on the committed values (so concurrent updates are not lost).
+ * @internal
+ */
+export function applySharedOps(shared: Payload, ops: readonly SharedOp[], values: Map<string, unknown>, jobId: string): void {
+  if (!ops.some((op) => op.update !== undefined)) {
+    for (const [key, value] of values) shared[key] = value;
+    return;
+  }
+  for (const op of ops) {
+    let value = op.value;
+    if (op.update !== undefined) {
+      try {
+        const next = op.update(shared[op.key]);
+        if (!isJsonValue(next)) checkJsonValue(next, `shared data '${op.key}' of job '${jobId}'`, `sharedData.${op.key}`);
+        value = next;
+      } catch {
+        // It ran once already, in the handler; its value then stands.
+      }
+    }
+    shared[op.key] = value;
+    values.set(op.key, value);
+  }
 }
 
 /**
