@@ -6,7 +6,7 @@ import type { Connection } from "../core/connection.js";
 import { contextStorage, outsideContext } from "../core/context.js";
 import { RoutiluxError, listChoices, showValue } from "../core/errors.js";
 import { checkJsonValue, isJsonValue } from "../core/json-value.js";
-import type { Routine } from "../core/routine.js";
+import { Routine } from "../core/routine.js";
 import type { Payload } from "../core/slot.js";
 import { HistoryEntry } from "../state/records.js";
 import type { SlotBuffer } from "../state/slot-buffer.js";
@@ -175,8 +175,15 @@ export class TaskContext extends WriteSet implements ActiveContext, HandlerConte
 
   /** Emits an event of this activation's routine. */
   emit(eventName: string, data: Payload = {}): void {
+    const routine = this.routine;
+    // The common case goes straight to the write set: the running handler emits an event its
+    // routine has, and the routine keeps Routine's own emit.
+    if (!this.done && routine.emit === ROUTINE_EMIT && routine.events.has(eventName)) {
+      this.emitAs(this.routineId, eventName, data);
+      return;
+    }
     // Its own activation's, whatever context it is called from (a callback another job fires).
-    contextStorage.run(this, emitOf, this.routine, eventName, data);
+    contextStorage.run(this, emitOf, routine, eventName, data);
   }
 
   /** Sends an output of this activation's routine. */
@@ -305,6 +312,9 @@ class MoreOfTask {
   abortReason: unknown;
   shared: SharedData | undefined;
 }
+
+/** Routine's own emit: a routine that replaces it has its emit called for `ctx.emit` too. */
+const ROUTINE_EMIT = Routine.prototype.emit;
 
 function emitOf(routine: Routine, eventName: string, data: Payload): void {
   routine.emit(eventName, data);

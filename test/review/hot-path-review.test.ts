@@ -3,7 +3,7 @@
 // read a task (an activation is never charged for user code that ran before it started).
 import { describe, expect, it } from "vitest";
 import {
-  ErrorHandler, ErrorStrategy, Flow, JobState, MemoryJobStore, SimulatedClock, type Clock, type FlowEvent, type Routine,
+  ErrorHandler, ErrorStrategy, Flow, JobState, MemoryJobStore, Routine, SimulatedClock, type Clock, type FlowEvent,
 } from "../../src/index.js";
 import { gate, routine, signal, sleep } from "../fixtures/testing.js";
 
@@ -26,6 +26,46 @@ function perf(flow: Flow, id: string): { activations: number; totalMs: number; m
 // ---------------------------------------------------------------------------------------------- emits
 
 describe("emits kept in fields", () => {
+  it("ctx.emit: a routine that replaces emit has it called; an unknown event and a late emit are refused as by routine.emit", async () => {
+    const calls: string[] = [];
+    class Logged extends Routine {
+      constructor() {
+        super();
+        this.defineSlot("trigger", (_data, ctx) => {
+          ctx.emit("out", { n: 1 });
+          expect(() => ctx.emit("nope", {})).toThrow(/nope/);
+          setTimeout(() => {
+            try {
+              ctx.emit("out", { n: 2 });
+            } catch (error) {
+              calls.push(`late: ${(error as Error).message}`);
+            }
+            late.resolve();
+          }, 5);
+        });
+        this.defineEvent("out");
+      }
+
+      override emit(eventName: string, data?: Record<string, unknown>): void {
+        calls.push(`${eventName} ${JSON.stringify(data)}`);
+        super.emit(eventName as never, data);
+      }
+    }
+    const late = signal();
+    const flow = new Flow();
+    flow.addRoutine(new Logged(), "logged");
+    flow.addRoutine(routine({ input: () => undefined }), "sink");
+    flow.connect("logged", "out", "sink", "input");
+    const job = flow.execute("logged");
+    await JobState.waitForCompletion(flow, job);
+    await late.promise;
+
+    expect(calls.slice(0, 2)).toEqual(['out {"n":1}', "nope {}"]);
+    expect(calls[2]).toBe('out {"n":2}');
+    expect(calls[3]).toMatch(/late: .*job '.*' has ended \(completed\)/);
+    expect(job.getExecutionHistory("logged").filter((r) => r.eventName === "out").map((r) => r.data)).toEqual([{ n: 1 }]);
+  });
+
   it.each([0, 1, 2, 3, 17])("a handler emitting %i events, each to 3 connections: queue order, ids and history follow emit order", async (n) => {
     const flow = new Flow();
     const seen: string[] = [];
