@@ -12,6 +12,7 @@ import type {
   JobFilter,
   JobPage,
   JobStore,
+  JobSummary,
   StoredCommit,
   StoredJob,
 } from "./job-store.js";
@@ -19,7 +20,7 @@ import { connectionOf, storeFailure, type PostgresJobStoreOptions } from "./post
 import { migrate } from "./postgres-schema.js";
 import { JobWatch } from "./postgres-watch.js";
 import { writeBatch } from "./postgres-commit.js";
-import { checkFilter, loadStoredJob, pageOf, storedJobOf, summaryOf, type JobRowColumns } from "./store-common.js";
+import { checkFilter, loadStoredJob, pageOf, storedJobOf, summaryOfRow, type JobRowColumns } from "./store-common.js";
 import { closeWriter } from "./store-writer.js";
 
 /** A row of the jobs table, as read. */
@@ -122,16 +123,8 @@ export class PostgresJobStore implements JobStore {
       const sql = `SELECT job_id, flow_id, status, created_at, updated_at, last_seq, metadata, waiting, ord FROM ${this.schema}.jobs` +
         (where.length > 0 ? ` WHERE ${where.join(" AND ")}` : "") + " ORDER BY created_at, ord" + (f.limit === undefined ? "" : ` LIMIT ${f.limit + 1}`);
       const rows = (await this.#pool.query<PgJobRow>(sql, params)).rows;
-      return pageOf(rows, f.limit, (row) => summaryOf({
-        jobId: row.job_id,
-        flowId: row.flow_id,
-        status: row.status,
-        createdAtMs: row.created_at,
-        updatedAtMs: row.updated_at,
-        metadata: row.metadata === null ? null : JSON.stringify(row.metadata),
-        revision: row.last_seq,
-        waitingFor: row.waiting,
-      }), (row) => [row.created_at, row.ord]);
+      const summary = (row: PgJobRow): JobSummary => summaryOfRow(row, row.metadata === null ? null : JSON.stringify(row.metadata));
+      return pageOf(rows, f.limit, summary, (row) => [row.created_at, row.ord]);
     });
   }
 

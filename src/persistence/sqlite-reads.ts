@@ -4,7 +4,7 @@ import type Database from "better-sqlite3";
 import { StoreError } from "../core/errors.js";
 import type { ClaimRequest, JobFilter, JobPage, StoredCommit, StoredJob } from "./job-store.js";
 import type { JobRow } from "./sqlite-schema.js";
-import { checkFilter, leaseIsFree, pageOf, storedJobOf, summaryOf } from "./store-common.js";
+import { checkFilter, leaseIsFree, pageOf, storedJobOf, summaryOfRow } from "./store-common.js";
 
 /**
  * What a claim first reads of each candidate job:
@@ -73,16 +73,7 @@ export class SqliteReader {
     const sql = "SELECT job_id, flow_id, status, created_at, updated_at, last_seq, metadata, waiting, rowid FROM jobs" +
       (where.length > 0 ? ` WHERE ${where.join(" AND ")}` : "") + " ORDER BY created_at, rowid" + (f.limit === undefined ? "" : ` LIMIT ${f.limit + 1}`);
     const rows = this.#db.prepare(sql).all(...params) as JobRow[];
-    return pageOf(rows, f.limit, (row) => summaryOf({
-      jobId: row.job_id,
-      flowId: row.flow_id,
-      status: row.status,
-      createdAtMs: row.created_at,
-      updatedAtMs: row.updated_at,
-      metadata: row.metadata,
-      revision: row.last_seq,
-      waitingFor: row.waiting,
-    }), (row) => [row.created_at, row.rowid]);
+    return pageOf(rows, f.limit, (row) => summaryOfRow(row, row.metadata), (row) => [row.created_at, row.rowid]);
   }
 
   /** Inside a transaction: the job's row and the commits after its snapshot, or undefined. */

@@ -212,10 +212,20 @@ export function summaryOf(fields: {
   };
 }
 
-/**
- * The columns of a jobs-table row every SQL store reads (SQLite, PostgreSQL); each adds how it
- * keeps `metadata` and its own ordering column. @internal
- */
+/** A job summary from a jobs-table row and its metadata as JSON text, the same for every SQL store. @internal */
+export function summaryOfRow(row: JobRowColumns, metadata: string | null): JobSummary {
+  return summaryOf({
+    jobId: row.job_id,
+    flowId: row.flow_id,
+    status: row.status,
+    createdAtMs: row.created_at,
+    updatedAtMs: row.updated_at,
+    metadata,
+    revision: row.last_seq,
+    waitingFor: row.waiting,
+  });
+}
+
 /** A job's row and its log rows as a {@link StoredJob}, the same for every SQL store. @internal */
 export function storedJobOf(row: JobRowColumns, commits: StoredCommit[]): StoredJob {
   return {
@@ -231,6 +241,10 @@ export function storedJobOf(row: JobRowColumns, commits: StoredCommit[]): Stored
   };
 }
 
+/**
+ * The columns of a jobs-table row every SQL store reads (SQLite, PostgreSQL); each adds how it
+ * keeps `metadata` and its own ordering column. @internal
+ */
 export interface JobRowColumns {
   job_id: string;
   flow_id: string;
